@@ -77,6 +77,13 @@ ProgressRenderer::ProgressRenderer(std::FILE* out)
 ProgressRenderer::ProgressRenderer(std::FILE* out, bool terminal, std::chrono::milliseconds plain_interval)
     : out_(out), terminal_(terminal), plain_interval_(plain_interval) {}
 
+ProgressRenderer::~ProgressRenderer() {
+  if (out_ != nullptr && terminal_ && !current_file_.empty()) {
+    std::fputc('\n', out_);
+    std::fflush(out_);
+  }
+}
+
 void ProgressRenderer::update(const std::string& file, std::uint64_t done, std::uint64_t total, double bytes_per_s) {
   if (out_ == nullptr) return;
   std::lock_guard<std::mutex> lock(mu_);

@@ -38,6 +38,10 @@ class ProgressRenderer {
   explicit ProgressRenderer(std::FILE* out = stderr);
   // For tests and logs: the mode and, for plain lines, how often to print.
   ProgressRenderer(std::FILE* out, bool terminal, std::chrono::milliseconds plain_interval);
+  // Ends a bar left unfinished (a failed download) so later output starts on a fresh line.
+  ~ProgressRenderer();
+  ProgressRenderer(const ProgressRenderer&) = delete;
+  ProgressRenderer& operator=(const ProgressRenderer&) = delete;
 
   void update(const std::string& file, std::uint64_t done, std::uint64_t total, double bytes_per_s);
 

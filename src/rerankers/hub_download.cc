@@ -345,7 +345,7 @@ class HubSession {
       // absolute one points at the CDN: that is where the GET will go.
       const auto location = response.header("Location");
       if (response.complete() && response.status >= 300 && response.status < 400 && location &&
-          location->rfind("/", 0) == 0 && hops < 5) {
+          location->rfind("/", 0) == 0 && location->rfind("//", 0) != 0 && hops < 5) {
         url = url_origin(endpoint_) + *location;
         continue;
       }

@@ -118,7 +118,8 @@ class FakeHub {
     for (const auto& [path, file] : repo.files) {
       if (file.lfs) lfs_by_sha_[sha256_hex(file.content)] = std::make_shared<const std::string>(file.content);
     }
-    repos_[repo.repo_id] = std::move(repo);
+    const std::string id = repo.repo_id;
+    repos_[id] = std::make_shared<const FakeRepo>(std::move(repo));
   }
 
   // Faults, for the CDN's answers.
@@ -151,7 +152,7 @@ class FakeHub {
   }
 
   // Looks the repo up and checks the token; false (with the answer set) when it must not go on.
-  bool find_repo(const httplib::Request& req, httplib::Response& res, FakeRepo* repo) {
+  bool find_repo(const httplib::Request& req, httplib::Response& res, std::shared_ptr<const FakeRepo>* repo) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = repos_.find(req.matches[1].str());
     if (it == repos_.end()) {
@@ -160,7 +161,7 @@ class FakeHub {
       res.set_content(R"({"error":"Repository not found"})", "application/json");
       return false;
     }
-    if (it->second.required_token && req.get_header_value("Authorization") != "Bearer " + *it->second.required_token) {
+    if (it->second->required_token && req.get_header_value("Authorization") != "Bearer " + *it->second->required_token) {
       res.status = 401;
       res.set_header("X-Error-Code", "GatedRepo");
       res.set_header("X-Error-Message", "Access to model " + it->first + " is restricted.");
@@ -168,22 +169,22 @@ class FakeHub {
       return false;
     }
     const std::string revision = req.matches[2].str();
-    if (revision != "main" && revision != it->second.commit) {
+    if (revision != "main" && revision != it->second->commit) {
       res.status = 404;
       res.set_header("X-Error-Code", "RevisionNotFound");
       res.set_content(R"({"error":"Invalid rev id"})", "application/json");
       return false;
     }
-    *repo = it->second;
+    *repo = it->second;  // shared, not copied: a repo may hold a 100 MB file
     return true;
   }
 
   void answer_api(const httplib::Request& req, httplib::Response& res) {
-    FakeRepo repo;
+    std::shared_ptr<const FakeRepo> repo;
     if (find_repo(req, res, &repo)) {
       nlohmann::json siblings = nlohmann::json::array();
-      for (const auto& [path, file] : repo.files) siblings.push_back({{"rfilename", path}});
-      nlohmann::json info = {{"id", repo.repo_id}, {"modelId", repo.repo_id}, {"sha", repo.commit},
+      for (const auto& [path, file] : repo->files) siblings.push_back({{"rfilename", path}});
+      nlohmann::json info = {{"id", repo->repo_id}, {"modelId", repo->repo_id}, {"sha", repo->commit},
                              {"private", false}, {"siblings", siblings}};
       res.status = 200;
       res.set_content(info.dump(), "application/json");
@@ -192,11 +193,11 @@ class FakeHub {
   }
 
   void answer_resolve(const httplib::Request& req, httplib::Response& res) {
-    FakeRepo repo;
+    std::shared_ptr<const FakeRepo> repo;
     if (find_repo(req, res, &repo)) {
-      res.set_header("X-Repo-Commit", repo.commit);
-      auto it = repo.files.find(req.matches[3].str());
-      if (it == repo.files.end()) {
+      res.set_header("X-Repo-Commit", repo->commit);
+      auto it = repo->files.find(req.matches[3].str());
+      if (it == repo->files.end()) {
         res.status = 404;
         res.set_header("X-Error-Code", "EntryNotFound");
       } else if (it->second.lfs) {
@@ -272,7 +273,7 @@ class FakeHub {
   }
 
   mutable std::mutex mu_;
-  std::map<std::string, FakeRepo> repos_;
+  std::map<std::string, std::shared_ptr<const FakeRepo>> repos_;
   std::map<std::string, std::shared_ptr<const std::string>> lfs_by_sha_;
   std::vector<RecordedRequest> requests_;
   // Last, so they stop (and their handlers finish) before the state above goes.
