@@ -127,6 +127,7 @@ class FakeHub {
   std::atomic<bool> ignore_range{false};     // answer 200 with the whole file even when asked for a range
   std::atomic<bool> corrupt_lfs{false};      // send the right length with one wrong byte
   std::atomic<int> cdn_chunk_delay_ms{0};    // sleep between 64 KiB chunks
+  std::atomic<int> fail_next_api_calls{0};   // these many next API calls answer 503 (Retry-After: 0)
 
   std::vector<RecordedRequest> requests() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -181,7 +182,11 @@ class FakeHub {
 
   void answer_api(const httplib::Request& req, httplib::Response& res) {
     std::shared_ptr<const FakeRepo> repo;
-    if (find_repo(req, res, &repo)) {
+    if (fail_next_api_calls.fetch_sub(1) > 0) {
+      res.status = 503;
+      res.set_header("Retry-After", "0");
+      res.set_content("upstream overloaded", "text/plain");
+    } else if (find_repo(req, res, &repo)) {
       nlohmann::json siblings = nlohmann::json::array();
       for (const auto& [path, file] : repo->files) siblings.push_back({{"rfilename", path}});
       nlohmann::json info = {{"id", repo->repo_id}, {"modelId", repo->repo_id}, {"sha", repo->commit},

@@ -1,6 +1,8 @@
 #include "rerankers/hub_download.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -330,6 +332,46 @@ TEST_F(HubDownloadTest, ConcurrentPullsOfOneModelShareOneDownload) {
     EXPECT_FALSE(entry.path().string().ends_with(".incomplete")) << entry.path();
   }
   EXPECT_TRUE(check_snapshot_complete(snapshot()).ok());
+}
+
+TEST_F(HubDownloadTest, ConcurrentPullsInTwoProcessesLeaveOneIntactBlob) {
+  hub_.cdn_chunk_delay_ms = 2;
+  std::vector<pid_t> children;
+  for (int i = 0; i < 2; ++i) {
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      // The child only pulls; _exit skips the parent's destructors and test harness.
+      const bool ok = pull(kRepo, "main", options()).ok();
+      ::_exit(ok ? 0 : 1);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child " << pid << " status " << status;
+  }
+  EXPECT_EQ(hub_.count("cdn", "GET", weights_sha()), 1u);  // the flock works across processes too
+  EXPECT_EQ(sha256_file_hex((snapshot() / "model.safetensors").string()), weights_sha());
+  EXPECT_TRUE(check_snapshot_complete(snapshot()).ok());
+  EXPECT_EQ(testing::read_whole_file(repo_dir() / "refs" / "main"), kCommit);
+}
+
+TEST_F(HubDownloadTest, TransientHubErrorsAreRetried) {
+  hub_.fail_next_api_calls = 2;
+  auto pulled = pull(kRepo, "main", options());
+  ASSERT_TRUE(pulled.ok()) << pulled.status().to_string();
+  EXPECT_EQ(hub_.count("hub", "GET", "/api/models/"), 3u);
+
+  hub_.fail_next_api_calls = 100;
+  PullOptions o = options();
+  o.retry.max_retries = 2;
+  auto failed = pull(kRepo, "main", o);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().code(), base::StatusCode::kUnavailable);
+  EXPECT_TRUE(contains(failed.status().message(), "answered 503")) << failed.status().message();
+  EXPECT_TRUE(contains(failed.status().message(), "after 3 tries")) << failed.status().message();
 }
 
 TEST_F(HubDownloadTest, RepoWithoutSafetensorsIsAClearError) {
