@@ -196,7 +196,10 @@ class HubSession {
   base::Result<PullResult> pull() {
     WINNOW_ASSIGN_OR_RETURN(RepoInfo info, fetch_repo_info());
     auto selection = pull_file_selection(repo_id_, info.siblings);
-    if (!selection.ok()) return selection.status().with_context("on " + endpoint_ + " at revision " + revision_);
+    if (!selection.ok()) {
+      return base::Status(selection.status().code(), selection.status().message() + " (" + endpoint_ +
+                                                         ", revision " + revision_ + ")");
+    }
 
     PullResult result;
     result.commit = info.commit;
