@@ -3,7 +3,15 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <functional>
+#include <thread>
+
+#include <unistd.h>
 
 namespace winnow::rerankers {
 
@@ -17,6 +25,30 @@ std::optional<std::string> env(const char* name) {
   return std::string(value);
 }
 
+// A name no other thread or process picks for a temporary file beside `path`.
+fs::path unique_temp_beside(const fs::path& path) {
+  static std::atomic<unsigned long> counter{0};
+  const auto thread = std::hash<std::thread::id>{}(std::this_thread::get_id());
+  fs::path tmp = path;
+  tmp += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(thread % 100000) + "." +
+         std::to_string(counter.fetch_add(1));
+  return tmp;
+}
+
+}  // namespace
+
+fs::path hf_home_dir() {
+  if (auto home = env("HF_HOME")) return *home;
+  if (auto xdg = env("XDG_CACHE_HOME")) return fs::path(*xdg) / "huggingface";
+  if (auto home = env("HOME")) return fs::path(*home) / ".cache" / "huggingface";
+  return fs::path(".cache") / "huggingface";
+}
+
+fs::path hub_cache_dir() {
+  if (auto cache = env("HF_HUB_CACHE")) return *cache;
+  return hf_home_dir() / "hub";
+}
+
 bool is_commit_hash(std::string_view s) {
   if (s.size() != 40) return false;
   for (char c : s) {
@@ -25,14 +57,70 @@ bool is_commit_hash(std::string_view s) {
   return true;
 }
 
-}  // namespace
+fs::path repo_cache_dir(const fs::path& cache_dir, std::string_view repo_id) {
+  return cache_dir / repo_cache_folder(repo_id);
+}
 
-fs::path hub_cache_dir() {
-  if (auto cache = env("HF_HUB_CACHE")) return *cache;
-  if (auto home = env("HF_HOME")) return fs::path(*home) / "hub";
-  if (auto xdg = env("XDG_CACHE_HOME")) return fs::path(*xdg) / "huggingface" / "hub";
-  if (auto home = env("HOME")) return fs::path(*home) / ".cache" / "huggingface" / "hub";
-  return fs::path(".cache") / "huggingface" / "hub";
+fs::path blob_path(const fs::path& cache_dir, std::string_view repo_id, std::string_view etag) {
+  return repo_cache_dir(cache_dir, repo_id) / "blobs" / std::string(etag);
+}
+
+fs::path snapshot_file_path(const fs::path& cache_dir, std::string_view repo_id, std::string_view commit,
+                            std::string_view file) {
+  return repo_cache_dir(cache_dir, repo_id) / "snapshots" / std::string(commit) / std::string(file);
+}
+
+fs::path blob_lock_path(const fs::path& cache_dir, std::string_view repo_id, std::string_view etag) {
+  return cache_dir / ".locks" / repo_cache_folder(repo_id) / (std::string(etag) + ".lock");
+}
+
+base::Status link_snapshot_file(const fs::path& cache_dir, std::string_view repo_id, std::string_view commit,
+                                std::string_view file, std::string_view etag) {
+  const fs::path link = snapshot_file_path(cache_dir, repo_id, commit, file);
+  std::error_code ec;
+  fs::create_directories(link.parent_path(), ec);
+  if (ec) return base::failed_precondition(link.parent_path().string() + ": cannot create: " + ec.message());
+  // From snapshots/<commit>/<dirs...>/<name> up to the repo folder: two levels plus one per folder in `file`.
+  std::string target = "../../";
+  for (char c : file) {
+    if (c == '/') target += "../";
+  }
+  target += "blobs/";
+  target += etag;
+  const fs::path tmp = unique_temp_beside(link);
+  if (::symlink(target.c_str(), tmp.c_str()) != 0) {
+    return base::failed_precondition(tmp.string() + ": cannot create symlink: " + std::strerror(errno));
+  }
+  if (::rename(tmp.c_str(), link.c_str()) != 0) {
+    const int error = errno;
+    ::unlink(tmp.c_str());
+    return base::failed_precondition(link.string() + ": cannot rename symlink into place: " + std::strerror(error));
+  }
+  return base::Status::ok_status();
+}
+
+base::Status write_ref(const fs::path& cache_dir, std::string_view repo_id, std::string_view revision,
+                       std::string_view commit) {
+  const fs::path ref = repo_cache_dir(cache_dir, repo_id) / "refs" / std::string(revision);
+  std::error_code ec;
+  fs::create_directories(ref.parent_path(), ec);
+  if (ec) return base::failed_precondition(ref.parent_path().string() + ": cannot create: " + ec.message());
+  const fs::path tmp = unique_temp_beside(ref);
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << commit;
+    out.close();
+    if (!out) {
+      fs::remove(tmp, ec);
+      return base::failed_precondition(tmp.string() + ": cannot write");
+    }
+  }
+  if (::rename(tmp.c_str(), ref.c_str()) != 0) {
+    const int error = errno;
+    ::unlink(tmp.c_str());
+    return base::failed_precondition(ref.string() + ": cannot rename into place: " + std::strerror(error));
+  }
+  return base::Status::ok_status();
 }
 
 bool looks_like_repo_id(std::string_view spec) {

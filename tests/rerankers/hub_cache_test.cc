@@ -56,6 +56,33 @@ TEST_F(HubCacheTest, ListsCachedRepos) {
   EXPECT_EQ(repos[0].repo_id, "BAAI/bge-reranker-v2-m3");
 }
 
+TEST_F(HubCacheTest, SnapshotLinksAreRelativeAndReplaceAtomically) {
+  const std::string etag = "2d4a8e9f0c1b3a5d7e9f0c1b3a5d7e9f0c1b3a5d";
+  fs::create_directories(repo_ / "blobs");
+  std::ofstream(repo_ / "blobs" / etag) << "{\"pooling_mode_mean_tokens\": true}";
+  ASSERT_TRUE(link_snapshot_file(cache_, "BAAI/bge-reranker-v2-m3", kCommit, "1_Pooling/config.json", etag).ok());
+  const fs::path nested = repo_ / "snapshots" / kCommit / "1_Pooling" / "config.json";
+  EXPECT_EQ(fs::read_symlink(nested).string(), "../../../blobs/" + etag);
+  EXPECT_TRUE(fs::is_regular_file(nested));  // resolves
+  // Replacing an existing link (here the plain file config.json) leaves no temporary behind.
+  ASSERT_TRUE(link_snapshot_file(cache_, "BAAI/bge-reranker-v2-m3", kCommit, "config.json", etag).ok());
+  EXPECT_EQ(fs::read_symlink(repo_ / "snapshots" / kCommit / "config.json").string(), "../../blobs/" + etag);
+  for (const auto& entry : fs::directory_iterator(repo_ / "snapshots" / kCommit)) {
+    EXPECT_EQ(entry.path().string().find(".tmp."), std::string::npos) << entry.path();
+  }
+  EXPECT_EQ(blob_lock_path(cache_, "BAAI/bge-reranker-v2-m3", etag),
+            cache_ / ".locks" / "models--BAAI--bge-reranker-v2-m3" / (etag + ".lock"));
+}
+
+TEST_F(HubCacheTest, RefsAreWrittenWithoutNewlineAndNestedNamesWork) {
+  ASSERT_TRUE(write_ref(cache_, "BAAI/bge-reranker-v2-m3", "refs/pr/1", kCommit).ok());
+  std::ifstream in(repo_ / "refs" / "refs" / "pr" / "1");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, kCommit);
+  auto snapshot = find_cached_snapshot(cache_, "BAAI/bge-reranker-v2-m3", std::string("refs/pr/1"));
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status().to_string();
+}
+
 TEST(HubCacheDirTest, HonoursTheEnvironmentInHuggingFaceOrder) {
   setenv("HF_HUB_CACHE", "/x/hub-cache", 1);
   setenv("HF_HOME", "/x/hf-home", 1);

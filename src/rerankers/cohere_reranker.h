@@ -1,0 +1,76 @@
+// A Reranker that asks a remote Cohere-compatible rerank API: Cohere's own
+// (POST https://api.cohere.com/v2/rerank) or anything that speaks its shapes
+// on /v1/rerank or /v2/rerank (another Winnow, llama.cpp's server, ...):
+//   request  {"model", "query", "documents": [strings], "top_n"}
+//   response {"results": [{"index", "relevance_score"}], "id", "meta"}
+// Pointing a model entry at another machine's Winnow is how scoring spreads
+// over several machines.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+#include "rerankers/http_client.h"
+#include "rerankers/reranker.h"
+#include "rerankers/retry.h"
+
+namespace winnow::rerankers {
+
+inline constexpr std::string_view kCohereBaseUrl = "https://api.cohere.com";
+
+struct CohereOptions {
+  std::string model = "rerank-english-v3.0";  // sent as "model"; what the endpoint should rank with
+  std::string base_url = std::string(kCohereBaseUrl);
+  std::string path = "/v2/rerank";            // "/v1/rerank" for llama.cpp's server and other v1 shapes
+  std::optional<std::string> api_key;         // default $COHERE_API_KEY; "" sends no Authorization header
+  std::chrono::milliseconds connect_timeout{5'000};
+  std::chrono::milliseconds timeout{30'000};  // one request, from connect to the last byte; not retried
+  RetryPolicy retry;                          // 429, 5xx and broken connections; Retry-After honoured up to max_delay
+  std::size_t max_documents_per_request = 1000;  // Cohere's limit; above it the documents are split
+};
+
+class CohereReranker : public Reranker {
+ public:
+  // Checks the options (an http(s) base URL, a model, a document limit >= 1)
+  // and resolves the API key: FailedPrecondition when Cohere's own API is the
+  // target and neither options.api_key nor COHERE_API_KEY is set.
+  static base::Result<std::unique_ptr<CohereReranker>> create(CohereOptions options);
+
+  // Prefer create(), which validates `options`; this takes them as they are.
+  explicit CohereReranker(CohereOptions options);
+
+  // One request per max_documents_per_request documents, sent one after the
+  // other; each asks for its best min(top_n, size), which always contains the
+  // overall top_n. The rankings are merged (indices rebased to `documents`),
+  // best first, ties in input order, cut to top_n. top_n == 0 is InvalidArgument;
+  // no documents means no request. Thread-safe.
+  // Errors: Unauthenticated (bad key), PermissionDenied, ResourceExhausted (rate
+  // limited or out of quota after the retries), DeadlineExceeded (options.timeout
+  // ran out; names the URL and the timeout), Unavailable (refused, unreachable,
+  // 5xx after the retries), InvalidArgument (the API refused the request),
+  // Internal (a malformed response, naming what was wrong).
+  base::Result<RerankOutcome> rerank(std::string_view query, std::span<const std::string> documents,
+                                     std::size_t top_n) const override;
+
+  const CohereOptions& options() const { return options_; }
+  // base_url + path
+  const std::string& url() const { return url_; }
+
+ private:
+  struct Chunk;
+  base::Result<Chunk> rerank_chunk(std::string_view query, std::span<const std::string> documents,
+                                   std::size_t top_n) const;
+  base::Status error_for(const HttpResponse& response, int tries) const;
+
+  CohereOptions options_;
+  std::string url_;
+  HttpClient client_;
+};
+
+}  // namespace winnow::rerankers
