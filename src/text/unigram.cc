@@ -1,7 +1,10 @@
 #include "text/unigram.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <numeric>
 
@@ -11,7 +14,65 @@
 namespace winnow::text {
 
 namespace {
+
 constexpr double kUnkPenalty = 10.0;
+
+// 10^k for 0 <= k <= 308, correctly rounded (as Rust's float literals are).
+const std::vector<double>& powers_of_ten() {
+  static const std::vector<double> table = [] {
+    std::vector<double> t(309);
+    for (int k = 0; k <= 308; ++k) t[static_cast<std::size_t>(k)] = std::strtod(("1e" + std::to_string(k)).c_str(), nullptr);
+    return t;
+  }();
+  return table;
+}
+
+// The value serde_json (built without float_roundtrip, as the crate uses it)
+// gets for the JSON number that prints as `value`: it reads the decimal
+// digits into a u64 significand and scales it by one power of ten, which is
+// off by one ULP for about a fifth of SentencePiece scores. Scores must match
+// the crate's bit for bit, or near-ties in Viterbi could resolve differently.
+// Assumes the file holds shortest round-trip decimals (Python and serde both
+// write them).
+double as_serde_json_reads(double value) {
+  if (value == 0.0 || !std::isfinite(value)) return value;
+  char buffer[64];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer), std::fabs(value));
+  if (ec != std::errc()) return value;
+  std::uint64_t significand = 0;
+  int exponent = 0;
+  bool after_point = false;
+  for (const char* p = buffer; p < end; ++p) {
+    if (*p >= '0' && *p <= '9') {
+      if (significand > (UINT64_MAX - 9) / 10) return value;  // cannot happen for shortest decimals
+      significand = significand * 10 + static_cast<std::uint64_t>(*p - '0');
+      if (after_point) --exponent;
+    } else if (*p == '.') {
+      after_point = true;
+    } else if (*p == 'e' || *p == 'E') {
+      exponent += std::atoi(p + 1);
+      break;
+    }
+  }
+  const auto& pow10 = powers_of_ten();
+  double f = static_cast<double>(significand);
+  while (true) {
+    int magnitude = exponent < 0 ? -exponent : exponent;
+    if (magnitude <= 308) {
+      if (exponent >= 0) {
+        f *= pow10[static_cast<std::size_t>(magnitude)];
+      } else {
+        f /= pow10[static_cast<std::size_t>(magnitude)];
+      }
+      break;
+    }
+    if (f == 0.0 || exponent >= 0) break;
+    f /= 1e308;
+    exponent += 308;
+  }
+  return value < 0 ? -f : f;
+}
+
 }  // namespace
 
 void PieceTrie::build(const std::vector<std::string>& keys) {
@@ -88,7 +149,7 @@ base::Result<std::unique_ptr<Model>> Unigram::from_json(const nlohmann::json& sp
       return field_error(where, "vocab", "entry " + std::to_string(i) + " is not a [piece, score] pair");
     }
     pieces.push_back(entry[0].get<std::string>());
-    double score = entry[1].get<double>();
+    double score = as_serde_json_reads(entry[1].get<double>());
     model->scores_.push_back(score);
     model->vocab_[pieces.back()] = static_cast<std::int32_t>(i);
     min_score = std::min(min_score, score);
