@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <random>
 #include <string>
 
 #include "base/stopwatch.h"
@@ -75,6 +76,57 @@ TEST(BadInputTest, EmptyStrings) {
   auto xpair = tokenizer("xlmr").encode_pair("", "", 16, Truncation::kLongestFirst);
   ASSERT_TRUE(xpair.ok());
   EXPECT_EQ(xpair->ids, (Ids{0, 2, 2, 2}));
+}
+
+// Random code points from every plane (no surrogates), mixed with spaces,
+// marks, controls and special-token text: nothing may crash or fail.
+TEST(BadInputTest, RandomTextNeverFails) {
+  std::mt19937 rng(12345);
+  const char32_t interesting[] = {0x0,    0x7,    0x9,    0xA,    0xD,    0x20,   0x85,   0xA0,   0xAD,
+                                  0x300,  0x301,  0x302,  0x200B, 0x200D, 0x2028, 0x3000, 0xFEFF, 0xFFFD,
+                                  0x1F1E6, 0x1F3FD, 0xE000, 0xFE0F, 0x20E3, 0x0E33, 0x094D, 0x1100, 0x1161};
+  const char* fragments[] = {"<mask>", "[MASK]", "<s>", "</s>", "[SEP]", " <mask> ", "  ", "\r\n"};
+  auto append = [](std::string& out, char32_t cp) {
+    if (cp < 0x80) {
+      out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+  };
+  for (int round = 0; round < 300; ++round) {
+    std::string text;
+    int length = static_cast<int>(rng() % 60);
+    for (int k = 0; k < length; ++k) {
+      switch (rng() % 5) {
+        case 0: append(text, interesting[rng() % std::size(interesting)]); break;
+        case 1: text += fragments[rng() % std::size(fragments)]; break;
+        case 2: append(text, static_cast<char32_t>(0x20 + rng() % 0x5F)); break;
+        default: {
+          char32_t cp = static_cast<char32_t>(rng() % 0x30000);
+          if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xE9;
+          append(text, cp);
+        }
+      }
+    }
+    for (const char* name : {"bert", "xlmr"}) {
+      auto single = tokenizer(name).encode(text);
+      ASSERT_TRUE(single.ok()) << single.status().to_string();
+      auto pair = tokenizer(name).encode_pair(text, text + text, 24, Truncation::kLongestFirst);
+      ASSERT_TRUE(pair.ok()) << pair.status().to_string();
+      EXPECT_LE(pair->ids.size(), 24u);
+      EXPECT_EQ(pair->ids.size(), pair->type_ids.size());
+    }
+  }
 }
 
 std::string long_text(bool spaces) {
