@@ -60,12 +60,27 @@ bool is_whitespace(char32_t cp) {
   return u_isUWhiteSpace(static_cast<UChar32>(cp));
 }
 
+namespace {
+
+// The crate takes general categories from the `unicode_categories` crate,
+// whose tables are Unicode 8.0: a code point assigned later has no category
+// there, so it is neither punctuation, nor "other", nor a nonspacing mark.
+bool assigned_by_unicode_8(UChar32 c) {
+  UVersionInfo age;
+  u_charAge(c, age);
+  return age[0] < 8 || (age[0] == 8 && age[1] == 0);
+}
+
+}  // namespace
+
 bool is_other(char32_t cp) {
-  return (U_GET_GC_MASK(static_cast<UChar32>(cp)) & (U_GC_CC_MASK | U_GC_CF_MASK | U_GC_CO_MASK)) != 0;
+  auto c = static_cast<UChar32>(cp);
+  return (U_GET_GC_MASK(c) & (U_GC_CC_MASK | U_GC_CF_MASK | U_GC_CO_MASK)) != 0 && assigned_by_unicode_8(c);
 }
 
 bool is_punctuation(char32_t cp) {
-  return (U_GET_GC_MASK(static_cast<UChar32>(cp)) & U_GC_P_MASK) != 0;
+  auto c = static_cast<UChar32>(cp);
+  return (U_GET_GC_MASK(c) & U_GC_P_MASK) != 0 && assigned_by_unicode_8(c);
 }
 
 bool is_numeric(char32_t cp) {
@@ -74,7 +89,8 @@ bool is_numeric(char32_t cp) {
 }
 
 bool is_nonspacing_mark(char32_t cp) {
-  return (U_GET_GC_MASK(static_cast<UChar32>(cp)) & U_GC_MN_MASK) != 0;
+  auto c = static_cast<UChar32>(cp);
+  return (U_GET_GC_MASK(c) & U_GC_MN_MASK) != 0 && assigned_by_unicode_8(c);
 }
 
 bool is_mark(char32_t cp) {

@@ -85,11 +85,16 @@ std::size_t count_chars(std::string_view s);
 
 // Rust `char::is_whitespace`: the White_Space property.
 bool is_whitespace(char32_t cp);
+// The next three answer as the crate's `unicode_categories` tables do, which
+// are Unicode 8.0: code points assigned since then are in no category.
+//
 // General category Cc, Cf or Co (unicode_categories' `is_other`, which BERT's
 // clean_text treats as control characters; Cn and Cs are not included).
 bool is_other(char32_t cp);
 // General category Pc, Pd, Ps, Pe, Pi, Pf or Po.
 bool is_punctuation(char32_t cp);
+// General category Mn (BERT's strip_accents).
+bool is_nonspacing_mark(char32_t cp);
 // Rust `char::is_ascii_punctuation`: the 32 ASCII symbols and punctuation marks.
 inline bool is_ascii_punctuation(char32_t cp) {
   return (cp >= 0x21 && cp <= 0x2F) || (cp >= 0x3A && cp <= 0x40) || (cp >= 0x5B && cp <= 0x60) ||
@@ -97,8 +102,6 @@ inline bool is_ascii_punctuation(char32_t cp) {
 }
 // Rust `char::is_numeric`: general category Nd, Nl or No.
 bool is_numeric(char32_t cp);
-// General category Mn.
-bool is_nonspacing_mark(char32_t cp);
 // General category Mn, Mc or Me.
 bool is_mark(char32_t cp);
 // The Rust regex crate's Unicode `\w`: Alphabetic, marks, Nd, Pc, Join_Control.
