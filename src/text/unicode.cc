@@ -1,5 +1,6 @@
 #include "text/unicode.h"
 
+#include <iterator>
 #include <memory>
 
 #include <unicode/brkiter.h>
@@ -71,6 +72,14 @@ bool assigned_by_unicode_8(UChar32 c) {
   return age[0] < 8 || (age[0] == 8 && age[1] == 0);
 }
 
+// The crate normalizes (NFC, NFD, NFKC, NFKD, combining marks) with
+// unicode-normalization-alignments, whose tables are Unicode 9.0.
+bool assigned_by_unicode_9(UChar32 c) {
+  UVersionInfo age;
+  u_charAge(c, age);
+  return age[0] <= 9;
+}
+
 }  // namespace
 
 bool is_other(char32_t cp) {
@@ -78,23 +87,73 @@ bool is_other(char32_t cp) {
   return (U_GET_GC_MASK(c) & (U_GC_CC_MASK | U_GC_CF_MASK | U_GC_CO_MASK)) != 0 && assigned_by_unicode_8(c);
 }
 
+// Code points whose general category changed between Unicode 8.0 and ICU's
+// version, found by probing every code point through the crate:
+// U+166D CANADIAN SYLLABICS CHI SIGN (Po, now So), U+111C9 SHARADA SANDHI MARK
+// (Po, now Mn), U+1734 HANUNOO SIGN PAMUDPOD (Mn, now Mc), U+1885/U+1886
+// MONGOLIAN LETTER ALI GALI BALUDA (Lo, now Mn), U+A9BD JAVANESE CONSONANT
+// SIGN KERET (Mc, now Mn).
 bool is_punctuation(char32_t cp) {
+  if (cp == 0x166D || cp == 0x111C9) return true;
   auto c = static_cast<UChar32>(cp);
   return (U_GET_GC_MASK(c) & U_GC_P_MASK) != 0 && assigned_by_unicode_8(c);
 }
 
+namespace {
+
+struct Range {
+  char32_t first;
+  char32_t last;
+};
+
+bool in_ranges(char32_t cp, const Range* ranges, std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) {
+    if (cp >= ranges[i].first && cp <= ranges[i].last) return true;
+  }
+  return false;
+}
+
+// Numbers that Rust's std knows (Unicode 16.0 and later) and ICU 72 does not.
+constexpr Range kNewerNumbers[] = {
+    {0x10D40, 0x10D49}, {0x116D0, 0x116E3}, {0x11BF0, 0x11BF9}, {0x11DE0, 0x11DE9}, {0x16130, 0x16139},
+    {0x16D70, 0x16D79}, {0x16FF4, 0x16FF6}, {0x1CCF0, 0x1CCF9}, {0x1E5F1, 0x1E5FA},
+};
+
+// Word characters (`\w`) that the Rust regex crate's Unicode 16.0 tables have
+// and ICU 72 does not.
+constexpr Range kNewerWordChars[] = {
+    {0x897, 0x897},     {0x1C89, 0x1C8A},   {0xA7CB, 0xA7CD},   {0xA7DA, 0xA7DC},   {0x105C0, 0x105F3},
+    {0x10D40, 0x10D65}, {0x10D69, 0x10D6D}, {0x10D6F, 0x10D85}, {0x10EC2, 0x10EC4}, {0x10EFC, 0x10EFC},
+    {0x11380, 0x11389}, {0x1138B, 0x1138B}, {0x1138E, 0x1138E}, {0x11390, 0x113B5}, {0x113B7, 0x113C0},
+    {0x113C2, 0x113C2}, {0x113C5, 0x113C5}, {0x113C7, 0x113CA}, {0x113CC, 0x113D3}, {0x113E1, 0x113E2},
+    {0x116D0, 0x116E3}, {0x11BC0, 0x11BE0}, {0x11BF0, 0x11BF9}, {0x11F5A, 0x11F5A}, {0x13460, 0x143FA},
+    {0x16100, 0x16139}, {0x16D40, 0x16D6C}, {0x16D70, 0x16D79}, {0x18CFF, 0x18CFF}, {0x1CCF0, 0x1CCF9},
+    {0x1E5D0, 0x1E5FA}, {0x2EBF0, 0x2EE5D},
+};
+
+}  // namespace
+
 bool is_numeric(char32_t cp) {
   if (cp < 0x80) return cp >= '0' && cp <= '9';
-  return (U_GET_GC_MASK(static_cast<UChar32>(cp)) & U_GC_N_MASK) != 0;
+  if ((U_GET_GC_MASK(static_cast<UChar32>(cp)) & U_GC_N_MASK) != 0) return true;
+  return cp >= 0x10D40 && in_ranges(cp, kNewerNumbers, std::size(kNewerNumbers));
 }
 
 bool is_nonspacing_mark(char32_t cp) {
+  if (cp == 0x1734) return true;
+  if (cp == 0x1885 || cp == 0x1886 || cp == 0xA9BD || cp == 0x111C9) return false;
   auto c = static_cast<UChar32>(cp);
   return (U_GET_GC_MASK(c) & U_GC_MN_MASK) != 0 && assigned_by_unicode_8(c);
 }
 
 bool is_mark(char32_t cp) {
-  return (U_GET_GC_MASK(static_cast<UChar32>(cp)) & U_GC_M_MASK) != 0;
+  // unicode-normalization-alignments' tables are Unicode 9.0: U+1CF2/U+1CF3
+  // (VEDIC SIGN ARDHAVISARGA and ROTATED ARDHAVISARGA) were marks then, U+111C9
+  // SHARADA SANDHI MARK was punctuation.
+  if (cp == 0x1CF2 || cp == 0x1CF3) return true;
+  if (cp == 0x111C9) return false;
+  auto c = static_cast<UChar32>(cp);
+  return (U_GET_GC_MASK(c) & U_GC_M_MASK) != 0 && assigned_by_unicode_9(c);
 }
 
 bool is_word_char(char32_t cp) {
@@ -104,7 +163,8 @@ bool is_word_char(char32_t cp) {
   if (cp == 0x200C || cp == 0x200D) return true;  // Join_Control
   auto c = static_cast<UChar32>(cp);
   if ((U_GET_GC_MASK(c) & (U_GC_M_MASK | U_GC_ND_MASK | U_GC_PC_MASK)) != 0) return true;
-  return u_hasBinaryProperty(c, UCHAR_ALPHABETIC);
+  if (u_hasBinaryProperty(c, UCHAR_ALPHABETIC)) return true;
+  return in_ranges(cp, kNewerWordChars, std::size(kNewerWordChars));
 }
 
 bool is_chinese_char(char32_t cp) {
@@ -114,9 +174,36 @@ bool is_chinese_char(char32_t cp) {
          (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
 }
 
+namespace {
+
+// Lowercase mappings of Unicode 16.0 (Rust's std) that ICU 72 (Unicode 15.0)
+// does not have yet; 0 when `cp` is not one of them.
+char32_t unicode_16_lowercase(char32_t cp) {
+  switch (cp) {
+    case 0x1C89: return 0x1C8A;
+    case 0xA7CB: return 0x0264;
+    case 0xA7CC: return 0xA7CD;
+    case 0xA7CE: return 0xA7CF;
+    case 0xA7D2: return 0xA7D3;
+    case 0xA7D4: return 0xA7D5;
+    case 0xA7DA: return 0xA7DB;
+    case 0xA7DC: return 0x019B;
+    default: break;
+  }
+  if (cp >= 0x10D50 && cp <= 0x10D65) return cp + 0x20;
+  if (cp >= 0x16EA0 && cp <= 0x16EB8) return cp + 0x1B;
+  return 0;
+}
+
+}  // namespace
+
 void append_lowercase(std::string& out, char32_t cp) {
   if (cp < 0x80) {
     out.push_back(static_cast<char>(cp >= 'A' && cp <= 'Z' ? cp + 32 : cp));
+    return;
+  }
+  if (char32_t lower = unicode_16_lowercase(cp)) {
+    append_utf8(out, lower);
     return;
   }
   // Full case mapping of the lone code point: with no context, ICU applies the
@@ -149,11 +236,29 @@ void normalize(NormalForm form, std::string& text) {
     case NormalForm::kNfkd: normalizer = icu::Normalizer2::getNFKDInstance(status); break;
   }
   if (U_FAILURE(status) || normalizer == nullptr) return;
+  // Code points assigned after Unicode 9.0 are unknown to the crate's tables:
+  // no decomposition, combining class 0, no composition. Each is therefore a
+  // hard boundary that is copied as is, with the runs between normalized apart.
   std::string out;
   out.reserve(text.size() + text.size() / 4);
   icu::StringByteSink<std::string> sink(&out);
-  normalizer->normalizeUTF8(0, icu::StringPiece(text.data(), static_cast<int32_t>(text.size())), sink,
-                            nullptr, status);
+  std::size_t run_start = 0;
+  auto flush = [&](std::size_t end) {
+    if (end > run_start) {
+      normalizer->normalizeUTF8(0, icu::StringPiece(text.data() + run_start, static_cast<int32_t>(end - run_start)),
+                                sink, nullptr, status);
+    }
+  };
+  for (std::size_t i = 0; i < text.size();) {
+    std::size_t start = i;
+    char32_t c = decode(text, i);
+    if (c >= 0x80 && !assigned_by_unicode_9(static_cast<UChar32>(c))) {
+      flush(start);
+      out.append(text, start, i - start);
+      run_start = i;
+    }
+  }
+  flush(text.size());
   if (U_SUCCESS(status)) text = std::move(out);
 }
 

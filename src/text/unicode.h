@@ -102,7 +102,8 @@ inline bool is_ascii_punctuation(char32_t cp) {
 }
 // Rust `char::is_numeric`: general category Nd, Nl or No.
 bool is_numeric(char32_t cp);
-// General category Mn, Mc or Me.
+// General category Mn, Mc or Me, as the crate's Unicode 9.0 normalization
+// tables see it (StripAccents).
 bool is_mark(char32_t cp);
 // The Rust regex crate's Unicode `\w`: Alphabetic, marks, Nd, Pc, Join_Control.
 bool is_word_char(char32_t cp);
@@ -110,12 +111,14 @@ bool is_word_char(char32_t cp);
 bool is_chinese_char(char32_t cp);
 
 // Appends Rust `char::to_lowercase(cp)`: the full, context-free lowercase
-// mapping (U+0130 becomes "i\u0307"; capital sigma is always σ).
+// mapping of Unicode 16.0 (U+0130 becomes "i\u0307"; capital sigma is always σ).
 void append_lowercase(std::string& out, char32_t cp);
 
 enum class NormalForm { kNfc, kNfd, kNfkc, kNfkd };
 
-// Replaces `text` by its Unicode normal form.
+// Replaces `text` by its Unicode normal form as the crate computes it, with
+// Unicode 9.0 data: code points assigned later are left as they are and
+// neither reorder nor compose with their neighbours.
 void normalize(NormalForm form, std::string& text);
 
 // Byte offsets of the extended grapheme cluster boundaries of `text`, from 0
