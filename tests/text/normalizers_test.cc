@@ -114,3 +114,24 @@ TEST(NormalizerFactoryTest, UnsupportedTypeIsNamed) {
 
 }  // namespace
 }  // namespace winnow::text
+
+namespace winnow::text {
+namespace {
+
+// The crate's Unicode data is of several ages (categories 8.0, normalization
+// 9.0, case mapping 16.0); these pin one example of each.
+TEST(UnicodeVersionsTest, MatchTheCratesTables) {
+  const std::string bert = R"({"type":"BertNormalizer"})";
+  // U+A9BD was a spacing mark in Unicode 8.0: not stripped as an accent.
+  EXPECT_EQ(normalize(bert, "a\uA9BDb"), "a\uA9BDb");
+  // U+1DF9 (Unicode 10.0) has no combining class for the crate: no reordering.
+  EXPECT_EQ(normalize(R"({"type":"NFD"})", "a\u0301\u1DF9"), "a\u0301\u1DF9");
+  EXPECT_EQ(normalize(R"({"type":"NFD"})", "a\u0301\u0316"), "a\u0316\u0301");
+  // U+32FF SQUARE ERA NAME REIWA (12.1) has no compatibility mapping yet.
+  EXPECT_EQ(normalize(R"({"type":"NFKC"})", "\u32FF\u337B"), "\u32FF平成");
+  // Unicode 16.0 case pairs, which ICU 72 lacks.
+  EXPECT_EQ(normalize(R"({"type":"Lowercase"})", "\uA7CB\U00010D50"), "\u0264\U00010D70");
+}
+
+}  // namespace
+}  // namespace winnow::text

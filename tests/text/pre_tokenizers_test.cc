@@ -130,3 +130,15 @@ TEST(PreTokenizerFactoryTest, UnsupportedTypeIsNamed) {
 
 }  // namespace
 }  // namespace winnow::text
+
+namespace winnow::text {
+namespace {
+
+TEST(UnicodeVersionsTest, PunctuationAsUnicode8) {
+  // U+11A9C SOYOMBO MARK DOUBLE HEAD MARK (Unicode 10.0) is no punctuation to the crate.
+  EXPECT_EQ(pieces(R"({"type":"BertPreTokenizer"})", "a\U00011A9Cb a\u0F14b"),
+            (Pieces{"a\U00011A9Cb", "a", "\u0F14", "b"}));
+}
+
+}  // namespace
+}  // namespace winnow::text
