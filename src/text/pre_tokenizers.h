@@ -18,6 +18,9 @@ struct Split {
   std::string text;
   // Whether the piece starts at offset 0 of the original input (the crate's
   // `offsets_original().0 == 0`, which Metaspace's "first" scheme tests).
+  // Tracked per piece, not per character: when a normalizer deletes leading
+  // characters and an earlier pre-tokenizer then cuts the text, the crate
+  // would see an offset > 0 where this says true.
   bool at_origin = false;
 };
 
