@@ -1,0 +1,77 @@
+// A Hugging Face `tokenizer.json` tokenizer that produces the same token ids as
+// the `tokenizers` crate (0.22) for BERT-family (WordPiece) and XLM-RoBERTa-
+// family (SentencePiece Unigram) models.
+//
+// Pipeline per sequence, as in the crate: added tokens are cut out of the raw
+// text, the rest is normalized, pre-tokenized and tokenized by the model; the
+// post-processor then adds the special tokens, after truncation.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+
+namespace winnow::text {
+
+enum class Truncation { kLongestFirst, kOnlySecond };
+
+struct Encoding {
+  std::vector<std::int32_t> ids;
+  std::vector<std::int32_t> type_ids;
+  bool truncated = false;  // content tokens were dropped
+};
+
+class Tokenizer {
+ public:
+  // Loads DIR/tokenizer.json and, when present, DIR/tokenizer_config.json
+  // (model_max_length; values above 1e9 mean "unset", as transformers'
+  // VERY_LARGE_INTEGER).
+  static base::Result<Tokenizer> load_dir(const std::filesystem::path& dir);
+  // `tokenizer_config` may be empty (no config).
+  static base::Result<Tokenizer> load(const std::filesystem::path& tokenizer_json,
+                                      const std::filesystem::path& tokenizer_config);
+  // From the text of a tokenizer.json (and optionally of a tokenizer_config.json);
+  // `source` names the file in error messages.
+  static base::Result<Tokenizer> from_json_text(std::string_view tokenizer_json,
+                                                std::string_view tokenizer_config = {},
+                                                std::string_view source = "tokenizer.json");
+
+  // Single text with the single template's special tokens; truncated to
+  // max_length (which counts the special tokens) when given. InvalidArgument
+  // for invalid UTF-8 ("invalid UTF-8 at byte 17") or a max_length smaller
+  // than the special tokens. Thread-safe (const).
+  base::Result<Encoding> encode(std::string_view text, std::optional<std::size_t> max_length = std::nullopt) const;
+
+  // (query, document) through the pair template, truncated to max_length
+  // (which counts the special tokens). With kOnlySecond, InvalidArgument when
+  // the query plus the special tokens leave no room for the document.
+  // Thread-safe (const).
+  base::Result<Encoding> encode_pair(std::string_view first, std::string_view second, std::size_t max_length,
+                                     Truncation truncation) const;
+
+  std::optional<std::size_t> model_max_length() const;
+  // From the padding config, else the config's pad_token, else [PAD]/<pad>, else 0.
+  std::int32_t pad_token_id() const;
+  // Special tokens the template adds: 2/3 for BERT single/pair, 2/4 for XLM-R.
+  std::size_t special_tokens_count(bool pair) const;
+  // Added tokens first, then the model's vocabulary.
+  std::optional<std::int32_t> token_to_id(std::string_view token) const;
+  // Distinct tokens: the model's vocabulary plus added tokens it lacks.
+  std::size_t vocab_size() const;
+
+ private:
+  struct Impl;
+  explicit Tokenizer(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+
+  base::Status encode_sequence(std::string_view text, std::vector<std::int32_t>& ids) const;
+
+  std::shared_ptr<const Impl> impl_;
+};
+
+}  // namespace winnow::text
