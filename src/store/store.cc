@@ -86,6 +86,9 @@ class Store::Impl {
   }
 
   void release(std::unique_ptr<Database> db) {
+    // A connection left inside a transaction would keep serving an old
+    // snapshot; end it, or drop the connection if that fails.
+    if (!sqlite3_get_autocommit(db->handle()) && !db->exec("ROLLBACK").ok()) return;
     std::lock_guard<std::mutex> lock(pool_mutex_);
     idle_readers_.push_back(std::move(db));
   }

@@ -72,15 +72,16 @@ class IndexRepair : public ::testing::Test {
  protected:
   void SetUp() override {
     options_.vector.exact_threshold = 500;
+    options_.vector.hnsw_ef_construction = 100;  // keeps the sanitizer build quick
     std::mt19937 rng(11);
-    // Phase 1: 2,000 documents, saved by a checkpoint and a clean close.
+    // Phase 1: 1,200 documents, saved by a clean close.
     {
       auto opened = Store::open(dir_.path(), options_);
       ASSERT_TRUE(opened.ok()) << opened.status().to_string();
       auto store = std::move(opened).value();
       WINNOW_ASSERT_OK(store->create_collection("c", {{"vector_indexes", {{{"name", "v"}}}}}));
       std::string lines;
-      for (std::size_t i = 0; i < 2000; ++i) {
+      for (std::size_t i = 0; i < 1200; ++i) {
         std::string id = "d" + std::to_string(i);
         truth_[id] = random_unit_vector(rng, kDims);
         lines += line_for(id, truth_[id], unique_word(i));
@@ -96,10 +97,10 @@ class IndexRepair : public ::testing::Test {
     std::filesystem::copy(meta(index_file_), backup_ / "c1.v.hnsw.meta");
 
     // Phase 2, in a child that dies without closing the store (no save): 300
-    // new documents, 100 replaced vectors, 100 deletions.
+    // new documents, 100 replaced vectors, 100 deletions: 500 changes.
     Truth after = truth_;
     std::string lines;
-    for (std::size_t i = 2000; i < 2300; ++i) {
+    for (std::size_t i = 1200; i < 1500; ++i) {
       std::string id = "d" + std::to_string(i);
       after[id] = random_unit_vector(rng, kDims);
       lines += line_for(id, after[id], unique_word(i));
