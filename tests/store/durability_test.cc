@@ -224,11 +224,12 @@ TEST(KillNine, AcknowledgedBatchesSurviveSigkill) {
   TempDir dir;
   StoreOptions options;
   options.vector.exact_threshold = 1000;
+  options.vector.hnsw_ef_construction = 100;  // keeps the sanitizer build quick
   {
     WINNOW_ASSERT_OK_AND_ASSIGN(auto store, Store::open(dir.path(), options));
     WINNOW_ASSERT_OK(store->create_collection("c", {{"vector_indexes", {{{"name", "v"}}}}}));
   }
-  constexpr std::size_t kDocuments = 40000, kKillAfterLines = 5000, kCheckpointAt = 1500;
+  constexpr std::size_t kDocuments = 20000, kKillAfterLines = 5000, kCheckpointAt = 1500;
   std::mt19937 rng(3);
   std::vector<std::vector<float>> vectors;
   for (std::size_t i = 0; i < kDocuments; ++i) vectors.push_back(random_unit_vector(rng, kDims));
