@@ -120,9 +120,15 @@ base::Result<std::vector<std::string>> referenced_inputs(const nlohmann::json& v
   if (value.is_string()) {
     WINNOW_ASSIGN_OR_RETURN(std::vector<Reference> refs, find_references(value.get<std::string>(), where));
     for (const Reference& ref : refs) add(ref.name);
-  } else if (value.is_array() || value.is_object()) {
+  } else if (value.is_array()) {
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      WINNOW_ASSIGN_OR_RETURN(std::vector<std::string> inner,
+                              referenced_inputs(value[i], where + "[" + std::to_string(i) + "]"));
+      for (const std::string& name : inner) add(name);
+    }
+  } else if (value.is_object()) {
     for (auto it = value.begin(); it != value.end(); ++it) {
-      WINNOW_ASSIGN_OR_RETURN(std::vector<std::string> inner, referenced_inputs(it.value(), where));
+      WINNOW_ASSIGN_OR_RETURN(std::vector<std::string> inner, referenced_inputs(it.value(), where + "." + it.key()));
       for (const std::string& name : inner) add(name);
     }
   }

@@ -1,0 +1,112 @@
+#include "pipeline/stages/rerank_stage.h"
+
+#include <algorithm>
+
+namespace winnow::pipeline {
+namespace {
+
+class RerankStage : public Stage {
+ public:
+  struct Settings {
+    std::string model;
+    std::string query;
+    std::size_t top_n = 10;
+    std::vector<std::string> fields;  // empty: every text field
+    std::size_t max_candidates = 1000;
+  };
+
+  explicit RerankStage(Settings s) : s_(std::move(s)) {}
+
+  base::Result<std::vector<Candidate>> run(std::vector<Candidate> input, StageContext& context) const override {
+    if (context.at_start()) {
+      return base::invalid_argument("rerank needs candidates: put a search stage (text_search, semantic_search or "
+                                    "hybrid_search) before it");
+    }
+    if (input.size() > s_.max_candidates) {
+      return base::invalid_argument("rerank got " + std::to_string(input.size()) + " candidates, more than its " +
+                                    "max_candidates of " + std::to_string(s_.max_candidates) +
+                                    ": lower the top_k of the search stage before it");
+    }
+    context.details()["model"] = s_.model;
+    if (input.empty()) return input;
+    WINNOW_RETURN_IF_ERROR(context.load_documents(input));
+    std::vector<std::string> texts;
+    texts.reserve(input.size());
+    for (const Candidate& c : input) texts.push_back(text_of(*c.document));
+
+    if (!context.services().reranker) return base::failed_precondition("no rerank models are available");
+    WINNOW_ASSIGN_OR_RETURN(std::shared_ptr<const rerankers::Reranker> reranker,
+                            context.services().reranker(s_.model));
+    WINNOW_ASSIGN_OR_RETURN(rerankers::RerankOutcome outcome, reranker->rerank(s_.query, texts, s_.top_n));
+
+    nlohmann::json& details = context.details();
+    details["model"] = outcome.model.empty() ? s_.model : outcome.model;
+    if (!outcome.revision.empty()) details["revision"] = outcome.revision;
+    details["candidates_scored"] = outcome.documents_scored;
+    details["documents_truncated"] = outcome.documents_truncated;
+    details["tokens"] = outcome.tokens_scored;
+
+    std::vector<Candidate> ranked;
+    ranked.reserve(outcome.results.size());
+    for (std::size_t position = 0; position < outcome.results.size(); ++position) {
+      const rerankers::RankedDocument& r = outcome.results[position];
+      Candidate c = input[r.index];
+      c.original_score = c.score;
+      c.score = r.relevance_score;
+      c.rerank_position = position + 1;
+      ranked.push_back(std::move(c));
+    }
+    return ranked;
+  }
+
+ private:
+  // The fields asked for, in the order asked, or every text field in the document's order.
+  std::string text_of(const LoadedDocument& document) const {
+    std::string text;
+    auto append = [&](const std::string& value) {
+      if (!text.empty()) text += ' ';
+      text += value;
+    };
+    if (s_.fields.empty()) {
+      for (const auto& field : document.text_fields) append(field.second);
+      return text;
+    }
+    for (const std::string& name : s_.fields) {
+      auto it = std::find_if(document.text_fields.begin(), document.text_fields.end(),
+                             [&](const auto& field) { return field.first == name; });
+      if (it != document.text_fields.end()) append(it->second);
+    }
+    return text;
+  }
+
+  Settings s_;
+};
+
+}  // namespace
+
+StageDefinition rerank_stage() {
+  StageDefinition d;
+  d.stage_id = "rerank";
+  d.type = StageType::kSort;
+  d.template_defaults = {{"query", "{{INPUT.query}}"}};
+  d.build = [](Params& p, const PipelineLimits& limits) -> base::Result<std::unique_ptr<Stage>> {
+    auto model = p.string("model");
+    auto query = p.string("query");
+    auto top_n = p.integer("top_n", 10, 1, 10000);
+    auto fields = p.strings("field", {});
+    auto max_candidates =
+        p.integer("max_candidates", static_cast<std::int64_t>(limits.default_max_candidates), 1, 100000);
+    WINNOW_RETURN_IF_ERROR(p.check_no_unknown());
+    for (const base::Status& s : {model.status(), query.status(), top_n.status(), fields.status(),
+                                  max_candidates.status()}) {
+      if (!s.ok()) return s;
+    }
+    if (model->empty()) return p.error("model", "must name a model");
+    RerankStage::Settings s{*model, *query, static_cast<std::size_t>(*top_n), *fields,
+                            static_cast<std::size_t>(*max_candidates)};
+    return std::unique_ptr<Stage>(new RerankStage(std::move(s)));
+  };
+  return d;
+}
+
+}  // namespace winnow::pipeline
