@@ -63,22 +63,8 @@ base::Result<std::unique_ptr<CrossEncoder>> CrossEncoder::load(const std::filesy
                                                                    "classifier.out_proj", h, config.num_labels));
   }
 
-  ModelInfo& info = model->info_;
-  info.architecture = arch;
-  info.layout = layout.name();
-  info.hidden_size = h;
-  info.num_layers = config.num_hidden_layers;
-  info.num_heads = config.num_attention_heads;
-  info.intermediate_size = config.intermediate_size;
-  info.vocab_size = config.vocab_size;
-  info.type_vocab_size = config.type_vocab_size;
-  info.max_tokens = model->encoder_.max_tokens();
-  info.pad_token_id = config.pad_token_id;
-  info.stored_dtype = weights.stored_dtype();
-  info.parameter_count = weights.parameter_count();
-  info.encoder_layer_parameter_count = model->encoder_.layer_parameter_count();
-  info.weight_bytes = weights.weight_bytes();
-  info.declared_activation = config.sbert_ce_default_activation_function;
+  model->info_ = describe_encoder(config, layout, model->encoder_, weights);
+  model->info_.declared_activation = config.sbert_ce_default_activation_function;
   return model;
 }
 

@@ -11,6 +11,7 @@
 #include "model/config.h"
 #include "model/embeddings.h"
 #include "model/layout.h"
+#include "model/model_info.h"
 #include "model/token_batch.h"
 #include "model/weights.h"
 
@@ -66,5 +67,11 @@ class Encoder {
   Embeddings embeddings_;
   std::vector<Layer> layers_;
 };
+
+// The ModelInfo fields the config, layout and encoder determine; heads add
+// theirs (declared_activation, pooling, ...). `weights` is the reader after
+// everything was loaded, for parameter count, dtype and bytes.
+ModelInfo describe_encoder(const ModelConfig& config, const EncoderLayout& layout, const Encoder& encoder,
+                           const WeightReader& weights);
 
 }  // namespace winnow::model
