@@ -46,6 +46,8 @@ base::Result<Encoder> Encoder::load(const ModelConfig& config, const EncoderLayo
   encoder.intermediate_size_ = inter;
   encoder.eps_ = config.layer_norm_eps;
   WINNOW_ASSIGN_OR_RETURN(encoder.embeddings_, Embeddings::load(config, layout, checkpoint, weights));
+  WINNOW_ASSIGN_OR_RETURN(encoder.attention_,
+                          kernels::Attention::create(config.num_attention_heads, h / config.num_attention_heads));
   const std::size_t before_layers = weights.parameter_count();
   for (std::size_t i = 0; i < config.num_hidden_layers; ++i) {
     const std::string p = layout.layer(i) + ".";
@@ -82,8 +84,7 @@ base::Status Encoder::forward(const TokenBatch& batch, EncoderWorkspace& ws, std
   embeddings_.forward(batch, x);
   for (const Layer& layer : layers_) {
     WINNOW_RETURN_IF_ERROR(layer.qkv.forward(x, tokens, ws.qkv.data()));
-    kernels::attention(ws.qkv.data(), batch.offsets, num_heads_, h / num_heads_, ws.context.data(),
-                       ws.attention_scratch);
+    WINNOW_RETURN_IF_ERROR(attention_.forward(ws.qkv.data(), batch.offsets, ws.context.data(), ws.attention_scratch));
     WINNOW_RETURN_IF_ERROR(layer.attention_out.forward(ws.context.data(), tokens, ws.projected.data()));
     kernels::add_layer_norm(ws.projected.data(), x, tokens, h, layer.attention_norm.gamma.data(),
                             layer.attention_norm.beta.data(), eps_, x);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "kernels/attention.h"
 #include "kernels/gemm.h"
 #include "model/checkpoint.h"
 #include "model/config.h"
@@ -65,6 +66,7 @@ class Encoder {
   float eps_ = 1e-12f;
   std::size_t layer_parameter_count_ = 0;
   Embeddings embeddings_;
+  kernels::Attention attention_;
   std::vector<Layer> layers_;
 };
 
