@@ -42,7 +42,6 @@ base::Result<Encoder> Encoder::load(const ModelConfig& config, const EncoderLayo
   const std::size_t h = config.hidden_size;
   const std::size_t inter = config.intermediate_size;
   encoder.hidden_ = h;
-  encoder.num_heads_ = config.num_attention_heads;
   encoder.intermediate_size_ = inter;
   encoder.eps_ = config.layer_norm_eps;
   WINNOW_ASSIGN_OR_RETURN(encoder.embeddings_, Embeddings::load(config, layout, checkpoint, weights));

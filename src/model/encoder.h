@@ -40,9 +40,10 @@ class Encoder {
 
   // hidden [tokens, hidden_size()] = the last hidden state of every token of
   // the batch (resized as needed). The batch must have passed validate().
-  // Every GEMM runs on the whole packed batch; attention per sequence, so a
-  // sequence's result does not depend on the rest of the batch except through
-  // GEMM blocking (differences of a few ulp at most).
+  // Every GEMM runs on the whole packed batch, attention per sequence. A
+  // sequence's rows are computed the same way whatever else is packed with it
+  // (oneDNN's blocking does not mix rows); the parity tests check that its
+  // logit is bitwise the one it gets alone.
   base::Status forward(const TokenBatch& batch, EncoderWorkspace& workspace, std::vector<float>& hidden) const;
 
   std::size_t hidden_size() const { return hidden_; }
@@ -61,7 +62,6 @@ class Encoder {
   };
 
   std::size_t hidden_ = 0;
-  std::size_t num_heads_ = 0;
   std::size_t intermediate_size_ = 0;
   float eps_ = 1e-12f;
   std::size_t layer_parameter_count_ = 0;
