@@ -1,0 +1,160 @@
+#include "model/config.h"
+
+#include "base/files.h"
+
+namespace winnow::model {
+
+namespace {
+
+// Reads optional keys of one JSON object, recording the first type error.
+class Reader {
+ public:
+  Reader(const nlohmann::json& json, const std::string& source) : json_(json), source_(source) {}
+
+  const nlohmann::json* get(const char* key) const {
+    auto it = json_.find(key);
+    return it == json_.end() || it->is_null() ? nullptr : &*it;
+  }
+
+  void size(const char* key, std::size_t& out, bool required) {
+    const nlohmann::json* v = get(key);
+    if (v == nullptr) {
+      if (required) fail(std::string("missing \"") + key + "\"");
+      return;
+    }
+    if (!v->is_number_integer() || v->get<std::int64_t>() < 0) {
+      fail(std::string("\"") + key + "\" must be a non-negative integer, got " + v->dump());
+      return;
+    }
+    out = static_cast<std::size_t>(v->get<std::int64_t>());
+  }
+
+  void int32(const char* key, std::int32_t& out) {
+    const nlohmann::json* v = get(key);
+    if (v == nullptr) return;
+    if (!v->is_number_integer() || v->get<std::int64_t>() < 0 || v->get<std::int64_t>() > INT32_MAX) {
+      fail(std::string("\"") + key + "\" must be a non-negative integer, got " + v->dump());
+      return;
+    }
+    out = static_cast<std::int32_t>(v->get<std::int64_t>());
+  }
+
+  void number(const char* key, float& out) {
+    const nlohmann::json* v = get(key);
+    if (v == nullptr) return;
+    if (!v->is_number()) {
+      fail(std::string("\"") + key + "\" must be a number, got " + v->dump());
+      return;
+    }
+    out = static_cast<float>(v->get<double>());
+  }
+
+  void string(const char* key, std::string& out) {
+    const nlohmann::json* v = get(key);
+    if (v == nullptr) return;
+    if (!v->is_string()) {
+      fail(std::string("\"") + key + "\" must be a string, got " + v->dump());
+      return;
+    }
+    out = v->get<std::string>();
+  }
+
+  void optional_string(const char* key, std::optional<std::string>& out) {
+    if (get(key) == nullptr) return;
+    std::string value;
+    string(key, value);
+    out = value;
+  }
+
+  void fail(std::string message) {
+    if (status_.ok()) status_ = base::invalid_argument(source_ + ": " + message);
+  }
+  const base::Status& status() const { return status_; }
+
+ private:
+  const nlohmann::json& json_;
+  const std::string& source_;
+  base::Status status_;
+};
+
+}  // namespace
+
+base::Result<ModelConfig> parse_model_config(const nlohmann::json& json, const std::string& source) {
+  if (!json.is_object()) return base::invalid_argument(source + ": expected a JSON object");
+  ModelConfig config;
+  Reader reader(json, source);
+
+  if (const nlohmann::json* archs = reader.get("architectures")) {
+    if (!archs->is_array()) {
+      reader.fail("\"architectures\" must be a list of class names");
+    } else {
+      for (const auto& a : *archs) {
+        if (a.is_string()) config.architectures.push_back(a.get<std::string>());
+        else reader.fail("\"architectures\" must be a list of class names");
+      }
+    }
+  }
+  reader.optional_string("model_type", config.model_type);
+  if (const nlohmann::json* auto_map = reader.get("auto_map")) {
+    if (auto_map->is_object()) {
+      for (const auto& [key, value] : auto_map->items()) {
+        if (value.is_string()) config.auto_map[key] = value.get<std::string>();
+      }
+    }
+  }
+  reader.size("hidden_size", config.hidden_size, true);
+  reader.size("num_hidden_layers", config.num_hidden_layers, true);
+  reader.size("num_attention_heads", config.num_attention_heads, true);
+  reader.size("intermediate_size", config.intermediate_size, true);
+  reader.size("vocab_size", config.vocab_size, true);
+  reader.size("max_position_embeddings", config.max_position_embeddings, true);
+  reader.size("type_vocab_size", config.type_vocab_size, false);
+  reader.string("hidden_act", config.hidden_act);
+  reader.number("layer_norm_eps", config.layer_norm_eps);
+  reader.string("position_embedding_type", config.position_embedding_type);
+  reader.optional_string("torch_dtype", config.torch_dtype);
+  reader.optional_string("sbert_ce_default_activation_function", config.sbert_ce_default_activation_function);
+
+  const bool roberta_like =
+      (config.model_type && (*config.model_type == "xlm-roberta" || *config.model_type == "roberta")) ||
+      config.architecture().find("Roberta") != std::string::npos;
+  config.pad_token_id = roberta_like ? 1 : 0;
+  reader.int32("pad_token_id", config.pad_token_id);
+
+  if (const nlohmann::json* id2label = reader.get("id2label"); id2label != nullptr && id2label->is_object() &&
+                                                               !id2label->empty()) {
+    config.num_labels = id2label->size();
+  } else {
+    reader.size("num_labels", config.num_labels, false);
+  }
+  WINNOW_RETURN_IF_ERROR(reader.status());
+
+  auto invalid = [&](const std::string& message) { return base::invalid_argument(source + ": " + message); };
+  if (config.hidden_size == 0 || config.num_hidden_layers == 0 || config.num_attention_heads == 0 ||
+      config.intermediate_size == 0 || config.vocab_size == 0 || config.max_position_embeddings == 0 ||
+      config.type_vocab_size == 0) {
+    return invalid("hidden_size, num_hidden_layers, num_attention_heads, intermediate_size, vocab_size, "
+                   "max_position_embeddings and type_vocab_size must all be positive");
+  }
+  if (config.hidden_size % config.num_attention_heads != 0) {
+    return invalid("hidden_size " + std::to_string(config.hidden_size) + " is not a multiple of num_attention_heads " +
+                   std::to_string(config.num_attention_heads));
+  }
+  if (config.hidden_act != "gelu") {
+    return base::unimplemented(source + ": hidden_act \"" + config.hidden_act +
+                               "\" is not supported (only \"gelu\", the exact erf GELU)");
+  }
+  if (config.position_embedding_type != "absolute") {
+    return base::unimplemented(source + ": position_embedding_type \"" + config.position_embedding_type +
+                               "\" is not supported (only \"absolute\")");
+  }
+  if (!(config.layer_norm_eps > 0.0f)) return invalid("layer_norm_eps must be positive");
+  return config;
+}
+
+base::Result<ModelConfig> read_model_config(const std::filesystem::path& path) {
+  WINNOW_ASSIGN_OR_RETURN(nlohmann::json json, base::read_json_file(path));
+  return parse_model_config(json, path.string());
+}
+
+}  // namespace winnow::model

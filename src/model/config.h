@@ -1,0 +1,51 @@
+// config.json of a Hugging Face BERT-family checkpoint.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/status.h"
+
+namespace winnow::model {
+
+struct ModelConfig {
+  std::vector<std::string> architectures;           // e.g. {"BertForSequenceClassification"}
+  std::optional<std::string> model_type;            // "bert", "xlm-roberta"; absent in custom-code configs
+  std::map<std::string, std::string> auto_map;      // custom code (jina): {"AutoModel": "modeling_….XLMRobertaModel", ...}
+  std::size_t hidden_size = 0;
+  std::size_t num_hidden_layers = 0;
+  std::size_t num_attention_heads = 0;
+  std::size_t intermediate_size = 0;
+  std::string hidden_act = "gelu";                  // only "gelu" (exact erf) is accepted
+  float layer_norm_eps = 1e-12f;
+  std::size_t max_position_embeddings = 0;
+  std::size_t type_vocab_size = 2;
+  std::int32_t pad_token_id = 0;
+  std::size_t vocab_size = 0;
+  std::size_t num_labels = 2;                       // len(id2label), else num_labels, else 2 (as transformers)
+  std::string position_embedding_type = "absolute"; // only "absolute" is accepted
+  std::optional<std::string> torch_dtype;
+  // sentence-transformers' CrossEncoder activation, e.g. "torch.nn.modules.linear.Identity".
+  std::optional<std::string> sbert_ce_default_activation_function;
+
+  // The first of `architectures`, or "" if none.
+  std::string architecture() const { return architectures.empty() ? std::string() : architectures.front(); }
+};
+
+// Parses and validates a config.json object. `source` names the file in errors.
+// Requires hidden_size, num_hidden_layers, num_attention_heads,
+// intermediate_size, vocab_size and max_position_embeddings; the rest default
+// as transformers defaults them (pad_token_id: 0, or 1 for XLM-R / RoBERTa).
+base::Result<ModelConfig> parse_model_config(const nlohmann::json& json, const std::string& source);
+
+// read_json_file(path) + parse_model_config.
+base::Result<ModelConfig> read_model_config(const std::filesystem::path& path);
+
+}  // namespace winnow::model

@@ -1,0 +1,87 @@
+#include "model/cross_encoder.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "model/checkpoint.h"
+#include "model/config.h"
+#include "model/layout.h"
+#include "model/weights.h"
+
+namespace winnow::model {
+
+namespace {
+
+struct Architecture {
+  const char* name;
+  Family family;
+};
+
+constexpr Architecture kArchitectures[] = {
+    {"BertForSequenceClassification", Family::kBert},
+    {"XLMRobertaForSequenceClassification", Family::kRoberta},
+    {"RobertaForSequenceClassification", Family::kRoberta},
+};
+
+}  // namespace
+
+base::Result<std::unique_ptr<CrossEncoder>> CrossEncoder::load(const std::filesystem::path& dir) {
+  const std::filesystem::path config_path = dir / "config.json";
+  WINNOW_ASSIGN_OR_RETURN(ModelConfig config, read_model_config(config_path));
+  const std::string source = config_path.string();
+  const std::string arch = config.architecture();
+  const Architecture* known = nullptr;
+  for (const auto& a : kArchitectures) {
+    if (arch == a.name) known = &a;
+  }
+  if (known == nullptr) {
+    return base::unimplemented(source + ": architecture \"" + arch +
+                               "\" is not supported as a cross-encoder (supported: BertForSequenceClassification, "
+                               "XLMRobertaForSequenceClassification, RobertaForSequenceClassification)");
+  }
+  WINNOW_ASSIGN_OR_RETURN(Family family, family_of(config, source));
+  if (family != known->family) {
+    return base::invalid_argument(source + ": architecture " + arch + " does not match model_type \"" +
+                                  config.model_type.value_or("") + "\"");
+  }
+  if (config.num_labels != 1) {
+    return base::unimplemented(source + ": num_labels is " + std::to_string(config.num_labels) +
+                               "; only single-logit cross-encoders (num_labels 1) are supported as rerankers");
+  }
+
+  WINNOW_ASSIGN_OR_RETURN(Checkpoint checkpoint, Checkpoint::open(dir));
+  WINNOW_ASSIGN_OR_RETURN(EncoderLayout layout, detect_layout(family, checkpoint));
+  WeightReader weights(checkpoint);
+  std::unique_ptr<CrossEncoder> model(new CrossEncoder());
+  WINNOW_ASSIGN_OR_RETURN(model->encoder_, Encoder::load(config, layout, checkpoint, weights));
+  const std::size_t h = config.hidden_size;
+  if (family == Family::kBert) {
+    WINNOW_ASSIGN_OR_RETURN(model->head_, ClassificationHead::load(weights, layout.prefix + "pooler.dense",
+                                                                   "classifier", h, config.num_labels));
+  } else {
+    WINNOW_ASSIGN_OR_RETURN(model->head_, ClassificationHead::load(weights, "classifier.dense",
+                                                                   "classifier.out_proj", h, config.num_labels));
+  }
+
+  model->info_ = describe_encoder(config, layout, model->encoder_, weights);
+  model->info_.declared_activation = config.sbert_ce_default_activation_function;
+  return model;
+}
+
+base::Result<std::vector<float>> CrossEncoder::score(const TokenBatch& batch) const {
+  WINNOW_RETURN_IF_ERROR(encoder_.validate(batch));
+  const std::size_t n = batch.num_sequences();
+  std::vector<float> logits(n);
+  if (n == 0) return logits;
+  WINNOW_RETURN_IF_ERROR(encoder_.forward(batch, workspace_, hidden_));
+  const std::size_t h = info_.hidden_size;
+  if (first_tokens_.size() < n * h) first_tokens_.resize(n * h);
+  for (std::size_t s = 0; s < n; ++s) {
+    std::memcpy(first_tokens_.data() + s * h, hidden_.data() + static_cast<std::size_t>(batch.offsets[s]) * h,
+                h * sizeof(float));
+  }
+  WINNOW_RETURN_IF_ERROR(head_.forward(first_tokens_.data(), n, head_scratch_, logits.data()));
+  return logits;
+}
+
+}  // namespace winnow::model

@@ -1,0 +1,50 @@
+// A Hugging Face cross-encoder (BertForSequenceClassification,
+// XLMRobertaForSequenceClassification, incl. jina's flash-attention layout)
+// that scores packed (query, document) token sequences.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "base/status.h"
+#include "model/classification_head.h"
+#include "model/encoder.h"
+#include "model/model_info.h"
+#include "model/token_batch.h"
+
+namespace winnow::model {
+
+class CrossEncoder {
+ public:
+  // Loads dir/config.json and dir/model.safetensors (or the sharded index).
+  // The architecture must be one of BertForSequenceClassification,
+  // XLMRobertaForSequenceClassification, RobertaForSequenceClassification, with
+  // num_labels 1 (a reranker's single relevance logit); anything else is
+  // refused with an error naming it.
+  static base::Result<std::unique_ptr<CrossEncoder>> load(const std::filesystem::path& dir);
+
+  const ModelInfo& info() const { return info_; }
+
+  // One raw logit per sequence, in batch order (no activation applied; see
+  // info().declared_activation). Refuses the whole batch if a sequence is
+  // invalid (id >= vocab_size, type id >= type_vocab_size, empty, longer than
+  // info().max_tokens), naming the sequence index.
+  // Thread-compatible: callers serialize calls (buffers are reused between
+  // calls). Parallel inside with OpenMP (omp_get_max_threads()).
+  base::Result<std::vector<float>> score(const TokenBatch& batch) const;
+
+ private:
+  CrossEncoder() = default;
+
+  ModelInfo info_;
+  Encoder encoder_;
+  ClassificationHead head_;
+  // Reused between calls (thread-compatible contract).
+  mutable EncoderWorkspace workspace_;
+  mutable std::vector<float> hidden_;
+  mutable std::vector<float> first_tokens_;
+  mutable std::vector<float> head_scratch_;
+};
+
+}  // namespace winnow::model

@@ -1,0 +1,97 @@
+#include "model/embeddings.h"
+
+#include "kernels/layer_norm.h"
+
+namespace winnow::model {
+
+base::Result<Embeddings> Embeddings::load(const ModelConfig& config, const EncoderLayout& layout,
+                                          const Checkpoint& checkpoint, WeightReader& weights) {
+  Embeddings e;
+  e.family_ = layout.family;
+  e.hidden_ = config.hidden_size;
+  e.vocab_size_ = config.vocab_size;
+  e.type_vocab_size_ = config.type_vocab_size;
+  e.pad_token_id_ = config.pad_token_id;
+  e.eps_ = config.layer_norm_eps;
+  WINNOW_ASSIGN_OR_RETURN(e.max_tokens_, model::max_tokens(config, layout.family, checkpoint.source().string()));
+  const std::size_t h = config.hidden_size;
+  WINNOW_ASSIGN_OR_RETURN(e.word_, weights.use_in_place(layout.word_embeddings(), {config.vocab_size, h}));
+  e.word_file_ = checkpoint.shared_file_of(layout.word_embeddings());
+  WINNOW_ASSIGN_OR_RETURN(e.position_,
+                          weights.read(layout.position_embeddings(), {config.max_position_embeddings, h}));
+  WINNOW_ASSIGN_OR_RETURN(e.token_type_, weights.read(layout.token_type_embeddings(), {config.type_vocab_size, h}));
+  WINNOW_ASSIGN_OR_RETURN(e.layer_norm_, weights.layer_norm(layout.embeddings_layer_norm(), h));
+  return e;
+}
+
+base::Status Embeddings::validate(const TokenBatch& batch) const {
+  const std::size_t n = batch.num_sequences();
+  if (batch.offsets.empty() || batch.offsets[0] != 0) {
+    return base::invalid_argument("token batch: offsets must start with 0");
+  }
+  if (batch.token_type_ids.size() != batch.input_ids.size()) {
+    return base::invalid_argument("token batch: " + std::to_string(batch.token_type_ids.size()) +
+                                  " token_type_ids for " + std::to_string(batch.input_ids.size()) + " input_ids");
+  }
+  if (static_cast<std::size_t>(batch.offsets.back()) != batch.input_ids.size()) {
+    return base::invalid_argument("token batch: offsets end at " + std::to_string(batch.offsets.back()) + " but " +
+                                  std::to_string(batch.input_ids.size()) + " tokens are packed");
+  }
+  for (std::size_t s = 0; s < n; ++s) {
+    const std::int32_t begin = batch.offsets[s];
+    const std::int32_t end = batch.offsets[s + 1];
+    const std::string where = "sequence " + std::to_string(s);
+    if (end < begin) return base::invalid_argument("token batch: offsets decrease at " + where);
+    const auto length = static_cast<std::size_t>(end - begin);
+    if (length == 0) return base::invalid_argument(where + " is empty");
+    if (length > max_tokens_) {
+      return base::invalid_argument(where + " has " + std::to_string(length) + " tokens; the model's maximum is " +
+                                    std::to_string(max_tokens_));
+    }
+    for (std::int32_t t = begin; t < end; ++t) {
+      const std::int32_t id = batch.input_ids[static_cast<std::size_t>(t)];
+      if (id < 0 || static_cast<std::size_t>(id) >= vocab_size_) {
+        return base::invalid_argument(where + ": token " + std::to_string(t - begin) + " has id " +
+                                      std::to_string(id) + ", outside the vocabulary of " +
+                                      std::to_string(vocab_size_));
+      }
+      const std::int32_t type = batch.token_type_ids[static_cast<std::size_t>(t)];
+      if (type < 0 || static_cast<std::size_t>(type) >= type_vocab_size_) {
+        return base::invalid_argument(where + ": token " + std::to_string(t - begin) + " has token type " +
+                                      std::to_string(type) + "; the model has type_vocab_size " +
+                                      std::to_string(type_vocab_size_));
+      }
+    }
+  }
+  return {};
+}
+
+void Embeddings::forward(const TokenBatch& batch, float* out) const {
+  const std::size_t h = hidden_;
+  const std::size_t row_bytes = h * dtype_size(word_->dtype);
+  const auto n = static_cast<std::int64_t>(batch.num_sequences());
+#pragma omp parallel for schedule(dynamic, 1)
+  for (std::int64_t s = 0; s < n; ++s) {
+    const auto begin = static_cast<std::size_t>(batch.offsets[static_cast<std::size_t>(s)]);
+    const auto end = static_cast<std::size_t>(batch.offsets[static_cast<std::size_t>(s) + 1]);
+    std::size_t non_pad = 0;
+    for (std::size_t t = begin; t < end; ++t) {
+      const auto id = static_cast<std::size_t>(batch.input_ids[t]);
+      std::size_t position = t - begin;
+      if (family_ == Family::kRoberta) {
+        // create_position_ids_from_input_ids: pad tokens keep padding_idx.
+        if (batch.input_ids[t] != pad_token_id_) ++non_pad;
+        position = static_cast<std::size_t>(pad_token_id_) + (batch.input_ids[t] != pad_token_id_ ? non_pad : 0);
+      }
+      float* row = out + t * h;
+      convert_to_f32(word_->dtype, word_->bytes.data() + id * row_bytes, h, row);
+      // Same order of additions as transformers: (word + type) + position.
+      const float* type_row = token_type_.data() + static_cast<std::size_t>(batch.token_type_ids[t]) * h;
+      const float* position_row = position_.data() + position * h;
+      for (std::size_t c = 0; c < h; ++c) row[c] = (row[c] + type_row[c]) + position_row[c];
+    }
+  }
+  kernels::layer_norm(out, batch.num_tokens(), h, layer_norm_.gamma.data(), layer_norm_.beta.data(), eps_, out);
+}
+
+}  // namespace winnow::model

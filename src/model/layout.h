@@ -1,0 +1,65 @@
+// Which encoder a checkpoint holds and under which tensor names.
+//
+// The family (position-id rule) comes from config.json; the tensor layout
+// from the tensor names themselves, never from the directory name:
+//   bert         bert.embeddings.*, bert.encoder.layer.N.attention.self.query ...
+//   xlm-roberta  roberta.embeddings.*, roberta.encoder.layer.N... (same names)
+//   jina-flash   roberta.emb_ln, roberta.encoder.layers.N.mixer.Wqkv (fused q;k;v),
+//                mixer.out_proj, norm1, mlp.fc1, mlp.fc2, norm2
+// Bare encoders (BertModel / XLMRobertaModel as sentence-transformers save
+// them) have the same names without the "bert." / "roberta." prefix.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "base/status.h"
+#include "model/checkpoint.h"
+#include "model/config.h"
+
+namespace winnow::model {
+
+enum class Family {
+  kBert,     // positions 0, 1, 2, ...
+  kRoberta,  // positions pad+1, pad+2, ... counted over non-pad tokens (XLM-R, RoBERTa, jina)
+};
+
+enum class TensorLayout { kStandard, kJinaFlash };
+
+struct EncoderLayout {
+  Family family = Family::kBert;
+  TensorLayout tensors = TensorLayout::kStandard;
+  std::string prefix;  // "bert.", "roberta." or ""
+
+  // "bert", "xlm-roberta" or "jina-flash".
+  std::string name() const;
+
+  std::string word_embeddings() const;
+  std::string position_embeddings() const;
+  std::string token_type_embeddings() const;
+  std::string embeddings_layer_norm() const;
+  // Prefix of encoder layer `i`'s tensors, e.g. "bert.encoder.layer.3".
+  std::string layer(std::size_t i) const;
+  // Names of a layer's parts, relative to layer(i), without .weight / .bias.
+  std::string query() const { return "attention.self.query"; }
+  std::string key() const { return "attention.self.key"; }
+  std::string value() const { return "attention.self.value"; }
+  std::string fused_qkv() const { return "mixer.Wqkv"; }  // jina-flash only
+  std::string attention_output() const;
+  std::string attention_layer_norm() const;
+  std::string intermediate() const;
+  std::string output() const;
+  std::string output_layer_norm() const;
+};
+
+// The family config.json declares (model_type, or the architecture name when a
+// custom-code config has no model_type). Unimplemented for anything else.
+base::Result<Family> family_of(const ModelConfig& config, const std::string& source);
+
+// Finds the tensor prefix and layout in `checkpoint` for `family`.
+base::Result<EncoderLayout> detect_layout(Family family, const Checkpoint& checkpoint);
+
+// Largest sequence length the position table allows (see ModelInfo::max_tokens).
+base::Result<std::size_t> max_tokens(const ModelConfig& config, Family family, const std::string& source);
+
+}  // namespace winnow::model

@@ -1,0 +1,31 @@
+// The model room's input: token sequences packed back to back, no padding.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace winnow::model {
+
+// Sequence s is input_ids[offsets[s] .. offsets[s+1]). offsets has
+// num_sequences() + 1 entries and offsets[0] == 0 (a new batch holds {0}).
+struct TokenBatch {
+  std::vector<std::int32_t> input_ids;
+  std::vector<std::int32_t> token_type_ids;  // same length as input_ids
+  std::vector<std::int32_t> offsets{0};
+
+  std::size_t num_sequences() const { return offsets.empty() ? 0 : offsets.size() - 1; }
+  std::size_t num_tokens() const { return input_ids.size(); }
+  std::size_t length(std::size_t sequence) const {
+    return static_cast<std::size_t>(offsets[sequence + 1] - offsets[sequence]);
+  }
+
+  // Appends one sequence. `type_ids` must have ids.size() entries, or be
+  // empty for all zeros; a batch built otherwise is refused by the model.
+  void add(std::span<const std::int32_t> ids, std::span<const std::int32_t> type_ids = {});
+
+  void clear();
+};
+
+}  // namespace winnow::model
