@@ -1,0 +1,39 @@
+#include "cli/engine_flags.h"
+
+#include <omp.h>
+
+#include <iostream>
+
+namespace winnow::cli {
+
+void EngineFlags::add_to(CLI::App& command) {
+  command.add_option("--model,-m", model, "model directory, or a Hub repo id found in the Hugging Face cache")
+      ->required();
+  command.add_option("--max-length", max_length,
+                     "tokens per (query, document) pair, special tokens included "
+                     "(default: the tokenizer's model_max_length, within the model's limit)");
+  command.add_option("--truncation", truncation, "how pairs longer than max-length are cut")
+      ->check(CLI::IsMember({"longest_first", "only_second"}));
+  command.add_option("--threads", threads, "compute threads (default: all cores)")->check(CLI::Range(0, 1024));
+  command.add_option("--batch-tokens", batch_tokens, "token budget of one model batch")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24));
+}
+
+inference::ScorerOptions EngineFlags::scorer_options() const {
+  inference::ScorerOptions options;
+  options.max_length = max_length;
+  options.truncation =
+      truncation == "only_second" ? text::Truncation::kOnlySecond : text::Truncation::kLongestFirst;
+  options.batch_limits.token_budget = batch_tokens;
+  return options;
+}
+
+void EngineFlags::apply_threads() const {
+  if (threads > 0) omp_set_num_threads(threads);
+}
+
+void print_error(std::string_view command, const base::Status& status) {
+  std::cerr << "winnow " << command << ": " << status.message() << "\n";
+}
+
+}  // namespace winnow::cli

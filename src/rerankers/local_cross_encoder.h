@@ -1,0 +1,40 @@
+// A Reranker backed by Winnow's own engine: a Hugging Face cross-encoder
+// directory scored by inference::Scorer.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "inference/scorer.h"
+#include "rerankers/reranker.h"
+
+namespace winnow::rerankers {
+
+class LocalCrossEncoder : public Reranker {
+ public:
+  // `name` and `revision` are what responses report as having answered (a
+  // registry name or repo id, and a commit hash when known).
+  static base::Result<std::unique_ptr<LocalCrossEncoder>> load(const std::filesystem::path& model_dir,
+                                                               const inference::ScorerOptions& options,
+                                                               std::string name, std::string revision);
+
+  base::Result<RerankOutcome> rerank(std::string_view query, std::span<const std::string> documents,
+                                     std::size_t top_n) const override;
+
+  const inference::Scorer& scorer() const { return *scorer_; }
+  const std::filesystem::path& model_dir() const { return model_dir_; }
+
+ private:
+  LocalCrossEncoder(std::filesystem::path model_dir, std::unique_ptr<inference::Scorer> scorer, std::string name,
+                    std::string revision)
+      : model_dir_(std::move(model_dir)), scorer_(std::move(scorer)), name_(std::move(name)),
+        revision_(std::move(revision)) {}
+
+  std::filesystem::path model_dir_;
+  std::unique_ptr<inference::Scorer> scorer_;
+  std::string name_;
+  std::string revision_;
+};
+
+}  // namespace winnow::rerankers
