@@ -54,6 +54,31 @@ base::Status StageContext::load_documents(std::vector<Candidate>& candidates) {
   return {};
 }
 
+PipelineServices services_for(store::Store& store, rerankers::ModelRegistry& registry) {
+  PipelineServices services;
+  services.store = &store;
+  services.reranker = [&registry](std::string_view model) { return registry.reranker(model); };
+  services.embed = [&registry](std::string_view model,
+                               std::span<const std::string> texts) -> base::Result<std::vector<std::vector<float>>> {
+    WINNOW_ASSIGN_OR_RETURN(std::shared_ptr<const inference::Embedder> embedder, registry.embedder(model));
+    return embedder->embed(texts);
+  };
+  return services;
+}
+
+store::EmbedFunction ingest_embedder(const PipelineServices& services, const std::string& collection_id) {
+  return [services, collection_id](const std::string& index_name,
+                                   std::span<const std::string> texts) -> base::Result<std::vector<std::vector<float>>> {
+    WINNOW_ASSIGN_OR_RETURN(store::VectorIndexSpec spec, services.store->index_spec(collection_id, index_name));
+    if (spec.model.empty()) {
+      return base::invalid_argument("vector index "" + index_name + "" has no model: send vectors with the documents");
+    }
+    auto vectors = services.embed(spec.model, texts);
+    if (!vectors.ok()) return vectors.status().with_context("embedding with " + spec.model);
+    return vectors;
+  };
+}
+
 nlohmann::json StageContext::take_details() {
   nlohmann::json out = std::move(details_);
   details_ = nlohmann::json::object();

@@ -12,6 +12,7 @@
 
 #include "base/status.h"
 #include "pipeline/candidate.h"
+#include "rerankers/model_registry.h"
 #include "rerankers/reranker.h"
 #include "store/store.h"
 
@@ -27,9 +28,20 @@ struct PipelineServices {
   store::Store* store = nullptr;
   // A reranker by model name, repo id or path (loaded on first use).
   std::function<base::Result<std::shared_ptr<const rerankers::Reranker>>(std::string_view model)> reranker;
-  // The embedding of a query text with an embedding model, for semantic search.
-  std::function<base::Result<std::vector<float>>(std::string_view model, std::string_view text)> embed_query;
+  // Embeddings of texts with an embedding model, one per text in order: query
+  // texts for semantic search, documents at ingest.
+  std::function<base::Result<std::vector<std::vector<float>>>(std::string_view model,
+                                                              std::span<const std::string> texts)>
+      embed;
 };
+
+// Services backed by a store and a model registry (what the server and the
+// command line use). `registry` loads models on first use.
+PipelineServices services_for(store::Store& store, rerankers::ModelRegistry& registry);
+
+// The function a store ingest calls to fill `collection_id`'s vector indexes
+// from their models.
+store::EmbedFunction ingest_embedder(const PipelineServices& services, const std::string& collection_id);
 
 struct PipelineLimits {
   std::size_t max_top_k = 10000;              // per search stage

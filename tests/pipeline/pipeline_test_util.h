@@ -65,9 +65,12 @@ class PipelineFixture : public ::testing::Test {
       if (model != "overlap") return base::not_found("unknown model \"" + std::string(model) + "\"");
       return std::shared_ptr<const rerankers::Reranker>(reranker_);
     };
-    services_.embed_query = [](std::string_view model, std::string_view text) -> base::Result<std::vector<float>> {
+    services_.embed = [](std::string_view model,
+                         std::span<const std::string> texts) -> base::Result<std::vector<std::vector<float>>> {
       if (model != "bag-of-letters") return base::not_found("unknown embedding model \"" + std::string(model) + "\"");
-      return bag_of_letters(text);
+      std::vector<std::vector<float>> out;
+      for (const std::string& t : texts) out.push_back(bag_of_letters(t));
+      return out;
     };
   }
   void TearDown() override {

@@ -40,10 +40,12 @@ base::Result<std::vector<float>> query_vector_for(StageContext& context, const s
     return base::invalid_argument("vector index \"" + index + "\" of collection \"" + collection +
                                   "\" has no embedding model: send \"query_vector\" instead of a query text");
   }
-  if (!context.services().embed_query) return base::failed_precondition("no embedding models are available");
-  auto embedded = context.services().embed_query(spec.model, query);
+  if (!context.services().embed) return base::failed_precondition("no embedding models are available");
+  const std::string texts[] = {query};
+  auto embedded = context.services().embed(spec.model, texts);
   if (!embedded.ok()) return embedded.status().with_context("embedding the query with " + spec.model);
-  return embedded;
+  if (embedded->size() != 1) return base::internal_error("the embedding model returned no vector for the query");
+  return std::move(embedded->front());
 }
 
 base::Result<std::optional<std::vector<float>>> query_vector_parameter(Params& p) {
