@@ -10,5 +10,10 @@ void add_rerank_command(CLI::App& app, int& exit_status);
 void add_score_command(CLI::App& app, int& exit_status);
 void add_tokenize_command(CLI::App& app, int& exit_status);
 void add_models_command(CLI::App& app, int& exit_status);
+void add_serve_command(CLI::App& app, int& exit_status);
+void add_ingest_command(CLI::App& app, int& exit_status);
+void add_query_command(CLI::App& app, int& exit_status);
+void add_eval_command(CLI::App& app, int& exit_status);
+void add_pull_command(CLI::App& app, int& exit_status);
 
 }  // namespace winnow::cli

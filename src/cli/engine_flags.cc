@@ -7,7 +7,7 @@
 namespace winnow::cli {
 
 void EngineFlags::add_to(CLI::App& command) {
-  command.add_option("--model,-m", model, "model directory, or a Hub repo id found in the Hugging Face cache")
+  command.add_option("--model,-m", model, "a model name (winnow models), a Hugging Face repo id, or a directory")
       ->required();
   command.add_option("--max-length", max_length,
                      "tokens per (query, document) pair, special tokens included "
@@ -17,6 +17,7 @@ void EngineFlags::add_to(CLI::App& command) {
   command.add_option("--threads", threads, "compute threads (default: all cores)")->check(CLI::Range(0, 1024));
   command.add_option("--batch-tokens", batch_tokens, "token budget of one model batch")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24));
+  registry.add_to(command);
 }
 
 inference::ScorerOptions EngineFlags::scorer_options() const {

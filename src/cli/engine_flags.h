@@ -8,18 +8,21 @@
 #include <CLI/CLI.hpp>
 
 #include "base/status.h"
+#include "cli/registry_flags.h"
 #include "inference/scorer.h"
 
 namespace winnow::cli {
 
 struct EngineFlags {
-  std::string model;                      // directory or Hub repo id
+  std::string model;                      // registry name, Hub repo id or directory
   std::optional<std::size_t> max_length;  // tokens per pair, special tokens included
   std::string truncation = "longest_first";
   int threads = 0;                        // 0: all cores
   std::size_t batch_tokens = inference::BatchLimits{}.token_budget;
+  RegistryFlags registry;
 
-  // Registers --model, --max-length, --truncation, --threads, --batch-tokens.
+  // Registers --model, --max-length, --truncation, --threads, --batch-tokens,
+  // --models, --offline.
   void add_to(CLI::App& command);
 
   // ScorerOptions from the flags.

@@ -9,7 +9,7 @@
 #include "cli/jsonl.h"
 #include "inference/scorer.h"
 #include "model/model_description.h"
-#include "rerankers/hub_cache.h"
+#include "cli/registry_flags.h"
 #include "text/tokenizer.h"
 
 namespace winnow::cli {
@@ -34,7 +34,12 @@ struct ScoreFlags {
 
 int run_score(const ScoreFlags& flags) {
   flags.engine.apply_threads();
-  auto model_dir = rerankers::resolve_model_dir(flags.engine.model);
+  auto registry = flags.engine.registry.open();
+  if (!registry.ok()) {
+    print_error("score", registry.status());
+    return kExitFailure;
+  }
+  auto model_dir = local_model_dir(**registry, flags.engine.model, "score");
   if (!model_dir.ok()) {
     print_error("score", model_dir.status());
     return kExitFailure;
@@ -91,12 +96,18 @@ int run_score(const ScoreFlags& flags) {
 
 struct TokenizeFlags {
   std::string model;
+  RegistryFlags registry;
   std::optional<std::size_t> max_length;
   std::string truncation = "longest_first";
 };
 
 int run_tokenize(const TokenizeFlags& flags) {
-  auto model_dir = rerankers::resolve_model_dir(flags.model);
+  auto registry = flags.registry.open();
+  if (!registry.ok()) {
+    print_error("tokenize", registry.status());
+    return kExitFailure;
+  }
+  auto model_dir = local_model_dir(**registry, flags.model, "tokenize");
   if (!model_dir.ok()) {
     print_error("tokenize", model_dir.status());
     return kExitFailure;
@@ -166,8 +177,9 @@ void add_tokenize_command(CLI::App& app, int& exit_status) {
       "tokenize",
       "Tokenize JSON Lines {\"text\"} or {\"query\", \"document\"} from standard input: one "
       "{\"input_ids\", \"token_type_ids\"} line each, in order");
-  command->add_option("--model,-m", flags->model, "model directory, or a Hub repo id found in the Hugging Face cache")
+  command->add_option("--model,-m", flags->model, "a model name, a Hugging Face repo id, or a directory")
       ->required();
+  flags->registry.add_to(*command);
   command->add_option("--max-length", flags->max_length, "tokens per text or pair, special tokens included");
   command->add_option("--truncation", flags->truncation, "how pairs longer than max-length are cut")
       ->check(CLI::IsMember({"longest_first", "only_second"}));

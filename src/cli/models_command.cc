@@ -2,11 +2,13 @@
 #include <iomanip>
 #include <iostream>
 #include <memory>
+#include <set>
 #include <sstream>
 
 #include "cli/commands.h"
 #include "cli/engine_flags.h"
 #include "cli/jsonl.h"
+#include "cli/registry_flags.h"
 #include "model/model_description.h"
 #include "rerankers/hub_cache.h"
 
@@ -16,6 +18,7 @@ namespace {
 struct ModelsFlags {
   std::vector<std::string> models;
   bool json = false;
+  RegistryFlags registry;
 };
 
 std::uintmax_t weights_on_disk(const std::filesystem::path& dir) {
@@ -38,71 +41,109 @@ std::string human_bytes(std::uintmax_t bytes) {
   return out.str();
 }
 
-nlohmann::json describe(const std::string& name, const std::filesystem::path& dir, const model::ModelInfo& info) {
-  return {{"name", name},
-          {"path", dir.string()},
-          {"architecture", info.architecture},
-          {"layout", info.layout},
-          {"layers", info.num_layers},
-          {"hidden_size", info.hidden_size},
-          {"heads", info.num_heads},
-          {"max_tokens", info.max_tokens},
-          {"stored_dtype", info.stored_dtype},
-          {"parameters", info.parameter_count},
-          {"weights_on_disk_bytes", weights_on_disk(dir)},
-          {"declared_activation", info.declared_activation ? nlohmann::json(*info.declared_activation) : nullptr}};
+// One model's description: the registry entry, and what its files hold when on disk.
+nlohmann::json describe_entry(const rerankers::ModelEntry& entry, const std::optional<std::filesystem::path>& dir) {
+  nlohmann::json d = entry.to_json();
+  d["on_disk"] = dir.has_value();
+  if (!dir) return d;
+  d["path"] = dir->string();
+  d["weights_on_disk_bytes"] = weights_on_disk(*dir);
+  auto info = model::describe_model_dir(*dir);
+  if (!info.ok()) {
+    d["error"] = info.status().message();
+    return d;
+  }
+  d["architecture"] = info->architecture;
+  d["layout"] = info->layout;
+  d["layers"] = info->num_layers;
+  d["hidden_size"] = info->hidden_size;
+  d["heads"] = info->num_heads;
+  d["max_tokens"] = info->max_tokens;
+  d["stored_dtype"] = info->stored_dtype;
+  d["parameters"] = info->parameter_count;
+  d["declared_activation"] = info->declared_activation ? nlohmann::json(*info->declared_activation) : nullptr;
+  return d;
+}
+
+void print_text(const nlohmann::json& d) {
+  std::cout << d["name"].get<std::string>() << "  (" << d["kind"].get<std::string>() << ", "
+            << d["backend"].get<std::string>() << (d.value("builtin", false) ? ", built in" : "") << ")\n";
+  if (d["backend"] == "cohere") {
+    std::cout << "    endpoint    " << d["base_url"].get<std::string>() << d["path"].get<std::string>() << "  model "
+              << d["model"].get<std::string>() << "\n";
+    return;
+  }
+  std::cout << "    source      " << d["source"].get<std::string>() << " @ " << d["revision"].get<std::string>() << "\n";
+  if (!d["on_disk"].get<bool>()) {
+    std::cout << "    on disk     no (winnow pull " << d["name"].get<std::string>() << ")\n";
+    return;
+  }
+  std::cout << "    path        " << d["path"].get<std::string>() << "\n";
+  if (d.contains("error")) {
+    std::cout << "    not loadable: " << d["error"].get<std::string>() << "\n";
+    return;
+  }
+  std::cout << "    model       " << d["architecture"].get<std::string>() << " (" << d["layout"].get<std::string>()
+            << "), " << d["layers"] << " layers x " << d["hidden_size"] << ", " << d["heads"] << " heads\n"
+            << "    max tokens  " << d["max_tokens"] << "\n"
+            << "    weights     " << d["parameters"] << " parameters, " << d["stored_dtype"].get<std::string>() << ", "
+            << human_bytes(d["weights_on_disk_bytes"].get<std::uintmax_t>()) << " on disk\n"
+            << "    activation  "
+            << (d["declared_activation"].is_string()
+                    ? d["declared_activation"].get<std::string>() + " (declared by the model)"
+                    : std::string("none declared"))
+            << "; Winnow reports sigmoid(logit), --raw-scores the logit\n";
 }
 
 int run_models(const ModelsFlags& flags) {
-  std::vector<std::pair<std::string, std::filesystem::path>> targets;
+  auto registry = flags.registry.open();
+  if (!registry.ok()) {
+    print_error("models", registry.status());
+    return kExitFailure;
+  }
+  std::vector<nlohmann::json> described;
   bool failed = false;
   if (flags.models.empty()) {
-    for (const auto& repo : rerankers::list_cached_repos(rerankers::hub_cache_dir())) {
-      targets.emplace_back(repo.repo_id, repo.snapshot);
+    // Every known name, then cached repos that no name points at.
+    std::set<std::string> sources;
+    for (const rerankers::ModelStatus& s : (*registry)->status()) {
+      sources.insert(s.entry.source);
+      described.push_back(describe_entry(s.entry, s.local_dir));
     }
-    if (targets.empty() && !flags.json) {
-      std::cerr << "no models in the Hugging Face cache at " << rerankers::hub_cache_dir().string()
-                << "; name a model directory: winnow models DIR\n";
+    for (const auto& repo : rerankers::list_cached_repos(rerankers::hub_cache_dir())) {
+      if (sources.count(repo.repo_id)) continue;
+      auto entry = (*registry)->resolve(repo.repo_id, rerankers::ModelKind::kReranker);
+      if (entry.ok()) described.push_back(describe_entry(*entry, repo.snapshot));
     }
   }
   for (const std::string& spec : flags.models) {
-    auto dir = rerankers::resolve_model_dir(spec);
-    if (!dir.ok()) {
-      print_error("models", dir.status());
+    auto entry = (*registry)->resolve(spec, rerankers::ModelKind::kReranker);
+    if (!entry.ok()) {
+      print_error("models", entry.status());
       failed = true;
       continue;
     }
-    targets.emplace_back(spec, *dir);
-  }
-
-  for (const auto& [name, dir] : targets) {
-    auto info = model::describe_model_dir(dir);
-    if (!info.ok()) {
-      // Cached repos that are not cross-encoders are listed with the reason.
-      if (flags.json) {
-        std::cout << to_json_line({{"name", name}, {"path", dir.string()}, {"error", info.status().message()}});
-      } else {
-        std::cout << name << "\n    not loadable: " << info.status().message() << "\n";
+    std::optional<std::filesystem::path> dir;
+    if (entry->backend == rerankers::ModelBackend::kLocal) {
+      std::error_code ec;
+      if (std::filesystem::is_directory(entry->source, ec)) {
+        dir = std::filesystem::path(entry->source);
+      } else if (auto snapshot = rerankers::find_cached_snapshot(rerankers::hub_cache_dir(), entry->source,
+                                                                 entry->revision);
+                 snapshot.ok()) {
+        dir = *snapshot;
       }
-      if (!flags.models.empty()) failed = true;
-      continue;
     }
-    nlohmann::json d = describe(name, dir, *info);
+    nlohmann::json d = describe_entry(*entry, dir);
+    if (d.contains("error")) failed = true;
+    described.push_back(std::move(d));
+  }
+  for (const nlohmann::json& d : described) {
     if (flags.json) {
       std::cout << to_json_line(d);
-      continue;
+    } else {
+      print_text(d);
     }
-    std::cout << name << "\n"
-              << "    path        " << dir.string() << "\n"
-              << "    model       " << info->architecture << " (" << info->layout << "), " << info->num_layers
-              << " layers x " << info->hidden_size << ", " << info->num_heads << " heads\n"
-              << "    max tokens  " << info->max_tokens << "\n"
-              << "    weights     " << info->parameter_count << " parameters, " << info->stored_dtype << ", "
-              << human_bytes(weights_on_disk(dir)) << " on disk\n"
-              << "    activation  "
-              << (info->declared_activation ? *info->declared_activation + " (declared by the model)"
-                                            : std::string("none declared"))
-              << "; Winnow reports sigmoid(logit), --raw-scores the logit\n";
   }
   return failed ? kExitFailure : 0;
 }
@@ -112,9 +153,10 @@ int run_models(const ModelsFlags& flags) {
 void add_models_command(CLI::App& app, int& exit_status) {
   auto flags = std::make_shared<ModelsFlags>();
   CLI::App* command =
-      app.add_subcommand("models", "Describe model directories (default: every model in the Hugging Face cache)");
-  command->add_option("models", flags->models, "model directories or Hub repo ids");
+      app.add_subcommand("models", "List the models Winnow knows, or describe the ones named");
+  command->add_option("models", flags->models, "model names, Hugging Face repo ids or directories");
   command->add_flag("--json", flags->json, "one JSON object per model");
+  flags->registry.add_to(*command);
   command->callback([flags, &exit_status] { exit_status = run_models(*flags); });
 }
 

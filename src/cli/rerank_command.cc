@@ -14,7 +14,6 @@
 #include "cli/documents_input.h"
 #include "cli/engine_flags.h"
 #include "cli/jsonl.h"
-#include "rerankers/hub_cache.h"
 #include "rerankers/ranking.h"
 
 namespace winnow::cli {
@@ -83,40 +82,70 @@ int run_rerank(const RerankFlags& flags) {
   }
 
   flags.engine.apply_threads();
-  auto model_dir = rerankers::resolve_model_dir(flags.engine.model);
-  if (!model_dir.ok()) {
-    print_error("rerank", model_dir.status());
+  auto registry = flags.engine.registry.open();
+  if (!registry.ok()) {
+    print_error("rerank", registry.status());
     return kExitFailure;
   }
-  auto scorer = inference::Scorer::load(*model_dir, flags.engine.scorer_options());
-  if (!scorer.ok()) {
-    print_error("rerank", scorer.status());
+  auto entry = (*registry)->resolve(flags.engine.model, rerankers::ModelKind::kReranker);
+  if (!entry.ok()) {
+    print_error("rerank", entry.status());
     return kExitFailure;
   }
 
   base::Stopwatch stopwatch;
-  std::vector<inference::PairText> pairs;
-  pairs.reserve(documents.size());
-  for (const InputDocument& d : documents) pairs.push_back({flags.query, d.text});
-  std::vector<base::Result<inference::PairScore>> scores = (*scorer)->score_pairs(pairs);
-  std::vector<float> logits;
-  std::size_t truncated = 0;
-  for (std::size_t i = 0; i < scores.size(); ++i) {
-    if (!scores[i].ok()) {
-      print_error("rerank", scores[i].status().with_context(source + " line " + std::to_string(documents[i].line)));
+  std::vector<rerankers::RankedDocument> ranked;
+  std::size_t truncated = 0, max_length = 0;
+  if (entry->backend == rerankers::ModelBackend::kLocal) {
+    auto model_dir = (*registry)->local_dir(*entry);
+    if (!model_dir.ok()) {
+      print_error("rerank", model_dir.status());
       return kExitFailure;
     }
-    logits.push_back(scores[i]->logit);
-    if (scores[i]->truncated) ++truncated;
+    auto scorer = inference::Scorer::load(*model_dir, flags.engine.scorer_options());
+    if (!scorer.ok()) {
+      print_error("rerank", scorer.status());
+      return kExitFailure;
+    }
+    stopwatch.reset();
+    std::vector<inference::PairText> pairs;
+    pairs.reserve(documents.size());
+    for (const InputDocument& d : documents) pairs.push_back({flags.query, d.text});
+    std::vector<base::Result<inference::PairScore>> scores = (*scorer)->score_pairs(pairs);
+    std::vector<float> logits;
+    for (std::size_t i = 0; i < scores.size(); ++i) {
+      if (!scores[i].ok()) {
+        print_error("rerank", scores[i].status().with_context(source + " line " + std::to_string(documents[i].line)));
+        return kExitFailure;
+      }
+      logits.push_back(scores[i]->logit);
+      if (scores[i]->truncated) ++truncated;
+    }
+    ranked = rerankers::rank_by_logit(logits, flags.top_n);
+    max_length = (*scorer)->max_length();
+  } else {
+    // A remote API ranks; its own limits apply, and it reports no logits.
+    auto reranker = (*registry)->reranker(entry->name);
+    if (!reranker.ok()) {
+      print_error("rerank", reranker.status());
+      return kExitFailure;
+    }
+    std::vector<std::string> texts;
+    for (const InputDocument& d : documents) texts.push_back(d.text);
+    auto outcome = (*reranker)->rerank(flags.query, texts, flags.top_n);
+    if (!outcome.ok()) {
+      print_error("rerank", outcome.status());
+      return kExitFailure;
+    }
+    ranked = std::move(outcome->results);
   }
   const double elapsed_ms = stopwatch.elapsed_ms();
-  std::vector<rerankers::RankedDocument> ranked = rerankers::rank_by_logit(logits, flags.top_n);
-
-  const bool table = !flags.json && isatty(STDOUT_FILENO);
   if (truncated > 0) {
     std::cerr << "winnow rerank: " << truncated << " of " << documents.size() << " documents were cut to max_length "
-              << (*scorer)->max_length() << " tokens (--max-length to change)\n";
+              << max_length << " tokens (--max-length to change)\n";
   }
+
+  const bool table = !flags.json && isatty(STDOUT_FILENO);
   if (!table) {
     for (std::size_t rank = 0; rank < ranked.size(); ++rank) {
       const InputDocument& d = documents[ranked[rank].index];

@@ -116,16 +116,27 @@ TEST(RerankCommandTest, FindsARepoIdInTheHuggingFaceCache) {
   EXPECT_EQ(parse_jsonl(r.out).size(), 1u);
 
   r = run_process({winnow_binary(), "rerank", "-m", "test-org/absent", "-q", "q"}, "\"a doc\"\n",
-                  {{"HF_HUB_CACHE", cache.string()}});
+                  {{"HF_HUB_CACHE", cache.string()}, {"HF_HUB_OFFLINE", "1"}});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("test-org/absent"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("models--test-org--absent"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("offline"), std::string::npos) << r.err;
+  // Not in the cache and online: the download is tried (here against a closed port) and its failure named.
+  r = run_process({winnow_binary(), "rerank", "-m", "test-org/absent", "-q", "q"}, "\"a doc\"\n",
+                  {{"HF_HUB_CACHE", cache.string()}, {"HF_ENDPOINT", "http://127.0.0.1:9"}});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("cannot reach http://127.0.0.1:9"), std::string::npos) << r.err;
 
   r = run_process({winnow_binary(), "models", "--json"}, "", {{"HF_HUB_CACHE", cache.string()}});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   auto listed = parse_jsonl(r.out);
-  ASSERT_EQ(listed.size(), 1u);
-  EXPECT_EQ(listed[0]["name"], "test-org/tiny-reranker");
+  auto cached = std::find_if(listed.begin(), listed.end(),
+                             [](const nlohmann::json& m) { return m["name"] == "test-org/tiny-reranker"; });
+  ASSERT_NE(cached, listed.end()) << r.out;
+  EXPECT_EQ((*cached)["architecture"], "BertForSequenceClassification");
+  auto builtin = std::find_if(listed.begin(), listed.end(),
+                              [](const nlohmann::json& m) { return m["name"] == "bge-reranker-v2-m3"; });
+  ASSERT_NE(builtin, listed.end()) << "built-in names are listed";
+  EXPECT_EQ((*builtin)["on_disk"], false);
   std::filesystem::remove_all(cache);
 }
 

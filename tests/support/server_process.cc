@@ -1,0 +1,133 @@
+#include "support/server_process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+
+#include "support/subprocess.h"
+
+namespace winnow::testing {
+
+ServerProcess::ServerProcess(std::filesystem::path data_dir, std::vector<std::string> extra_args)
+    : data_dir_(std::move(data_dir)), extra_args_(std::move(extra_args)) {
+  start();
+}
+
+ServerProcess::~ServerProcess() {
+  if (pid_ > 0) kill9();
+}
+
+void ServerProcess::start() {
+  // A server may answer (413) and close before a large request body is sent.
+  signal(SIGPIPE, SIG_IGN);
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  std::vector<std::string> argv = {winnow_binary(), "serve", "--data", data_dir_.string(), "--port", "0"};
+  argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    dup2(out[1], 1);
+    dup2(out[1], 2);
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, 0);
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  close(out[1]);
+  out_fd_ = out[0];
+  fcntl(out_fd_, F_SETFL, O_NONBLOCK);
+
+  // The first line says "winnow: serving DIR on http://127.0.0.1:PORT".
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  const std::string marker = "http://127.0.0.1:";
+  while (port_ == 0) {
+    if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("winnow serve did not start: " + log_);
+    pollfd p{out_fd_, POLLIN, 0};
+    poll(&p, 1, 100);
+    char buffer[4096];
+    ssize_t n = read(out_fd_, buffer, sizeof buffer);
+    if (n > 0) log_.append(buffer, static_cast<std::size_t>(n));
+    if (n == 0) throw std::runtime_error("winnow serve exited: " + log_);
+    if (auto at = log_.find(marker); at != std::string::npos && log_.find('\n', at) != std::string::npos) {
+      port_ = std::stoi(log_.substr(at + marker.size()));
+    }
+  }
+  auto c = client(5);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (auto r = c->Get("/health"); r && r->status == 200) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  throw std::runtime_error("winnow serve does not answer /health: " + log_);
+}
+
+int ServerProcess::wait() {
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(out_fd_, buffer, sizeof buffer)) > 0) log_.append(buffer, static_cast<std::size_t>(n));
+  close(out_fd_);
+  out_fd_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int ServerProcess::stop() {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, SIGTERM);
+  return wait();
+}
+
+void ServerProcess::kill9() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  wait();
+}
+
+std::unique_ptr<httplib::Client> ServerProcess::client(int read_timeout_seconds) const {
+  auto c = std::make_unique<httplib::Client>("127.0.0.1", port_);
+  c->set_read_timeout(read_timeout_seconds, 0);
+  c->set_write_timeout(read_timeout_seconds, 0);
+  c->set_connection_timeout(5, 0);
+  return c;
+}
+
+namespace {
+
+HttpResult to_result(const httplib::Result& r) {
+  HttpResult out;
+  if (!r) return out;
+  out.status = r->status;
+  out.raw = r->body;
+  out.body = nlohmann::json::parse(r->body, nullptr, /*allow_exceptions=*/false);
+  return out;
+}
+
+}  // namespace
+
+HttpResult http_post(httplib::Client& client, const std::string& path, const std::string& body,
+                     const std::string& content_type) {
+  return to_result(client.Post(path.c_str(), body, content_type.c_str()));
+}
+
+HttpResult http_post(httplib::Client& client, const std::string& path, const nlohmann::json& body) {
+  return http_post(client, path, body.dump());
+}
+
+HttpResult http_get(httplib::Client& client, const std::string& path) { return to_result(client.Get(path.c_str())); }
+
+HttpResult http_delete(httplib::Client& client, const std::string& path) {
+  return to_result(client.Delete(path.c_str()));
+}
+
+}  // namespace winnow::testing
