@@ -14,6 +14,7 @@
 #include "cli/documents_input.h"
 #include "cli/engine_flags.h"
 #include "cli/jsonl.h"
+#include "rerankers/hub_cache.h"
 #include "rerankers/ranking.h"
 
 namespace winnow::cli {
@@ -96,6 +97,7 @@ int run_rerank(const RerankFlags& flags) {
   base::Stopwatch stopwatch;
   std::vector<rerankers::RankedDocument> ranked;
   std::size_t truncated = 0, max_length = 0;
+  std::string answered_by = entry->name;  // reported on standard error
   if (entry->backend == rerankers::ModelBackend::kLocal) {
     auto model_dir = (*registry)->local_dir(*entry);
     if (!model_dir.ok()) {
@@ -123,6 +125,9 @@ int run_rerank(const RerankFlags& flags) {
     }
     ranked = rerankers::rank_by_logit(logits, flags.top_n);
     max_length = (*scorer)->max_length();
+    if (std::string revision = rerankers::snapshot_revision(*model_dir); !revision.empty()) {
+      answered_by += " @ " + revision.substr(0, 12);
+    }
   } else {
     // A remote API ranks; its own limits apply, and it reports no logits.
     auto reranker = (*registry)->reranker(entry->name);
@@ -138,6 +143,7 @@ int run_rerank(const RerankFlags& flags) {
       return kExitFailure;
     }
     ranked = std::move(outcome->results);
+    answered_by += " (" + outcome->model + (outcome->revision.empty() ? "" : ", " + outcome->revision) + ")";
   }
   const double elapsed_ms = stopwatch.elapsed_ms();
   if (truncated > 0) {
@@ -145,6 +151,11 @@ int run_rerank(const RerankFlags& flags) {
               << max_length << " tokens (--max-length to change)\n";
   }
 
+  // Which model (and revision) answered, for people; scripts read standard output.
+  if (isatty(STDERR_FILENO)) {
+    std::cerr << "scored " << documents.size() << " documents with " << answered_by << " in " << std::fixed
+              << std::setprecision(1) << elapsed_ms << " ms\n";
+  }
   const bool table = !flags.json && isatty(STDOUT_FILENO);
   if (!table) {
     for (std::size_t rank = 0; rank < ranked.size(); ++rank) {
@@ -182,8 +193,6 @@ int run_rerank(const RerankFlags& flags) {
         << one_line_preview(d.text, text_columns) << "\n";
   }
   std::cout << out.str();
-  std::cerr << "scored " << documents.size() << " documents in " << std::fixed << std::setprecision(1) << elapsed_ms
-            << " ms\n";
   return 0;
 }
 

@@ -198,6 +198,15 @@ std::vector<CachedRepo> list_cached_repos(const fs::path& cache_dir) {
   return repos;
 }
 
+std::string snapshot_revision(const fs::path& dir) {
+  fs::path clean = dir.lexically_normal();
+  if (clean.filename().empty()) clean = clean.parent_path();
+  if (clean.parent_path().filename() == "snapshots" && is_commit_hash(clean.filename().string())) {
+    return clean.filename().string();
+  }
+  return "";
+}
+
 base::Result<fs::path> resolve_model_dir(std::string_view spec) {
   if (spec.empty()) return base::invalid_argument("model: empty name");
   std::error_code ec;

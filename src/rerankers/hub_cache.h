@@ -78,6 +78,10 @@ struct CachedRepo {
 // Every model repo in `cache_dir` that has a snapshot, sorted by repo id.
 std::vector<CachedRepo> list_cached_repos(const std::filesystem::path& cache_dir);
 
+// The commit hash when `dir` is a snapshot of the hub cache
+// (.../snapshots/<commit>), else "".
+std::string snapshot_revision(const std::filesystem::path& dir);
+
 // What the user typed as a model, made a directory: an existing directory is
 // taken as is; otherwise a repo id is looked up in hub_cache_dir().
 base::Result<std::filesystem::path> resolve_model_dir(std::string_view spec);

@@ -42,14 +42,6 @@ std::uint64_t safetensors_bytes(const fs::path& dir) {
   return bytes;
 }
 
-// The commit hash of a snapshot directory of the hub cache, else "".
-std::string revision_of(const fs::path& dir) {
-  if (dir.parent_path().filename() == "snapshots" && is_commit_hash(dir.filename().string())) {
-    return dir.filename().string();
-  }
-  return "";
-}
-
 }  // namespace
 
 nlohmann::json ModelEntry::to_json() const {
@@ -247,7 +239,7 @@ base::Result<std::shared_ptr<const Reranker>> ModelRegistry::reranker(std::strin
     inference::ScorerOptions o;
     o.max_length = entry.max_tokens;
     o.batch_limits = options_.batch_limits;
-    auto loaded = LocalCrossEncoder::load(dir, o, entry.name, revision_of(dir));
+    auto loaded = LocalCrossEncoder::load(dir, o, entry.name, snapshot_revision(dir));
     if (!loaded.ok()) return loaded.status().with_context("model \"" + entry.name + "\"");
     slot.reranker = std::move(*loaded);
   }
