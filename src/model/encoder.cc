@@ -4,6 +4,7 @@
 
 #include "kernels/attention.h"
 #include "kernels/layer_norm.h"
+#include "model/model_description.h"
 
 namespace winnow::model {
 
@@ -97,17 +98,7 @@ base::Status Encoder::forward(const TokenBatch& batch, EncoderWorkspace& ws, std
 
 ModelInfo describe_encoder(const ModelConfig& config, const EncoderLayout& layout, const Encoder& encoder,
                            const WeightReader& weights) {
-  ModelInfo info;
-  info.architecture = config.architecture();
-  info.layout = layout.name();
-  info.hidden_size = config.hidden_size;
-  info.num_layers = config.num_hidden_layers;
-  info.num_heads = config.num_attention_heads;
-  info.intermediate_size = config.intermediate_size;
-  info.vocab_size = config.vocab_size;
-  info.type_vocab_size = config.type_vocab_size;
-  info.max_tokens = encoder.max_tokens();
-  info.pad_token_id = config.pad_token_id;
+  ModelInfo info = describe_config(config, layout, encoder.max_tokens());
   info.stored_dtype = weights.stored_dtype();
   info.parameter_count = weights.parameter_count();
   info.encoder_layer_parameter_count = encoder.layer_parameter_count();

@@ -8,14 +8,7 @@
 
 namespace winnow::model {
 
-base::Result<ModelInfo> describe_model_dir(const std::filesystem::path& dir) {
-  const std::filesystem::path config_path = dir / "config.json";
-  WINNOW_ASSIGN_OR_RETURN(ModelConfig config, read_model_config(config_path));
-  const std::string source = config_path.string();
-  WINNOW_ASSIGN_OR_RETURN(Family family, family_of(config, source));
-  WINNOW_ASSIGN_OR_RETURN(Checkpoint checkpoint, Checkpoint::open(dir));
-  WINNOW_ASSIGN_OR_RETURN(EncoderLayout layout, detect_layout(family, checkpoint));
-
+ModelInfo describe_config(const ModelConfig& config, const EncoderLayout& layout, std::size_t max_tokens) {
   ModelInfo info;
   info.architecture = config.architecture();
   info.layout = layout.name();
@@ -25,8 +18,21 @@ base::Result<ModelInfo> describe_model_dir(const std::filesystem::path& dir) {
   info.intermediate_size = config.intermediate_size;
   info.vocab_size = config.vocab_size;
   info.type_vocab_size = config.type_vocab_size;
+  info.max_tokens = max_tokens;
   info.pad_token_id = config.pad_token_id;
-  WINNOW_ASSIGN_OR_RETURN(info.max_tokens, max_tokens(config, family, source));
+  return info;
+}
+
+base::Result<ModelInfo> describe_model_dir(const std::filesystem::path& dir) {
+  const std::filesystem::path config_path = dir / "config.json";
+  WINNOW_ASSIGN_OR_RETURN(ModelConfig config, read_model_config(config_path));
+  const std::string source = config_path.string();
+  WINNOW_ASSIGN_OR_RETURN(Family family, family_of(config, source));
+  WINNOW_ASSIGN_OR_RETURN(Checkpoint checkpoint, Checkpoint::open(dir));
+  WINNOW_ASSIGN_OR_RETURN(EncoderLayout layout, detect_layout(family, checkpoint));
+
+  WINNOW_ASSIGN_OR_RETURN(std::size_t limit, max_tokens(config, family, source));
+  ModelInfo info = describe_config(config, layout, limit);
   info.declared_activation = config.sbert_ce_default_activation_function;
 
   std::set<std::string> dtypes;

@@ -5,9 +5,14 @@
 #include <filesystem>
 
 #include "base/status.h"
+#include "model/config.h"
+#include "model/layout.h"
 #include "model/model_info.h"
 
 namespace winnow::model {
+
+// The ModelInfo fields config.json and the tensor layout determine alone.
+ModelInfo describe_config(const ModelConfig& config, const EncoderLayout& layout, std::size_t max_tokens);
 
 // Describes a cross-encoder or a sentence-transformers embedder directory:
 // architecture, tensor layout, sizes, max_tokens, stored dtype, parameter
