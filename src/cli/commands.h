@@ -9,6 +9,7 @@ namespace winnow::cli {
 void add_rerank_command(CLI::App& app, int& exit_status);
 void add_score_command(CLI::App& app, int& exit_status);
 void add_tokenize_command(CLI::App& app, int& exit_status);
+void add_embed_command(CLI::App& app, int& exit_status);
 void add_models_command(CLI::App& app, int& exit_status);
 void add_serve_command(CLI::App& app, int& exit_status);
 void add_ingest_command(CLI::App& app, int& exit_status);

@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/engine_flags.h"
 #include "cli/jsonl.h"
+#include "inference/embedder.h"
 #include "inference/scorer.h"
 #include "model/model_description.h"
 #include "cli/registry_flags.h"
@@ -160,7 +161,95 @@ int run_tokenize(const TokenizeFlags& flags) {
   return any_error ? kExitSomeLinesFailed : 0;
 }
 
+struct EmbedFlags {
+  std::string model;
+  std::optional<std::size_t> max_length;
+  int threads = 0;
+  RegistryFlags registry;
+};
+
+int run_embed(const EmbedFlags& flags) {
+  EngineFlags engine;
+  engine.threads = flags.threads;
+  engine.apply_threads();
+  auto registry = flags.registry.open();
+  if (!registry.ok()) {
+    print_error("embed", registry.status());
+    return kExitFailure;
+  }
+  auto entry = (*registry)->resolve(flags.model, rerankers::ModelKind::kEmbedder);
+  if (!entry.ok()) {
+    print_error("embed", entry.status());
+    return kExitFailure;
+  }
+  auto model_dir = (*registry)->local_dir(*entry);
+  if (!model_dir.ok()) {
+    print_error("embed", model_dir.status());
+    return kExitFailure;
+  }
+  inference::EmbedderOptions options;
+  options.max_length = flags.max_length;
+  auto embedder = inference::Embedder::load(*model_dir, options);
+  if (!embedder.ok()) {
+    print_error("embed", embedder.status());
+    return kExitFailure;
+  }
+
+  LineReader reader(std::cin);
+  bool any_error = false;
+  for (;;) {
+    std::vector<InputLine> lines = reader.next(kChunkLines);
+    if (lines.empty()) break;
+    std::vector<nlohmann::json> out(lines.size());
+    std::vector<std::string> texts;
+    std::vector<std::size_t> text_line;  // index into `lines` of each text
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      auto object = parse_object_line(lines[i]);
+      auto text = object.ok() ? string_field(*object, "text", lines[i].number)
+                              : base::Result<std::string>(object.status());
+      if (!text.ok()) {
+        out[i] = error_line(text.status());
+        continue;
+      }
+      texts.push_back(std::move(*text));
+      text_line.push_back(i);
+    }
+    // One call embeds the chunk in batches; a text it cannot take (invalid
+    // UTF-8) is retried alone so only its own line gets the error.
+    auto vectors = (*embedder)->embed(texts);
+    for (std::size_t k = 0; k < texts.size(); ++k) {
+      const InputLine& line = lines[text_line[k]];
+      if (vectors.ok()) {
+        out[text_line[k]] = {{"embedding", (*vectors)[k]}};
+        continue;
+      }
+      auto alone = (*embedder)->embed(std::span<const std::string>(&texts[k], 1));
+      out[text_line[k]] = alone.ok() ? nlohmann::json{{"embedding", alone->front()}}
+                                     : error_line(on_line(alone.status(), line.number));
+    }
+    for (const nlohmann::json& value : out) {
+      any_error = any_error || value.contains("error");
+      std::cout << to_json_line(value);
+    }
+    std::cout.flush();
+  }
+  return any_error ? kExitSomeLinesFailed : 0;
+}
+
 }  // namespace
+
+void add_embed_command(CLI::App& app, int& exit_status) {
+  auto flags = std::make_shared<EmbedFlags>();
+  CLI::App* command = app.add_subcommand(
+      "embed", "Embed JSON Lines {\"text\"} from standard input: one {\"embedding\"} line each, in order");
+  command->add_option("--model,-m", flags->model, "an embedding model: a name, a Hugging Face repo id, or a directory")
+      ->required();
+  command->add_option("--max-length", flags->max_length,
+                      "tokens per text, special tokens included (default: the model's max_seq_length)");
+  command->add_option("--threads", flags->threads, "compute threads (default: all cores)")->check(CLI::Range(0, 1024));
+  flags->registry.add_to(*command);
+  command->callback([flags, &exit_status] { exit_status = run_embed(*flags); });
+}
 
 void add_score_command(CLI::App& app, int& exit_status) {
   auto flags = std::make_shared<ScoreFlags>();

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   winnow::cli::add_rerank_command(app, exit_status);
   winnow::cli::add_score_command(app, exit_status);
   winnow::cli::add_tokenize_command(app, exit_status);
+  winnow::cli::add_embed_command(app, exit_status);
   winnow::cli::add_models_command(app, exit_status);
   winnow::cli::add_pull_command(app, exit_status);
   try {
