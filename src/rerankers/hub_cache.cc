@@ -207,22 +207,4 @@ std::string snapshot_revision(const fs::path& dir) {
   return "";
 }
 
-base::Result<fs::path> resolve_model_dir(std::string_view spec) {
-  if (spec.empty()) return base::invalid_argument("model: empty name");
-  std::error_code ec;
-  fs::path as_path(spec);
-  if (fs::is_directory(as_path, ec)) return as_path;
-  if (fs::exists(as_path, ec)) {
-    return base::invalid_argument("model '" + std::string(spec) + "' is a file; give the model's directory");
-  }
-  // A relative path that does not exist could also be a repo id: try the cache.
-  if (looks_like_repo_id(spec)) {
-    auto snapshot = find_cached_snapshot(hub_cache_dir(), spec);
-    if (snapshot.ok()) return snapshot;
-    return base::not_found("model '" + std::string(spec) + "' is neither a directory nor in the Hugging Face cache (" +
-                           (hub_cache_dir() / repo_cache_folder(spec)).string() + ")");
-  }
-  return base::not_found("model directory '" + std::string(spec) + "' does not exist");
-}
-
 }  // namespace winnow::rerankers

@@ -82,8 +82,4 @@ std::vector<CachedRepo> list_cached_repos(const std::filesystem::path& cache_dir
 // (.../snapshots/<commit>), else "".
 std::string snapshot_revision(const std::filesystem::path& dir);
 
-// What the user typed as a model, made a directory: an existing directory is
-// taken as is; otherwise a repo id is looked up in hub_cache_dir().
-base::Result<std::filesystem::path> resolve_model_dir(std::string_view spec);
-
 }  // namespace winnow::rerankers
