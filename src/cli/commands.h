@@ -10,5 +10,6 @@ void add_rerank_command(CLI::App& app, int& exit_status);
 void add_score_command(CLI::App& app, int& exit_status);
 void add_tokenize_command(CLI::App& app, int& exit_status);
 void add_models_command(CLI::App& app, int& exit_status);
+void add_bench_command(CLI::App& app, int& exit_status);
 
 }  // namespace winnow::cli

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   winnow::cli::add_score_command(app, exit_status);
   winnow::cli::add_tokenize_command(app, exit_status);
   winnow::cli::add_models_command(app, exit_status);
+  winnow::cli::add_bench_command(app, exit_status);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

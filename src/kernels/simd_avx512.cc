@@ -1,0 +1,450 @@
+// AVX-512 kernels (see simd.h). Compiled with -mavx512f -mavx512bw -mavx512vl
+// -mavx512dq -mavx512bf16 -mavx512vnni -mfma; the bf16 ones run only where the
+// CPU has AVX512_BF16. Includes nothing from the standard library on purpose.
+#include <immintrin.h>
+
+// GCC 12's AVX-512 headers make their "undefined" vectors by initialising a
+// variable from itself (_mm512_undefined_ps and friends), which
+// -Wuninitialized reports wherever a masked intrinsic is inlined.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#include "kernels/simd.h"
+
+namespace {
+
+// ---------------------------------------------------------------- vectors
+
+inline __m512 exp_ps(__m512 x) {
+  // exp(x) = 2^n · e^r, n = round(x / ln 2), |r| ≤ ln 2 / 2; Cephes' expf
+  // polynomial for e^r (about 1 ulp). Inputs are clamped to the normal range.
+  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.33654f)), _mm512_set1_ps(88.37626f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  const __m512 z = _mm512_mul_ps(r, r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_fmadd_ps(p, z, r);
+  p = _mm512_add_ps(p, _mm512_set1_ps(1.0f));
+  return _mm512_scalef_ps(p, n);
+}
+
+// GELU(x) = x/2 · (1 + erf(x/√2)), erf by Abramowitz & Stegun 7.1.26
+// (|error| ≤ 1.5e-7, far below the int8 quantization step it feeds).
+inline __m512 gelu_erf_ps(__m512 x) {
+  const __m512 z = _mm512_mul_ps(_mm512_abs_ps(x), _mm512_set1_ps(0.70710678118654752f));
+  const __m512 t = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(z, _mm512_set1_ps(0.3275911f),
+                                                                       _mm512_set1_ps(1.0f)));
+  __m512 poly = _mm512_set1_ps(1.061405429f);
+  poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(-1.453152027f));
+  poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(1.421413741f));
+  poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(-0.284496736f));
+  poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(0.254829592f));
+  poly = _mm512_mul_ps(poly, t);
+  const __m512 e = exp_ps(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(z, z)));
+  __m512 erf_abs = _mm512_fnmadd_ps(poly, e, _mm512_set1_ps(1.0f));
+  // erf is odd: give it x's sign.
+  const __m512 sign = _mm512_and_ps(x, _mm512_set1_ps(-0.0f));
+  const __m512 erf = _mm512_or_ps(erf_abs, sign);
+  return _mm512_mul_ps(_mm512_mul_ps(x, _mm512_set1_ps(0.5f)), _mm512_add_ps(erf, _mm512_set1_ps(1.0f)));
+}
+
+inline __mmask16 tail_mask(std::size_t n) { return static_cast<__mmask16>((1u << n) - 1u); }
+
+// bf16 bits of 16 floats, rounded to nearest even, with AVX-512F integer
+// operations only (the same results as vcvtneps2bf16 for finite values), so
+// that the kernels shared with CPUs lacking AVX512_BF16 never execute a bf16
+// instruction.
+inline __m512i bf16_rounded(__m512 v) {  // the bf16 value in the upper 16 bits of each lane
+  const __m512i bits = _mm512_castps_si512(v);
+  const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
+  return _mm512_add_epi32(bits, _mm512_add_epi32(odd, _mm512_set1_epi32(0x7FFF)));
+}
+
+inline __m256i bf16_bits(__m512 v) { return _mm512_cvtepi32_epi16(_mm512_srli_epi32(bf16_rounded(v), 16)); }
+
+// Lanes holding the pair (bf16(lo), bf16(hi)), lo in the lower half, as
+// vdpbf16ps reads them.
+inline __m512i bf16_pairs(__m512 lo, __m512 hi) {
+  return _mm512_or_si512(_mm512_srli_epi32(bf16_rounded(lo), 16),
+                         _mm512_and_si512(bf16_rounded(hi), _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
+}
+
+struct V512 {
+  using Reg = __m512;
+  static constexpr std::size_t kWidth = 16;
+  static constexpr int kRows = 6;
+  static constexpr int kQkCols = 4;
+  static constexpr int kPvCols = 4;
+  static Reg zero() { return _mm512_setzero_ps(); }
+  static Reg load(const float* p) { return _mm512_loadu_ps(p); }
+  static void store(float* p, Reg v) { _mm512_storeu_ps(p, v); }
+  static Reg set1(float x) { return _mm512_set1_ps(x); }
+  static Reg fmadd(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
+  static Reg mul(Reg a, Reg b) { return _mm512_mul_ps(a, b); }
+  static Reg add(Reg a, Reg b) { return _mm512_add_ps(a, b); }
+  static Reg sub(Reg a, Reg b) { return _mm512_sub_ps(a, b); }
+  static Reg max(Reg a, Reg b) { return _mm512_max_ps(a, b); }
+  static Reg exp(Reg x) { return exp_ps(x); }
+  static float reduce_max(Reg v) { return _mm512_reduce_max_ps(v); }
+  static float reduce_add(Reg v) { return _mm512_reduce_add_ps(v); }
+  static Reg load_tail(const float* p, std::size_t n, float fill) {
+    return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), tail_mask(n), p);
+  }
+  static void store_bf16(std::uint16_t* p, Reg v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), bf16_bits(v)); }
+};
+
+}  // namespace
+
+#include "kernels/simd_attention.inc"
+
+namespace {
+
+// ------------------------------------------------------------ bf16 attention
+//
+// The same blocking as the fp32 kernel, with vdpbf16ps: each 32-bit lane
+// holds a pair of bf16 along the reduction axis. K is packed as
+// [head_dim/2][Lp] pairs (k[j][c], k[j][c+1]), V as [⌈L/2⌉][head_dim] pairs
+// (v[j][c], v[j+1][c]); Q and P rows are plain bf16 rows, read two at a time.
+
+inline __m512bh as_bh(__m512i v) { return reinterpret_cast<__m512bh>(v); }
+
+template <int R, int J>
+inline void qk_block_bf16(const std::uint32_t* q, std::size_t d2, const std::uint32_t* kp, std::size_t lp, float* s) {
+  __m512 acc[R][J];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 8
+    for (int j = 0; j < J; ++j) acc[r][j] = _mm512_setzero_ps();
+  }
+  for (std::size_t c = 0; c < d2; ++c) {
+    const std::uint32_t* krow = kp + c * lp;
+    __m512i k[J];
+#pragma GCC unroll 8
+    for (int j = 0; j < J; ++j) k[j] = _mm512_loadu_si512(krow + j * 16);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m512i qv = _mm512_set1_epi32(static_cast<int>(q[r * d2 + c]));
+#pragma GCC unroll 8
+      for (int j = 0; j < J; ++j) acc[r][j] = _mm512_dpbf16_ps(acc[r][j], as_bh(qv), as_bh(k[j]));
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 8
+    for (int j = 0; j < J; ++j) _mm512_storeu_ps(s + r * lp + j * 16, acc[r][j]);
+  }
+}
+
+template <int R>
+inline void qk_rows_bf16(const std::uint32_t* q, std::size_t d2, const std::uint32_t* kp, std::size_t lp, float* s) {
+  std::size_t j0 = 0;
+  for (; j0 + 64 <= lp; j0 += 64) qk_block_bf16<R, 4>(q, d2, kp + j0, lp, s + j0);
+  switch ((lp - j0) / 16) {
+    case 0: break;
+    case 1: qk_block_bf16<R, 1>(q, d2, kp + j0, lp, s + j0); break;
+    case 2: qk_block_bf16<R, 2>(q, d2, kp + j0, lp, s + j0); break;
+    default: qk_block_bf16<R, 3>(q, d2, kp + j0, lp, s + j0); break;
+  }
+}
+
+template <int R, int G>
+inline void pv_block_bf16(const std::uint16_t* p, std::size_t lp, const std::uint32_t* vp, std::size_t d,
+                          std::size_t pairs, const float* inv_sum, float* const* out, std::uint16_t* const* out_bf16) {
+  __m512 acc[R][G];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 8
+    for (int g = 0; g < G; ++g) acc[r][g] = _mm512_setzero_ps();
+  }
+  for (std::size_t jp = 0; jp < pairs; ++jp) {
+    __m512i v[G];
+#pragma GCC unroll 8
+    for (int g = 0; g < G; ++g) v[g] = _mm512_loadu_si512(vp + jp * d + g * 16);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      std::uint32_t pair;
+      __builtin_memcpy(&pair, p + r * lp + 2 * jp, sizeof(pair));
+      const __m512i pv = _mm512_set1_epi32(static_cast<int>(pair));
+#pragma GCC unroll 8
+      for (int g = 0; g < G; ++g) acc[r][g] = _mm512_dpbf16_ps(acc[r][g], as_bh(pv), as_bh(v[g]));
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    const __m512 scale = _mm512_set1_ps(inv_sum[r]);
+#pragma GCC unroll 8
+    for (int g = 0; g < G; ++g) {
+      const __m512 o = _mm512_mul_ps(acc[r][g], scale);
+      if (out[r] != nullptr) _mm512_storeu_ps(out[r] + g * 16, o);
+      if (out_bf16[r] != nullptr) V512::store_bf16(out_bf16[r] + g * 16, o);
+    }
+  }
+}
+
+template <int R>
+inline void pv_rows_bf16(const std::uint16_t* p, std::size_t lp, const std::uint32_t* vp, std::size_t d,
+                         std::size_t pairs, const float* inv_sum, float* const* out, std::uint16_t* const* out_bf16) {
+  float* o[R];
+  std::uint16_t* ob[R];
+  for (std::size_t c0 = 0; c0 < d; c0 += 64) {
+    for (int r = 0; r < R; ++r) {
+      o[r] = out[r] == nullptr ? nullptr : out[r] + c0;
+      ob[r] = out_bf16[r] == nullptr ? nullptr : out_bf16[r] + c0;
+    }
+    switch ((d - c0 < 64 ? d - c0 : 64) / 16) {
+      case 1: pv_block_bf16<R, 1>(p, lp, vp + c0, d, pairs, inv_sum, o, ob); break;
+      case 2: pv_block_bf16<R, 2>(p, lp, vp + c0, d, pairs, inv_sum, o, ob); break;
+      case 3: pv_block_bf16<R, 3>(p, lp, vp + c0, d, pairs, inv_sum, o, ob); break;
+      default: pv_block_bf16<R, 4>(p, lp, vp + c0, d, pairs, inv_sum, o, ob); break;
+    }
+  }
+}
+
+constexpr int kBf16Rows = 6;
+
+std::size_t attention_bf16_scratch(std::size_t len, std::size_t d) {
+  const std::size_t lp = round_up(len, 16);
+  const std::size_t pairs = (len + 1) / 2;
+  // kp, vp, q pairs, scores, p, two rows of fp32 and one of pairs.
+  return d / 2 * lp + pairs * d + kBf16Rows * d / 2 + kBf16Rows * lp + kBf16Rows * lp / 2 + 3 * d + 16;
+}
+
+void attention_bf16_task(const AttentionArgs& a, const AttentionTask& t, float* scratch) {
+  const std::size_t d = a.head_dim, d2 = d / 2, hidden = a.num_heads * d, len = t.len;
+  const std::size_t lp = round_up(len, 16), pairs = (len + 1) / 2;
+  auto* kp = reinterpret_cast<std::uint32_t*>(scratch);  // [d/2][lp]
+  std::uint32_t* vp = kp + d2 * lp;                     // [pairs][d]
+  std::uint32_t* qb = vp + pairs * d;                   // [rows][d/2]
+  float* s = reinterpret_cast<float*>(qb + kBf16Rows * d2);  // [rows][lp]
+  auto* pb = reinterpret_cast<std::uint16_t*>(s + kBf16Rows * lp);  // [rows][lp]
+  float* row_a = s + kBf16Rows * lp + kBf16Rows * lp / 2;           // [d]
+  float* row_b = row_a + d;                                          // [d]
+  auto* row_pairs = reinterpret_cast<std::uint32_t*>(row_b + d);     // [d/2]
+  const std::size_t q_col = t.head * d, k_col = hidden + t.head * d, v_col = 2 * hidden + t.head * d;
+
+  for (std::size_t j = 0; j < len; ++j) {
+    load_qkv_row<V512>(a, t.start + j, k_col, d, 1.0f, row_a);
+    for (std::size_t c = 0; c < d; c += 16) V512::store_bf16(reinterpret_cast<std::uint16_t*>(row_pairs) + c, V512::load(row_a + c));
+    for (std::size_t c = 0; c < d2; ++c) kp[c * lp + j] = row_pairs[c];
+  }
+  for (std::size_t c = 0; c < d2; ++c) {
+    for (std::size_t j = len; j < lp; ++j) kp[c * lp + j] = 0;
+  }
+  for (std::size_t jp = 0; jp < pairs; ++jp) {
+    load_qkv_row<V512>(a, t.start + 2 * jp, v_col, d, 1.0f, row_a);
+    if (2 * jp + 1 < len) {
+      load_qkv_row<V512>(a, t.start + 2 * jp + 1, v_col, d, 1.0f, row_b);
+    } else {
+      for (std::size_t c = 0; c < d; c += 16) _mm512_storeu_ps(row_b + c, _mm512_setzero_ps());
+    }
+    for (std::size_t c = 0; c < d; c += 16) {
+      _mm512_storeu_si512(vp + jp * d + c, bf16_pairs(_mm512_loadu_ps(row_a + c), _mm512_loadu_ps(row_b + c)));
+    }
+  }
+
+  float inv_sum[kBf16Rows];
+  float* out[kBf16Rows];
+  std::uint16_t* out_bf16[kBf16Rows];
+  for (std::size_t i0 = 0; i0 < t.queries; i0 += kBf16Rows) {
+    const std::size_t rows = t.queries - i0 < static_cast<std::size_t>(kBf16Rows) ? t.queries - i0 : kBf16Rows;
+    for (std::size_t r = 0; r < rows; ++r) {
+      load_qkv_row<V512>(a, t.start + i0 + r, q_col, d, a.scale, row_a);
+      for (std::size_t c = 0; c < d; c += 16) {
+        V512::store_bf16(reinterpret_cast<std::uint16_t*>(qb + r * d2) + c, V512::load(row_a + c));
+      }
+      const std::size_t o = (t.out_row + i0 + r) * hidden + t.head * d;
+      out[r] = a.out == nullptr ? nullptr : a.out + o;
+      out_bf16[r] = a.out_bf16 == nullptr ? nullptr : a.out_bf16 + o;
+    }
+    switch (rows) {
+#define WINNOW_ATTENTION_ROWS(R)                                                                 \
+  case R:                                                                                        \
+    qk_rows_bf16<R>(qb, d2, kp, lp, s);                                                          \
+    for (int r = 0; r < R; ++r) {                                                                \
+      inv_sum[r] = softmax_row<V512>(s + r * lp, len, lp);                                       \
+      for (std::size_t j = 0; j < lp; j += 16) V512::store_bf16(pb + r * lp + j, V512::load(s + r * lp + j)); \
+    }                                                                                            \
+    pv_rows_bf16<R>(pb, lp, vp, d, pairs, inv_sum, out, out_bf16);                               \
+    break;
+      WINNOW_ATTENTION_ROWS(1)
+      WINNOW_ATTENTION_ROWS(2)
+      WINNOW_ATTENTION_ROWS(3)
+      WINNOW_ATTENTION_ROWS(4)
+      WINNOW_ATTENTION_ROWS(5)
+      WINNOW_ATTENTION_ROWS(6)
+#undef WINNOW_ATTENTION_ROWS
+      default: break;
+    }
+  }
+}
+
+// ------------------------------------------------------- row-wise kernels
+
+// Quantizes one row whose minimum and maximum are known (quantize.h).
+inline void quantize_row(const float* x, std::size_t cols, float lo, float hi, std::uint8_t* q, float* scale,
+                         float* zero) {
+  lo = lo < 0.0f ? lo : 0.0f;
+  hi = hi > 0.0f ? hi : 0.0f;
+  const float range = hi - lo;
+  const float s = range > 0.0f ? range / 255.0f : 1.0f;
+  const float inv = range > 0.0f ? 255.0f / range : 1.0f;
+  // The zero point: the integer nearest to -lo / s, inside [0, 255].
+  float z = __builtin_nearbyintf(-lo * inv);
+  z = z < 0.0f ? 0.0f : (z > 255.0f ? 255.0f : z);
+  *scale = s;
+  *zero = z;
+  const __m512 vinv = _mm512_set1_ps(inv), vz = _mm512_set1_ps(z);
+  const __m512i lo_i = _mm512_setzero_si512(), hi_i = _mm512_set1_epi32(255);
+  std::size_t c = 0;
+  for (; c + 16 <= cols; c += 16) {
+    __m512i v = _mm512_cvtps_epi32(_mm512_fmadd_ps(_mm512_loadu_ps(x + c), vinv, vz));
+    v = _mm512_min_epi32(_mm512_max_epi32(v, lo_i), hi_i);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + c), _mm512_cvtepi32_epi8(v));
+  }
+  if (c < cols) {
+    const __mmask16 m = tail_mask(cols - c);
+    __m512i v = _mm512_cvtps_epi32(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + c), vinv, vz));
+    v = _mm512_min_epi32(_mm512_max_epi32(v, lo_i), hi_i);
+    _mm512_mask_cvtepi32_storeu_epi8(q + c, m, v);
+  }
+}
+
+// v = affine(y[r][c .. c+16)), masked to the first `n` lanes.
+inline __m512 affine_load(const float* y, const RowAffine& f, float rs, float rz, std::size_t c, __mmask16 m) {
+  __m512 v = _mm512_maskz_loadu_ps(m, y + c);
+  if (f.row_scale != nullptr) {
+    v = _mm512_mul_ps(_mm512_fnmadd_ps(_mm512_set1_ps(rz), _mm512_maskz_loadu_ps(m, f.column_comp + c), v),
+                      _mm512_set1_ps(rs));
+  }
+  if (f.bias != nullptr) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, f.bias + c));
+  return v;
+}
+
+}  // namespace
+
+namespace winnow::kernels::simd::avx512 {
+
+std::size_t attention_scratch_floats(std::size_t len, std::size_t head_dim) {
+  const std::size_t f32 = attention_scratch<V512>(len, head_dim);
+  const std::size_t bf16 = attention_bf16_scratch(len, head_dim);
+  return f32 > bf16 ? f32 : bf16;
+}
+
+void attention_f32(const AttentionArgs& args, const AttentionTask& task, float* scratch) {
+  attention_f32_task<V512>(args, task, scratch);
+}
+
+void attention_bf16(const AttentionArgs& args, const AttentionTask& task, float* scratch) {
+  attention_bf16_task(args, task, scratch);
+}
+
+void add_layer_norm(const float* y, const RowAffine& affine, const float* residual, std::size_t rows,
+                    std::size_t cols, const float* gamma, const float* beta, float eps, float* out,
+                    std::uint16_t* out_bf16, std::uint8_t* q, float* q_scale, float* q_zero) {
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* yr = y + r * cols;
+    const float* res = residual + r * cols;
+    float* o = out + r * cols;
+    const float rs = affine.row_scale != nullptr ? affine.row_scale[r] : 1.0f;
+    const float rz = affine.row_zero != nullptr ? affine.row_zero[r] : 0.0f;
+    // Pass 1: v = affine(y) + residual, and its sum.
+    __m512 sum = _mm512_setzero_ps();
+    for (std::size_t c = 0; c < cols; c += 16) {
+      const __mmask16 m = cols - c >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(cols - c);
+      const __m512 v = _mm512_add_ps(affine_load(yr, affine, rs, rz, c, m), _mm512_maskz_loadu_ps(m, res + c));
+      _mm512_mask_storeu_ps(o + c, m, v);
+      sum = _mm512_add_ps(sum, v);
+    }
+    const float mean = _mm512_reduce_add_ps(sum) / static_cast<float>(cols);
+    // Pass 2: the centred sum of squares (two passes, as torch does on CPU).
+    const __m512 vmean = _mm512_set1_ps(mean);
+    __m512 squares = _mm512_setzero_ps();
+    for (std::size_t c = 0; c < cols; c += 16) {
+      const __mmask16 m = cols - c >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(cols - c);
+      const __m512 dlt = _mm512_maskz_sub_ps(m, _mm512_maskz_loadu_ps(m, o + c), vmean);
+      squares = _mm512_fmadd_ps(dlt, dlt, squares);
+    }
+    const float var = _mm512_reduce_add_ps(squares) / static_cast<float>(cols);
+    const __m512 inv_std = _mm512_set1_ps(1.0f / __builtin_sqrtf(var + eps));
+    // Pass 3: normalise, scale, shift; track the range for quantization.
+    __m512 lo = _mm512_set1_ps(0.0f), hi = _mm512_set1_ps(0.0f);
+    for (std::size_t c = 0; c < cols; c += 16) {
+      const __mmask16 m = cols - c >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(cols - c);
+      const __m512 v = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, o + c), vmean);
+      const __m512 n = _mm512_fmadd_ps(_mm512_mul_ps(v, inv_std), _mm512_maskz_loadu_ps(m, gamma + c),
+                                       _mm512_maskz_loadu_ps(m, beta + c));
+      _mm512_mask_storeu_ps(o + c, m, n);
+      if (out_bf16 != nullptr) {
+        _mm256_mask_storeu_epi16(out_bf16 + r * cols + c, m, bf16_bits(n));
+      }
+      lo = _mm512_mask_min_ps(lo, m, lo, n);
+      hi = _mm512_mask_max_ps(hi, m, hi, n);
+    }
+    if (q != nullptr) {
+      quantize_row(o, cols, _mm512_reduce_min_ps(lo), _mm512_reduce_max_ps(hi), q + r * cols, q_scale + r,
+                   q_zero + r);
+    }
+  }
+}
+
+void quantize_rows(const float* x, std::size_t rows, std::size_t cols, std::uint8_t* q, float* scale, float* zero) {
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * cols;
+    __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps();
+    for (std::size_t c = 0; c < cols; c += 16) {
+      const __mmask16 m = cols - c >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(cols - c);
+      const __m512 v = _mm512_maskz_loadu_ps(m, xr + c);
+      lo = _mm512_min_ps(lo, v);
+      hi = _mm512_max_ps(hi, v);
+    }
+    quantize_row(xr, cols, _mm512_reduce_min_ps(lo), _mm512_reduce_max_ps(hi), q + r * cols, scale + r, zero + r);
+  }
+}
+
+void affine_gelu_quantize(float* raw, const RowAffine& affine, std::size_t rows, std::size_t cols, std::uint8_t* q,
+                          float* scale, float* zero) {
+  for (std::size_t r = 0; r < rows; ++r) {
+    float* xr = raw + r * cols;
+    const float rs = affine.row_scale != nullptr ? affine.row_scale[r] : 1.0f;
+    const float rz = affine.row_zero != nullptr ? affine.row_zero[r] : 0.0f;
+    __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps();
+    for (std::size_t c = 0; c < cols; c += 16) {
+      const __mmask16 m = cols - c >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(cols - c);
+      const __m512 v = gelu_erf_ps(affine_load(xr, affine, rs, rz, c, m));
+      _mm512_mask_storeu_ps(xr + c, m, v);
+      lo = _mm512_mask_min_ps(lo, m, lo, v);
+      hi = _mm512_mask_max_ps(hi, m, hi, v);
+    }
+    quantize_row(xr, cols, _mm512_reduce_min_ps(lo), _mm512_reduce_max_ps(hi), q + r * cols, scale + r, zero + r);
+  }
+}
+
+void affine_rows(float* raw, const RowAffine& affine, std::size_t rows, std::size_t cols) {
+  for (std::size_t r = 0; r < rows; ++r) {
+    float* xr = raw + r * cols;
+    const float rs = affine.row_scale != nullptr ? affine.row_scale[r] : 1.0f;
+    const float rz = affine.row_zero != nullptr ? affine.row_zero[r] : 0.0f;
+    for (std::size_t c = 0; c < cols; c += 16) {
+      const __mmask16 m = cols - c >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(cols - c);
+      _mm512_mask_storeu_ps(xr + c, m, affine_load(xr, affine, rs, rz, c, m));
+    }
+  }
+}
+
+void to_bf16(const float* x, std::size_t n, std::uint16_t* out) {
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) V512::store_bf16(out + i, _mm512_loadu_ps(x + i));
+  if (i < n) {
+    const __mmask16 m = tail_mask(n - i);
+    _mm256_mask_storeu_epi16(out + i, m, bf16_bits(_mm512_maskz_loadu_ps(m, x + i)));
+  }
+}
+
+}  // namespace winnow::kernels::simd::avx512
