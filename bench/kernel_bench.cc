@@ -91,10 +91,12 @@ int main(int argc, char** argv) {
       const char* name;
       AttentionKernel kernel;
       bool bf16;
+      bool bf16_scores;
     };
-    for (const Variant& v : {Variant{"onednn", AttentionKernel::kOneDnn, false},
-                             Variant{"hand-written fp32", AttentionKernel::kAuto, false},
-                             Variant{"hand-written bf16", AttentionKernel::kAuto, true}}) {
+    for (const Variant& v : {Variant{"onednn", AttentionKernel::kOneDnn, false, false},
+                             Variant{"hand-written fp32", AttentionKernel::kAuto, false, false},
+                             Variant{"hand-written bf16 context", AttentionKernel::kAuto, true, false},
+                             Variant{"hand-written bf16", AttentionKernel::kAuto, true, true}}) {
       if (v.bf16 && !winnow::base::cpu_features().avx512_bf16) continue;
       const std::string label = std::string(v.name) + " " + shape.model + " " + shape.workload;
       if (!filter.empty() && label.find(filter) == std::string::npos) continue;
@@ -105,6 +107,7 @@ int main(int argc, char** argv) {
       request.qkv = qkv.data();
       request.offsets = offsets;
       request.bf16 = v.bf16;
+      request.bf16_scores = v.bf16_scores;
       request.out = v.bf16 ? nullptr : out.data();
       request.out_bf16 = v.bf16 ? out_bf16.data() : nullptr;
       request.scratch = &scratch;

@@ -180,6 +180,7 @@ base::Status Attention::forward(const AttentionRequest& request) const {
   args.head_dim = impl.head_dim;
   args.scale = 1.0f / std::sqrt(static_cast<float>(impl.head_dim));
   args.affine = {request.row_scale, request.row_zero, request.column_comp, request.bias};
+  args.bf16_scores = request.bf16_scores;
   args.out = request.out;
   args.out_bf16 = reinterpret_cast<std::uint16_t*>(request.out_bf16);
 

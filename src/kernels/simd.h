@@ -37,6 +37,7 @@ struct AttentionArgs {
   std::size_t head_dim = 0;    // a multiple of the vector width (16 for avx512, 8 for avx2)
   float scale = 1.0f;          // 1/√head_dim
   RowAffine affine;            // applied to qkv values as they are read (columns 0 .. 3·hidden)
+  bool bf16_scores = true;     // attention_bf16: Q·Kᵀ in bf16 too (else fp32; P·V stays bf16)
   float* out = nullptr;        // [out rows, hidden] fp32, or null
   std::uint16_t* out_bf16 = nullptr;  // [out rows, hidden] bf16 bits, or null
 };

@@ -212,30 +212,51 @@ constexpr int kBf16Rows = 6;
 std::size_t attention_bf16_scratch(std::size_t len, std::size_t d) {
   const std::size_t lp = round_up(len, 16);
   const std::size_t pairs = (len + 1) / 2;
-  // kp, vp, q pairs, scores, p, two rows of fp32 and one of pairs.
-  return d / 2 * lp + pairs * d + kBf16Rows * d / 2 + kBf16Rows * lp + kBf16Rows * lp / 2 + 3 * d + 16;
+  // K (fp32 transposed, or bf16 pairs), vp, q (fp32 or pairs), scores, p, two rows of fp32 and one of pairs.
+  return d * lp + pairs * d + kBf16Rows * d + kBf16Rows * lp + kBf16Rows * lp / 2 + 3 * d + 16;
 }
 
 void attention_bf16_task(const AttentionArgs& a, const AttentionTask& t, float* scratch) {
   const std::size_t d = a.head_dim, d2 = d / 2, hidden = a.num_heads * d, len = t.len;
   const std::size_t lp = round_up(len, 16), pairs = (len + 1) / 2;
-  auto* kp = reinterpret_cast<std::uint32_t*>(scratch);  // [d/2][lp]
-  std::uint32_t* vp = kp + d2 * lp;                     // [pairs][d]
-  std::uint32_t* qb = vp + pairs * d;                   // [rows][d/2]
-  float* s = reinterpret_cast<float*>(qb + kBf16Rows * d2);  // [rows][lp]
+  // Scores in bf16 (kp, qb: pairs) or fp32 (kt, qf: as the fp32 kernel).
+  const bool bf16_scores = a.bf16_scores;
+  auto* kp = reinterpret_cast<std::uint32_t*>(scratch);  // [d/2][lp] pairs, or kt [d][lp] fp32
+  float* kt = scratch;
+  std::uint32_t* vp = kp + d * lp;                      // [pairs][d]
+  std::uint32_t* qb = vp + pairs * d;                   // [rows][d/2] pairs, or qf [rows][d] fp32
+  float* qf = reinterpret_cast<float*>(qb);
+  float* s = reinterpret_cast<float*>(qb + kBf16Rows * d);  // [rows][lp]
   auto* pb = reinterpret_cast<std::uint16_t*>(s + kBf16Rows * lp);  // [rows][lp]
   float* row_a = s + kBf16Rows * lp + kBf16Rows * lp / 2;           // [d]
   float* row_b = row_a + d;                                          // [d]
   auto* row_pairs = reinterpret_cast<std::uint32_t*>(row_b + d);     // [d/2]
   const std::size_t q_col = t.head * d, k_col = hidden + t.head * d, v_col = 2 * hidden + t.head * d;
 
+  const std::size_t stride = 3 * hidden;
   for (std::size_t j = 0; j < len; ++j) {
+    if (j + kPrefetchRows < len) {
+      prefetch_slice(a.qkv + (t.start + j + kPrefetchRows) * stride + k_col, d);
+      prefetch_slice(a.qkv + (t.start + j + kPrefetchRows) * stride + v_col, d);
+    }
     load_qkv_row<V512>(a, t.start + j, k_col, d, 1.0f, row_a);
-    for (std::size_t c = 0; c < d; c += 16) V512::store_bf16(reinterpret_cast<std::uint16_t*>(row_pairs) + c, V512::load(row_a + c));
-    for (std::size_t c = 0; c < d2; ++c) kp[c * lp + j] = row_pairs[c];
+    if (bf16_scores) {
+      for (std::size_t c = 0; c < d; c += 16) {
+        V512::store_bf16(reinterpret_cast<std::uint16_t*>(row_pairs) + c, V512::load(row_a + c));
+      }
+      for (std::size_t c = 0; c < d2; ++c) kp[c * lp + j] = row_pairs[c];
+    } else {
+      for (std::size_t c = 0; c < d; ++c) kt[c * lp + j] = row_a[c];
+    }
   }
-  for (std::size_t c = 0; c < d2; ++c) {
-    for (std::size_t j = len; j < lp; ++j) kp[c * lp + j] = 0;
+  if (bf16_scores) {
+    for (std::size_t c = 0; c < d2; ++c) {
+      for (std::size_t j = len; j < lp; ++j) kp[c * lp + j] = 0;
+    }
+  } else {
+    for (std::size_t c = 0; c < d; ++c) {
+      for (std::size_t j = len; j < lp; ++j) kt[c * lp + j] = 0.0f;
+    }
   }
   for (std::size_t jp = 0; jp < pairs; ++jp) {
     load_qkv_row<V512>(a, t.start + 2 * jp, v_col, d, 1.0f, row_a);
@@ -255,9 +276,13 @@ void attention_bf16_task(const AttentionArgs& a, const AttentionTask& t, float* 
   for (std::size_t i0 = 0; i0 < t.queries; i0 += kBf16Rows) {
     const std::size_t rows = t.queries - i0 < static_cast<std::size_t>(kBf16Rows) ? t.queries - i0 : kBf16Rows;
     for (std::size_t r = 0; r < rows; ++r) {
-      load_qkv_row<V512>(a, t.start + i0 + r, q_col, d, a.scale, row_a);
-      for (std::size_t c = 0; c < d; c += 16) {
-        V512::store_bf16(reinterpret_cast<std::uint16_t*>(qb + r * d2) + c, V512::load(row_a + c));
+      if (bf16_scores) {
+        load_qkv_row<V512>(a, t.start + i0 + r, q_col, d, a.scale, row_a);
+        for (std::size_t c = 0; c < d; c += 16) {
+          V512::store_bf16(reinterpret_cast<std::uint16_t*>(qb + r * d2) + c, V512::load(row_a + c));
+        }
+      } else {
+        load_qkv_row<V512>(a, t.start + i0 + r, q_col, d, a.scale, qf + r * d);
       }
       const std::size_t o = (t.out_row + i0 + r) * hidden + t.head * d;
       out[r] = a.out == nullptr ? nullptr : a.out + o;
@@ -266,7 +291,11 @@ void attention_bf16_task(const AttentionArgs& a, const AttentionTask& t, float* 
     switch (rows) {
 #define WINNOW_ATTENTION_ROWS(R)                                                                 \
   case R:                                                                                        \
-    qk_rows_bf16<R>(qb, d2, kp, lp, s);                                                          \
+    if (bf16_scores) {                                                                           \
+      qk_rows_bf16<R>(qb, d2, kp, lp, s);                                                        \
+    } else {                                                                                     \
+      qk_rows<V512, R>(qf, d, kt, lp, s);                                                        \
+    }                                                                                            \
     for (int r = 0; r < R; ++r) {                                                                \
       inv_sum[r] = softmax_row<V512>(s + r * lp, len, lp);                                       \
       for (std::size_t j = 0; j < lp; j += 16) V512::store_bf16(pb + r * lp + j, V512::load(s + r * lp + j)); \

@@ -66,7 +66,7 @@ base::Result<Encoder> Encoder::load(const ModelConfig& config, const EncoderLayo
   encoder.intermediate_size_ = inter;
   encoder.eps_ = config.layer_norm_eps;
   encoder.precisions_ = options.precisions;
-  encoder.int8_bf16_attention_ = options.int8_bf16_attention && base::cpu_features().avx512_bf16;
+  encoder.bf16_attention_ = options.bf16_attention && base::cpu_features().avx512_bf16;
   WINNOW_ASSIGN_OR_RETURN(encoder.embeddings_, Embeddings::load(config, layout, checkpoint, weights));
   WINNOW_ASSIGN_OR_RETURN(encoder.attention_, kernels::Attention::create(config.num_attention_heads,
                                                                          h / config.num_attention_heads,
@@ -241,7 +241,8 @@ base::Status Encoder::run_bf16(const TokenBatch& batch, const Prepared& prepared
     kernels::AttentionRequest attention;
     attention.qkv = ws.qkv.data();
     attention.offsets = batch.offsets;
-    attention.bf16 = true;
+    attention.bf16 = bf16_attention_;
+    attention.bf16_scores = bf16_attention_;
     attention.first_token_only = last;
     attention.out_bf16 = ws.context_bf16.data();
     WINNOW_RETURN_IF_ERROR(attention_.forward(attention));
@@ -286,7 +287,8 @@ base::Status Encoder::run_int8(const TokenBatch& batch, const Prepared& prepared
     attention.row_zero = qkv_affine.row_zero;
     attention.column_comp = qkv_affine.column_comp;
     attention.bias = qkv_affine.bias;
-    attention.bf16 = int8_bf16_attention_;
+    attention.bf16 = bf16_attention_;
+    attention.bf16_scores = bf16_attention_;
     attention.first_token_only = last;
     attention.out = ws.context.data();
     WINNOW_RETURN_IF_ERROR(attention_.forward(attention));

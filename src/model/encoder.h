@@ -128,7 +128,7 @@ class Encoder {
   std::size_t intermediate_size_ = 0;
   float eps_ = 1e-12f;
   std::size_t layer_parameter_count_ = 0;
-  bool int8_bf16_attention_ = false;
+  bool bf16_attention_ = false;  // bf16 / int8 attention in bf16
   Embeddings embeddings_;
   kernels::Attention attention_;
   std::vector<Norms> norms_;
