@@ -194,6 +194,7 @@ std::vector<base::Result<PairScore>> Scorer::score_pairs(std::span<const PairTex
       });
       queue_.push_back(Item{&request, i});
       queued_tokens_ += tokens;
+      stats_.peak_queued_tokens = std::max(stats_.peak_queued_tokens, queued_tokens_);
       ++request.pending;
       work_ready_.notify_one();
     }
@@ -222,11 +223,21 @@ void Scorer::worker_loop() {
       std::unique_lock<std::mutex> lock(mutex_);
       work_ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, nothing left
+      if (options_.batch_wait.count() > 0) {
+        work_ready_.wait_for(lock, options_.batch_wait, [&] {
+          return stopping_ || queued_tokens_ >= options_.batch_limits.token_budget;
+        });
+      }
       // Everything queued so far makes one round: it was waiting while the
       // previous round ran, so rounds grow with the load.
       round.assign(queue_.begin(), queue_.end());
       queue_.clear();
       queued_tokens_ = 0;
+      std::vector<const Request*> callers;
+      for (const Item& item : round) {
+        if (std::find(callers.begin(), callers.end(), item.request) == callers.end()) callers.push_back(item.request);
+      }
+      stats_.max_round_requests = std::max(stats_.max_round_requests, callers.size());
     }
     space_ready_.notify_all();
     run_round(round);

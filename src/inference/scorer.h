@@ -9,6 +9,7 @@
 // row), so concurrency changes throughput, never scores.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -47,6 +48,10 @@ struct ScorerOptions {
   // callers block until the worker catches up (backpressure). A request
   // larger than this still goes through, a part at a time.
   std::size_t max_queued_tokens = 1 << 16;
+  // How long the worker, once pairs are waiting, waits for more before it
+  // starts a round (unless a full batch's worth is already queued). 0: start
+  // at once; under load, rounds fill up anyway while the previous one runs.
+  std::chrono::microseconds batch_wait{0};
 };
 
 struct PairText {
@@ -127,6 +132,8 @@ class Scorer {
     std::size_t batches = 0;       // model calls
     std::size_t pairs = 0;         // pairs scored
     std::size_t max_batch_pairs = 0;
+    std::size_t max_round_requests = 0;  // callers served by one round
+    std::size_t peak_queued_tokens = 0;  // the most tokens ever waiting
   };
   Stats stats() const;
 

@@ -179,9 +179,9 @@ INSTANTIATE_TEST_SUITE_P(Goldens, PrecisionAgreementTest,
                                            Param{"xlmr-ce-tiny", Precision::kInt8},
                                            Param{"xlmr-ce-tiny-long", Precision::kBf16},
                                            Param{"xlmr-ce-tiny-long", Precision::kInt8}),
-                         [](const auto& info) {
-                           std::string name = info.param.model + "_" +
-                                              std::string(kernels::precision_name(info.param.precision));
+                         [](const auto& param_info) {
+                           std::string name = param_info.param.model + "_" +
+                                              std::string(kernels::precision_name(param_info.param.precision));
                            std::replace(name.begin(), name.end(), '-', '_');
                            return name;
                          });
