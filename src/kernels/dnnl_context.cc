@@ -25,6 +25,21 @@ dnnl::stream& thread_stream() {
   return stream;
 }
 
+std::string effective_isa_name() {
+  cpu_engine();  // applies the cap first
+  switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::sse41: return "sse41";
+    case dnnl::cpu_isa::avx: return "avx";
+    case dnnl::cpu_isa::avx2: return "avx2";
+    case dnnl::cpu_isa::avx2_vnni: return "avx2_vnni";
+    case dnnl::cpu_isa::avx512_core: return "avx512_core";
+    case dnnl::cpu_isa::avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl::cpu_isa::avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl::cpu_isa::avx512_core_amx: return "avx512_core_amx";
+    default: return "other";
+  }
+}
+
 std::string primitive_implementation(const dnnl::primitive& primitive) {
   const_dnnl_primitive_desc_t pd = nullptr;
   if (dnnl_primitive_get_primitive_desc(primitive.get(), &pd) != dnnl_success || pd == nullptr) return "";

@@ -15,6 +15,10 @@ const dnnl::engine& cpu_engine();
 // An in-order stream on cpu_engine(), one per calling thread.
 dnnl::stream& thread_stream();
 
+// The instruction set oneDNN's JIT uses (after any WINNOW_CPU cap), e.g.
+// "avx512_core_bf16", "avx2".
+std::string effective_isa_name();
+
 // The implementation oneDNN picked for `primitive`, e.g. "brg:avx512_core_bf16".
 std::string primitive_implementation(const dnnl::primitive& primitive);
 
