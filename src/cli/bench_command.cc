@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <memory>
@@ -47,6 +48,7 @@ struct BenchFlags {
   bool gemm = false;
   std::size_t gemm_rows = 4096;
   std::size_t agreement_queries = 10;
+  std::string agreement_out;  // JSON file: the queries and every precision's scores
   int concurrency = 0;
   int requests = 6;
   std::size_t docs = 20;
@@ -286,6 +288,14 @@ int run_workload(const BenchFlags& flags) {
     }
     runs.push_back(std::move(run));
   }
+  if (agreement && !flags.agreement_out.empty()) {
+    nlohmann::json dump = {{"model", model_name},
+                           {"workload", flags.name},
+                           {"queries", bench::agreement_queries(*workload, flags.agreement_queries)},
+                           {"scores", nlohmann::json::object()}};
+    for (const PrecisionRun& run : runs) dump["scores"][std::string(kernels::precision_name(run.precision))] = run.scores;
+    std::ofstream(flags.agreement_out) << dump.dump() << "\n";
+  }
   if (agreement) {
     const PrecisionRun& reference = runs.front();
     for (const PrecisionRun& run : runs) {
@@ -492,6 +502,9 @@ void add_bench_command(CLI::App& app, int& exit_status) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
   command->add_option("--agreement-queries", flags->agreement_queries,
                       "queries (x the workload's documents) to compare bf16 / int8 rankings with fp32; 0: none");
+  command->add_option("--agreement-out", flags->agreement_out,
+                      "write the agreement queries and every precision's scores to this JSON file "
+                      "(bench/torch_agreement.py scores the same pairs with PyTorch)");
   command->add_option("--attention", flags->attention, "auto (hand-written kernel) or onednn")
       ->check(CLI::IsMember({"auto", "onednn"}));
   command->add_option("--concurrency", flags->concurrency,

@@ -23,6 +23,9 @@ using DataType = memory::data_type;
 // blocks of query rows that fit.
 constexpr std::size_t kMaxScoreFloats = std::size_t{8} << 20;  // 32 MiB
 
+// A task's packed heads (Q, Kᵀ, V) are meant to stay in L2.
+constexpr std::size_t kGroupBytes = 512 << 10;
+
 // Distinct (rows, len) shapes kept; a primitive costs well under a
 // millisecond to recreate, so clearing now and then is harmless.
 constexpr std::size_t kMaxCachedShapes = 1024;
@@ -57,6 +60,8 @@ struct Attention::Impl {
   std::size_t num_heads = 0;
   std::size_t head_dim = 0;
   Simd simd = Simd::kNone;
+  // Reused between calls (thread-compatible contract).
+  mutable std::vector<simd::AttentionTask> tasks;
   // Keyed by (rows, len). Mutable: filled lazily by the const forward().
   mutable std::map<std::pair<std::size_t, std::size_t>, BlockPrimitives> primitives;
 
@@ -184,27 +189,45 @@ base::Status Attention::forward(const AttentionRequest& request) const {
   args.out = request.out;
   args.out_bf16 = reinterpret_cast<std::uint16_t*>(request.out_bf16);
 
-  // Tasks: (sequence, head), in sequence order; sequences come length-sorted
-  // from the batch planner, so the dynamic schedule balances well.
+  // Tasks: (sequence, group of heads). A group's packed Q, Kᵀ and V should
+  // stay in L2 (kGroupBytes), and there should be a few tasks per thread for
+  // the dynamic schedule to balance; sequences come length-sorted from the
+  // batch planner. Grouping changes only the order data is packed in, never
+  // the arithmetic: results are bitwise the same for any grouping.
   const std::size_t sequences = request.offsets.size() - 1;
-  const auto tasks = static_cast<std::int64_t>(sequences * impl.num_heads);
-  const auto* offsets = request.offsets.data();
-  const Simd simd_kind = impl.simd;
-  const bool bf16 = request.bf16, first_only = request.first_token_only;
   const std::size_t heads = impl.num_heads, d = impl.head_dim;
-#pragma omp parallel for schedule(dynamic, 1)
-  for (std::int64_t i = 0; i < tasks; ++i) {
-    const auto s = static_cast<std::size_t>(i) / heads;
+  const std::size_t threads = static_cast<std::size_t>(std::max(1, omp_get_max_threads()));
+  const std::size_t width = simd::kAttentionWidth;
+  std::vector<simd::AttentionTask>& tasks = impl.tasks;
+  tasks.clear();
+  const std::size_t min_groups = std::max<std::size_t>(1, (4 * threads + sequences - 1) / sequences);
+  for (std::size_t s = 0; s < sequences; ++s) {
     simd::AttentionTask task;
-    task.start = static_cast<std::size_t>(offsets[s]);
-    task.len = static_cast<std::size_t>(offsets[s + 1] - offsets[s]);
+    task.start = static_cast<std::size_t>(request.offsets[s]);
+    task.len = static_cast<std::size_t>(request.offsets[s + 1] - request.offsets[s]);
     if (task.len == 0) continue;
-    task.head = static_cast<std::size_t>(i) % heads;
-    task.queries = first_only ? 1 : task.len;
-    task.out_row = first_only ? s : task.start;
+    task.queries = request.first_token_only ? 1 : task.len;
+    task.out_row = request.first_token_only ? s : task.start;
+    const std::size_t lp = (task.len + width - 1) / width * width;
+    const std::size_t head_bytes = (d * lp + 2 * task.len * d) * sizeof(float);
+    std::size_t group = std::clamp<std::size_t>(kGroupBytes / head_bytes, 1, heads);
+    group = std::min(group, std::max<std::size_t>(1, heads / std::min(min_groups, heads)));
+    for (std::size_t h = 0; h < heads; h += group) {
+      task.head = h;
+      task.heads = std::min(group, heads - h);
+      tasks.push_back(task);
+    }
+  }
+  const Simd simd_kind = impl.simd;
+  const bool bf16 = request.bf16;
+  const auto count = static_cast<std::int64_t>(tasks.size());
+#pragma omp parallel for schedule(dynamic, 1)
+  for (std::int64_t i = 0; i < count; ++i) {
+    const simd::AttentionTask& task = tasks[static_cast<std::size_t>(i)];
     std::vector<float>& scratch = thread_scratch();
-    const std::size_t need = simd_kind == Simd::kAvx512 ? simd::avx512::attention_scratch_floats(task.len, d)
-                                                        : simd::avx2::attention_scratch_floats(task.len, d);
+    const std::size_t need = simd_kind == Simd::kAvx512
+                                 ? simd::avx512::attention_scratch_floats(task.len, d, task.heads)
+                                 : simd::avx2::attention_scratch_floats(task.len, d, task.heads);
     if (scratch.size() < need) scratch.resize(need);
     if (simd_kind == Simd::kAvx2) {
       simd::avx2::attention_f32(args, task, scratch.data());

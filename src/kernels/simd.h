@@ -42,20 +42,25 @@ struct AttentionArgs {
   std::uint16_t* out_bf16 = nullptr;  // [out rows, hidden] bf16 bits, or null
 };
 
-// One task: head `head` of the sequence at token rows [start, start + len);
-// the first `queries` of its tokens attend to all `len`, and query i's context
-// goes to output row out_row + i. `scratch` holds attention_scratch_floats().
+// One task: heads [head, head + heads) of the sequence at token rows
+// [start, start + len); the first `queries` of its tokens attend to all
+// `len`, and query i's context goes to output row out_row + i. `scratch`
+// holds attention_scratch_floats(len, head_dim, heads).
 struct AttentionTask {
   std::size_t start = 0;
   std::size_t len = 0;
   std::size_t queries = 0;
   std::size_t head = 0;
+  std::size_t heads = 1;
   std::size_t out_row = 0;
 };
 
+// The packing granularity of the attention kernels' rows (rounded up to it).
+inline constexpr std::size_t kAttentionWidth = 16;
+
 namespace avx512 {
 
-std::size_t attention_scratch_floats(std::size_t len, std::size_t head_dim);
+std::size_t attention_scratch_floats(std::size_t len, std::size_t head_dim, std::size_t heads);
 void attention_f32(const AttentionArgs& args, const AttentionTask& task, float* scratch);
 // Q·Kᵀ and P·V as bf16 dot products with fp32 accumulation; softmax in fp32.
 void attention_bf16(const AttentionArgs& args, const AttentionTask& task, float* scratch);
@@ -85,7 +90,7 @@ void to_bf16(const float* x, std::size_t n, std::uint16_t* out);
 
 namespace avx2 {
 
-std::size_t attention_scratch_floats(std::size_t len, std::size_t head_dim);
+std::size_t attention_scratch_floats(std::size_t len, std::size_t head_dim, std::size_t heads);
 void attention_f32(const AttentionArgs& args, const AttentionTask& task, float* scratch);
 
 }  // namespace avx2

@@ -65,6 +65,25 @@ struct V256 {
     const __m256i m = tail_mask(n);
     return _mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
   }
+  // dst[c][k] = src[k][c] for an 8 x 8 block.
+  static void transpose_block(const float* src, std::size_t src_stride, float* dst, std::size_t dst_stride) {
+    __m256 r[8], t[8];
+    for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * src_stride);
+    for (int i = 0; i < 4; ++i) {
+      t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+      t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 2; ++i) {
+      r[4 * i] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+      r[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+      r[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+      r[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; ++i) {
+      _mm256_storeu_ps(dst + i * dst_stride, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+      _mm256_storeu_ps(dst + (i + 4) * dst_stride, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+    }
+  }
   static void store_bf16(std::uint16_t* p, Reg v) {
     // Round to nearest even in the integer domain; bf16 output is only asked
     // for on AVX-512 machines, so this stays simple.
@@ -85,8 +104,8 @@ struct V256 {
 
 namespace winnow::kernels::simd::avx2 {
 
-std::size_t attention_scratch_floats(std::size_t len, std::size_t head_dim) {
-  return attention_scratch<V256>(len, head_dim);
+std::size_t attention_scratch_floats(std::size_t len, std::size_t head_dim, std::size_t heads) {
+  return attention_scratch<V256>(len, head_dim, heads);
 }
 
 void attention_f32(const AttentionArgs& args, const AttentionTask& task, float* scratch) {

@@ -98,6 +98,34 @@ struct V512 {
     return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), tail_mask(n), p);
   }
   static void store_bf16(std::uint16_t* p, Reg v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), bf16_bits(v)); }
+  // dst[c][k] = src[k][c] for a 16 x 16 block: unpack pairs, then 4 x 4
+  // blocks within 128-bit lanes, then the lanes themselves.
+  static void transpose_block(const float* src, std::size_t src_stride, float* dst, std::size_t dst_stride) {
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * src_stride);
+    for (int i = 0; i < 8; ++i) {
+      t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+      t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; ++i) {
+      r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+      r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+      r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+      r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; ++i) {
+      t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+      t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);
+      t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+      t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xDD);
+    }
+    for (int i = 0; i < 4; ++i) {
+      _mm512_storeu_ps(dst + i * dst_stride, _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88));
+      _mm512_storeu_ps(dst + (i + 8) * dst_stride, _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD));
+      _mm512_storeu_ps(dst + (i + 4) * dst_stride, _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88));
+      _mm512_storeu_ps(dst + (i + 12) * dst_stride, _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xDD));
+    }
+  }
 };
 
 }  // namespace
@@ -212,8 +240,8 @@ constexpr int kBf16Rows = 6;
 std::size_t attention_bf16_scratch(std::size_t len, std::size_t d) {
   const std::size_t lp = round_up(len, 16);
   const std::size_t pairs = (len + 1) / 2;
-  // K (fp32 transposed, or bf16 pairs), vp, q (fp32 or pairs), scores, p, two rows of fp32 and one of pairs.
-  return d * lp + pairs * d + kBf16Rows * d + kBf16Rows * lp + kBf16Rows * lp / 2 + 3 * d + 16;
+  // K (fp32 transposed, or bf16 pairs), vp, q (fp32 or pairs), scores, p, a block of 16 rows and one row.
+  return d * lp + pairs * d + kBf16Rows * d + kBf16Rows * lp + kBf16Rows * lp / 2 + 17 * d + 16;
 }
 
 void attention_bf16_task(const AttentionArgs& a, const AttentionTask& t, float* scratch) {
@@ -228,34 +256,46 @@ void attention_bf16_task(const AttentionArgs& a, const AttentionTask& t, float* 
   float* qf = reinterpret_cast<float*>(qb);
   float* s = reinterpret_cast<float*>(qb + kBf16Rows * d);  // [rows][lp]
   auto* pb = reinterpret_cast<std::uint16_t*>(s + kBf16Rows * lp);  // [rows][lp]
-  float* row_a = s + kBf16Rows * lp + kBf16Rows * lp / 2;           // [d]
-  float* row_b = row_a + d;                                          // [d]
-  auto* row_pairs = reinterpret_cast<std::uint32_t*>(row_b + d);     // [d/2]
+  float* row_a = s + kBf16Rows * lp + kBf16Rows * lp / 2;  // [16][d]: K rows, then one row
+  float* row_b = row_a + 16 * d;                             // [d]
   const std::size_t q_col = t.head * d, k_col = hidden + t.head * d, v_col = 2 * hidden + t.head * d;
 
   const std::size_t stride = 3 * hidden;
-  for (std::size_t j = 0; j < len; ++j) {
-    if (j + kPrefetchRows < len) {
-      prefetch_slice(a.qkv + (t.start + j + kPrefetchRows) * stride + k_col, d);
-      prefetch_slice(a.qkv + (t.start + j + kPrefetchRows) * stride + v_col, d);
-    }
-    load_qkv_row<V512>(a, t.start + j, k_col, d, 1.0f, row_a);
-    if (bf16_scores) {
-      for (std::size_t c = 0; c < d; c += 16) {
-        V512::store_bf16(reinterpret_cast<std::uint16_t*>(row_pairs) + c, V512::load(row_a + c));
+  // K, 16 rows at a time (zero rows past len), transposed a register block
+  // at a time: fp32 values, or bf16 pairs as 32-bit lanes.
+  float* block = row_a;  // [16][d]
+  const bool vector_pairs = d2 % 16 == 0;
+  for (std::size_t j0 = 0; j0 < lp; j0 += 16) {
+    for (std::size_t k = 0; k < 16; ++k) {
+      const std::size_t j = j0 + k;
+      float* row = block + k * d;
+      if (j >= len) {
+        for (std::size_t c = 0; c < d; c += 16) _mm512_storeu_ps(row + c, _mm512_setzero_ps());
+        continue;
       }
-      for (std::size_t c = 0; c < d2; ++c) kp[c * lp + j] = row_pairs[c];
+      if (j + kPrefetchRows < len) {
+        prefetch_slice(a.qkv + (t.start + j + kPrefetchRows) * stride + k_col, d);
+        prefetch_slice(a.qkv + (t.start + j + kPrefetchRows) * stride + v_col, d);
+      }
+      load_qkv_row<V512>(a, t.start + j, k_col, d, 1.0f, row);
+      if (bf16_scores) {
+        // The row as bf16 pairs, in place: 32-bit lane c holds (k[2c], k[2c+1]).
+        auto* pairs_row = reinterpret_cast<std::uint16_t*>(row);
+        for (std::size_t c = 0; c < d; c += 16) V512::store_bf16(pairs_row + c, V512::load(row + c));
+      }
+    }
+    if (!bf16_scores) {
+      for (std::size_t c0 = 0; c0 < d; c0 += 16) V512::transpose_block(block + c0, d, kt + c0 * lp + j0, lp);
+    } else if (vector_pairs) {
+      // Pair rows are d/2 lanes wide, still d floats apart.
+      for (std::size_t c0 = 0; c0 < d2; c0 += 16) {
+        V512::transpose_block(block + c0, d, reinterpret_cast<float*>(kp) + c0 * lp + j0, lp);
+      }
     } else {
-      for (std::size_t c = 0; c < d; ++c) kt[c * lp + j] = row_a[c];
-    }
-  }
-  if (bf16_scores) {
-    for (std::size_t c = 0; c < d2; ++c) {
-      for (std::size_t j = len; j < lp; ++j) kp[c * lp + j] = 0;
-    }
-  } else {
-    for (std::size_t c = 0; c < d; ++c) {
-      for (std::size_t j = len; j < lp; ++j) kt[c * lp + j] = 0.0f;
+      const auto* lanes = reinterpret_cast<const std::uint32_t*>(block);
+      for (std::size_t k = 0; k < 16; ++k) {
+        for (std::size_t c = 0; c < d2; ++c) kp[c * lp + j0 + k] = lanes[k * d + c];
+      }
     }
   }
   for (std::size_t jp = 0; jp < pairs; ++jp) {
@@ -360,8 +400,8 @@ inline __m512 affine_load(const float* y, const RowAffine& f, float rs, float rz
 
 namespace winnow::kernels::simd::avx512 {
 
-std::size_t attention_scratch_floats(std::size_t len, std::size_t head_dim) {
-  const std::size_t f32 = attention_scratch<V512>(len, head_dim);
+std::size_t attention_scratch_floats(std::size_t len, std::size_t head_dim, std::size_t heads) {
+  const std::size_t f32 = attention_scratch<V512>(len, head_dim, heads);
   const std::size_t bf16 = attention_bf16_scratch(len, head_dim);
   return f32 > bf16 ? f32 : bf16;
 }
@@ -371,7 +411,13 @@ void attention_f32(const AttentionArgs& args, const AttentionTask& task, float* 
 }
 
 void attention_bf16(const AttentionArgs& args, const AttentionTask& task, float* scratch) {
-  attention_bf16_task(args, task, scratch);
+  // One head at a time (the bf16 kernel packs per head).
+  AttentionTask one = task;
+  one.heads = 1;
+  for (std::size_t g = 0; g < task.heads; ++g) {
+    one.head = task.head + g;
+    attention_bf16_task(args, one, scratch);
+  }
 }
 
 void add_layer_norm(const float* y, const RowAffine& affine, const float* residual, std::size_t rows,
