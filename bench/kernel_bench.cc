@@ -91,12 +91,10 @@ int main(int argc, char** argv) {
       const char* name;
       AttentionKernel kernel;
       bool bf16;
-      bool bf16_scores;
     };
-    for (const Variant& v : {Variant{"onednn", AttentionKernel::kOneDnn, false, false},
-                             Variant{"hand-written fp32", AttentionKernel::kAuto, false, false},
-                             Variant{"hand-written bf16 context", AttentionKernel::kAuto, true, false},
-                             Variant{"hand-written bf16", AttentionKernel::kAuto, true, true}}) {
+    for (const Variant& v : {Variant{"onednn", AttentionKernel::kOneDnn, false},
+                             Variant{"hand-written fp32", AttentionKernel::kAuto, false},
+                             Variant{"hand-written bf16", AttentionKernel::kAuto, true}}) {
       if (v.bf16 && !winnow::base::cpu_features().avx512_bf16) continue;
       const std::string label = std::string(v.name) + " " + shape.model + " " + shape.workload;
       if (!filter.empty() && label.find(filter) == std::string::npos) continue;
@@ -107,7 +105,6 @@ int main(int argc, char** argv) {
       request.qkv = qkv.data();
       request.offsets = offsets;
       request.bf16 = v.bf16;
-      request.bf16_scores = v.bf16_scores;
       request.out = v.bf16 ? nullptr : out.data();
       request.out_bf16 = v.bf16 ? out_bf16.data() : nullptr;
       request.scratch = &scratch;

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "base/files.h"
+#include "base/huge_pages.h"
 #include "base/stopwatch.h"
 #include "kernels/gemm.h"
 #include "kernels/quantize.h"
@@ -156,16 +157,19 @@ base::Result<GemmCeiling> measure_gemm(kernels::Precision precision, std::size_t
   std::normal_distribution<float> dist(0.0f, 0.05f);
   double total_flop = 0, total_seconds = 0;
   for (const auto& [in, out] : shapes) {
-    std::vector<float> weight(in * out), x(rows * in);
+    // Activations on huge pages, as the encoder's workspace has them.
+    std::vector<float> weight(in * out);
+    base::HugeVector<float> x(rows * in);
     for (auto& v : weight) v = dist(rng);
     for (auto& v : x) v = dist(rng);
     WINNOW_ASSIGN_OR_RETURN(kernels::Linear linear,
                             kernels::Linear::create(weight, std::vector<float>(out, 0.0f), out, in,
                                                     kernels::Epilogue::kNone, precision));
     weight = {};
-    std::vector<kernels::Bf16> xb;
-    std::vector<std::uint8_t> xq;
-    std::vector<float> scale(rows), zero(rows), y(rows * out);
+    base::HugeVector<kernels::Bf16> xb;
+    base::HugeVector<std::uint8_t> xq;
+    std::vector<float> scale(rows), zero(rows);
+    base::HugeVector<float> y(rows * out);
     if (precision == kernels::Precision::kBf16) {
       xb.resize(x.size());
       kernels::convert_to_bf16(x.data(), x.size(), xb.data());

@@ -9,6 +9,7 @@
 #include <omp.h>
 
 #include "base/cpu_features.h"
+#include "base/huge_pages.h"
 #include "kernels/dnnl_context.h"
 #include "kernels/simd.h"
 
@@ -51,8 +52,8 @@ Simd choose_simd(std::size_t head_dim, AttentionKernel kernel) {
 }
 
 // Per-thread scratch of the hand-written kernels (packed K and V, scores).
-std::vector<float>& thread_scratch() {
-  thread_local std::vector<float> scratch;
+base::HugeVector<float>& thread_scratch() {
+  thread_local base::HugeVector<float> scratch;
   return scratch;
 }
 
@@ -185,7 +186,6 @@ base::Status Attention::forward(const AttentionRequest& request) const {
   args.head_dim = impl.head_dim;
   args.scale = 1.0f / std::sqrt(static_cast<float>(impl.head_dim));
   args.affine = {request.row_scale, request.row_zero, request.column_comp, request.bias};
-  args.bf16_scores = request.bf16_scores;
   args.out = request.out;
   args.out_bf16 = reinterpret_cast<std::uint16_t*>(request.out_bf16);
 
@@ -224,7 +224,7 @@ base::Status Attention::forward(const AttentionRequest& request) const {
 #pragma omp parallel for schedule(dynamic, 1)
   for (std::int64_t i = 0; i < count; ++i) {
     const simd::AttentionTask& task = tasks[static_cast<std::size_t>(i)];
-    std::vector<float>& scratch = thread_scratch();
+    base::HugeVector<float>& scratch = thread_scratch();
     const std::size_t need = simd_kind == Simd::kAvx512
                                  ? simd::avx512::attention_scratch_floats(task.len, d, task.heads)
                                  : simd::avx2::attention_scratch_floats(task.len, d, task.heads);

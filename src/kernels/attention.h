@@ -41,12 +41,10 @@ struct AttentionRequest {
   const float* row_zero = nullptr;
   const float* column_comp = nullptr;
   const float* bias = nullptr;
-  // P·V as bf16 dot products with fp32 accumulation (softmax stays fp32), and
-  // Q·Kᵀ too when bf16_scores. Needs AVX512_BF16. Scores in bf16 are the
-  // larger error: a score of 30 is off by ~0.1 once q and k are rounded,
-  // which moves the softmax by ~10%.
+  // Q·Kᵀ and P·V as bf16 dot products with fp32 accumulation (softmax stays
+  // fp32). Needs AVX512_BF16. Rounding q and k is the larger error: a score
+  // of 30 moves by ~0.1, and the softmax with it.
   bool bf16 = false;
-  bool bf16_scores = false;
   // Only the first token of each sequence attends (a classification head
   // reads nothing else): out has one row per sequence instead of per token.
   bool first_token_only = false;

@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/huge_pages.h"
 #include "kernels/dnnl_context.h"
 
 namespace winnow::kernels {
@@ -57,7 +58,9 @@ struct Linear::Impl {
   Epilogue epilogue = Epilogue::kNone;
   Precision precision = Precision::kFp32;
   memory::desc weights_md;      // the blocked layout
-  dnnl::memory weights;         // owns the prepared weights
+  // The prepared weights, on huge pages (base/huge_pages.h), and oneDNN's view of them.
+  std::unique_ptr<void, void (*)(void*)> weights_buffer{nullptr, base::free_huge};
+  dnnl::memory weights;
   std::vector<float> bias;      // [out_features] or empty
   std::vector<float> weight_scale;  // int8: s_w [out_features]
   std::vector<float> column_comp;   // int8: s_w[n] · Σ_k w_q[n][k]
@@ -213,7 +216,8 @@ base::Result<Linear> Linear::create(std::span<const float> weight, std::span<con
     const DataType dst = DataType::f32;
     impl.weights_md = impl.make_pd(kLayoutRows, memory::desc({kd, nd}, wt, Tag::any), dst).weights_desc();
     memory source({{kd, nd}, wt, Tag::ab}, engine, const_cast<void*>(plain));
-    impl.weights = memory(impl.weights_md, engine);
+    impl.weights_buffer.reset(base::allocate_huge(impl.weights_md.get_size()));
+    impl.weights = memory(impl.weights_md, engine, impl.weights_buffer.get());
     dnnl::stream& stream = internal::thread_stream();
     dnnl::reorder(source, impl.weights).execute(stream, source, impl.weights);
     stream.wait();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include "base/cpu_features.h"
 #include "kernels/simd.h"
@@ -124,7 +125,9 @@ void affine_gelu_quantize(float* raw, const RowAffine& affine, std::size_t rows,
         a.row_scale += i;
         a.row_zero += i;
       }
-      simd::avx512::affine_gelu_quantize(row, a, 1, cols, q + i * cols, scale + i, zero + i);
+      thread_local std::vector<float> row_buffer;
+      if (row_buffer.size() < cols) row_buffer.resize(cols);
+      simd::avx512::affine_gelu_quantize(row, a, 1, cols, q + i * cols, scale + i, zero + i, row_buffer.data());
     } else {
       for (std::size_t c = 0; c < cols; ++c) {
         const float v = affine_value(row, affine, i, c);

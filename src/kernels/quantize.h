@@ -63,8 +63,9 @@ void add_layer_norm_fused(const float* y, const RowAffine& affine, const float* 
                           std::size_t cols, const float* gamma, const float* beta, float eps,
                           const LayerNormOutputs& outputs);
 
-// The int8 FFN's middle step: raw := gelu_erf(affine(raw)) (in place), then
-// quantized per row into q / scale / zero. Needs fused_passes_vectorized().
+// The int8 FFN's middle step: gelu_erf(affine(raw)) quantized per row into q
+// / scale / zero. raw is scratch afterwards (the portable path overwrites it
+// with the GELU values; the AVX-512 one leaves it).
 void affine_gelu_quantize(float* raw, const RowAffine& affine, std::size_t rows, std::size_t cols, std::uint8_t* q,
                           float* scale, float* zero);
 

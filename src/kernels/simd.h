@@ -37,7 +37,6 @@ struct AttentionArgs {
   std::size_t head_dim = 0;    // a multiple of the vector width (16 for avx512, 8 for avx2)
   float scale = 1.0f;          // 1/√head_dim
   RowAffine affine;            // applied to qkv values as they are read (columns 0 .. 3·hidden)
-  bool bf16_scores = true;     // attention_bf16: Q·Kᵀ in bf16 too (else fp32; P·V stays bf16)
   float* out = nullptr;        // [out rows, hidden] fp32, or null
   std::uint16_t* out_bf16 = nullptr;  // [out rows, hidden] bf16 bits, or null
 };
@@ -76,9 +75,10 @@ void add_layer_norm(const float* y, const RowAffine& affine, const float* residu
 void quantize_rows(const float* x, std::size_t rows, std::size_t cols, std::uint8_t* q, float* scale, float* zero);
 
 // The int8 FFN's middle: v = gelu_erf(affine(raw)), then quantized per row.
-// raw is overwritten with v.
+// v goes to row_buffer ([cols], reused for every row: it stays in L1 and
+// nothing is written back to memory), or over raw when row_buffer is null.
 void affine_gelu_quantize(float* raw, const RowAffine& affine, std::size_t rows, std::size_t cols, std::uint8_t* q,
-                          float* scale, float* zero);
+                          float* scale, float* zero, float* row_buffer);
 
 // raw = affine(raw), in place.
 void affine_rows(float* raw, const RowAffine& affine, std::size_t rows, std::size_t cols);

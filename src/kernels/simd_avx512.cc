@@ -39,8 +39,11 @@ inline __m512 exp_ps(__m512 x) {
 // (|error| ≤ 1.5e-7, far below the int8 quantization step it feeds).
 inline __m512 gelu_erf_ps(__m512 x) {
   const __m512 z = _mm512_mul_ps(_mm512_abs_ps(x), _mm512_set1_ps(0.70710678118654752f));
-  const __m512 t = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(z, _mm512_set1_ps(0.3275911f),
-                                                                       _mm512_set1_ps(1.0f)));
+  // t = 1 / (1 + p·z): a 14-bit reciprocal and one Newton step (~1e-8
+  // relative), far cheaper than a division.
+  const __m512 den = _mm512_fmadd_ps(z, _mm512_set1_ps(0.3275911f), _mm512_set1_ps(1.0f));
+  __m512 t = _mm512_rcp14_ps(den);
+  t = _mm512_mul_ps(t, _mm512_fnmadd_ps(den, t, _mm512_set1_ps(2.0f)));
   __m512 poly = _mm512_set1_ps(1.061405429f);
   poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(-1.453152027f));
   poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(1.421413741f));
@@ -237,119 +240,165 @@ inline void pv_rows_bf16(const std::uint16_t* p, std::size_t lp, const std::uint
 
 constexpr int kBf16Rows = 6;
 
-std::size_t attention_bf16_scratch(std::size_t len, std::size_t d) {
-  const std::size_t lp = round_up(len, 16);
-  const std::size_t pairs = (len + 1) / 2;
-  // K (fp32 transposed, or bf16 pairs), vp, q (fp32 or pairs), scores, p, a block of 16 rows and one row.
-  return d * lp + pairs * d + kBf16Rows * d + kBf16Rows * lp + kBf16Rows * lp / 2 + 17 * d + 16;
+// exp(x) for x ≤ 0 to ~4e-5 relative: degree-4 Taylor on |r| ≤ ln 2 / 2. The
+// probabilities it feeds are rounded to bf16 (2^-9), so the full-precision
+// exp's extra terms would be wasted.
+inline __m512 exp_bf16_ps(__m512 x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(-87.33654f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.69314718056f), x);
+  __m512 p = _mm512_set1_ps(1.0f / 24.0f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  return _mm512_scalef_ps(p, n);
 }
 
-void attention_bf16_task(const AttentionArgs& a, const AttentionTask& t, float* scratch) {
-  const std::size_t d = a.head_dim, d2 = d / 2, hidden = a.num_heads * d, len = t.len;
-  const std::size_t lp = round_up(len, 16), pairs = (len + 1) / 2;
-  // Scores in bf16 (kp, qb: pairs) or fp32 (kt, qf: as the fp32 kernel).
-  const bool bf16_scores = a.bf16_scores;
-  auto* kp = reinterpret_cast<std::uint32_t*>(scratch);  // [d/2][lp] pairs, or kt [d][lp] fp32
-  float* kt = scratch;
-  std::uint32_t* vp = kp + d * lp;                      // [pairs][d]
-  std::uint32_t* qb = vp + pairs * d;                   // [rows][d/2] pairs, or qf [rows][d] fp32
-  float* qf = reinterpret_cast<float*>(qb);
-  float* s = reinterpret_cast<float*>(qb + kBf16Rows * d);  // [rows][lp]
-  auto* pb = reinterpret_cast<std::uint16_t*>(s + kBf16Rows * lp);  // [rows][lp]
-  float* row_a = s + kBf16Rows * lp + kBf16Rows * lp / 2;  // [16][d]: K rows, then one row
-  float* row_b = row_a + 16 * d;                             // [d]
-  const std::size_t q_col = t.head * d, k_col = hidden + t.head * d, v_col = 2 * hidden + t.head * d;
+// The bf16 kernel's softmax: p[j] = bf16(exp(s[j] − max)) for j < len, 0 up
+// to lp; returns 1 / Σ exp (over the fp32 values). One pass for the max, one
+// for exp, sum and conversion.
+inline float softmax_row_bf16(const float* s, std::size_t len, std::size_t lp, std::uint16_t* p) {
+  const std::size_t full = len / 16 * 16;
+  __m512 mx = _mm512_set1_ps(-3.0e38f);
+  for (std::size_t j = 0; j < full; j += 16) mx = _mm512_max_ps(mx, _mm512_loadu_ps(s + j));
+  if (full < len) mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(_mm512_set1_ps(-3.0e38f), tail_mask(len - full), s + full));
+  const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
+  __m512 sum = _mm512_setzero_ps();
+  for (std::size_t j = 0; j < full; j += 16) {
+    const __m512 e = exp_bf16_ps(_mm512_sub_ps(_mm512_loadu_ps(s + j), m));
+    sum = _mm512_add_ps(sum, e);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + j), bf16_bits(e));
+  }
+  if (full < len) {
+    const __mmask16 k = tail_mask(len - full);
+    const __m512 e = _mm512_maskz_mov_ps(k, exp_bf16_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, s + full), m)));
+    sum = _mm512_add_ps(sum, e);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + full), bf16_bits(e));
+  }
+  for (std::size_t j = (len + 15) / 16 * 16; j < lp; j += 16) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + j), _mm256_setzero_si256());
+  }
+  return 1.0f / _mm512_reduce_add_ps(sum);
+}
 
-  const std::size_t stride = 3 * hidden;
-  // K, 16 rows at a time (zero rows past len), transposed a register block
-  // at a time: fp32 values, or bf16 pairs as 32-bit lanes.
-  float* block = row_a;  // [16][d]
+std::size_t attention_bf16_scratch(std::size_t len, std::size_t d, std::size_t heads) {
+  const std::size_t lp = round_up(len, 16);
+  const std::size_t per_head = d * lp + len * d / 2;  // K pairs, V pairs, Q pairs
+  // + scores, P (bf16), and the K and V rows waiting to be paired.
+  return heads * per_head + kBf16Rows * lp + kBf16Rows * lp / 2 + 2 * heads * 16 * d + 16;
+}
+
+// Heads [t.head, t.head + t.heads) of one sequence, as the fp32 kernel packs
+// them (one streaming pass over the rows), in bf16: per head K as pairs
+// [d/2][Lp] (lane j of row c holds k[j][2c], k[j][2c+1]), V as pairs
+// [Lp/2][d] (lane c of row p holds v[2p][c], v[2p+1][c]), Q rows (pre-scaled)
+// as bf16 [queries][d].
+void attention_bf16_task(const AttentionArgs& a, const AttentionTask& t, float* scratch) {
+  const std::size_t d = a.head_dim, d2 = d / 2, hidden = a.num_heads * d, len = t.len, heads = t.heads;
+  const std::size_t lp = round_up(len, 16), pairs = (len + 1) / 2;
+  const std::size_t per_head = d * lp + len * d2;
+  auto kp = [&](std::size_t g) { return reinterpret_cast<std::uint32_t*>(scratch + g * per_head); };  // [d/2][lp]
+  auto vp = [&](std::size_t g) { return kp(g) + d2 * lp; };                                        // [lp/2][d]
+  auto qb = [&](std::size_t g) { return vp(g) + d2 * lp; };                                        // [len][d/2]
+  float* s = scratch + heads * per_head;                                      // [rows][lp]
+  auto* pb = reinterpret_cast<std::uint16_t*>(s + kBf16Rows * lp);           // [rows][lp]
+  float* kblock = s + kBf16Rows * lp + kBf16Rows * lp / 2;                   // [heads][16][d]
+  float* vblock = kblock + heads * 16 * d;                                   // [heads][16][d]
+  const std::size_t stride = 3 * hidden, width = heads * d;
+  const std::size_t q_col = t.head * d, k_col = hidden + t.head * d, v_col = 2 * hidden + t.head * d;
   const bool vector_pairs = d2 % 16 == 0;
+
   for (std::size_t j0 = 0; j0 < lp; j0 += 16) {
     for (std::size_t k = 0; k < 16; ++k) {
       const std::size_t j = j0 + k;
-      float* row = block + k * d;
       if (j >= len) {
-        for (std::size_t c = 0; c < d; c += 16) _mm512_storeu_ps(row + c, _mm512_setzero_ps());
+        for (std::size_t g = 0; g < heads; ++g) {
+          for (std::size_t c = 0; c < d; c += 16) {
+            _mm512_storeu_ps(kblock + (g * 16 + k) * d + c, _mm512_setzero_ps());
+            _mm512_storeu_ps(vblock + (g * 16 + k) * d + c, _mm512_setzero_ps());
+          }
+        }
         continue;
       }
       if (j + kPrefetchRows < len) {
-        prefetch_slice(a.qkv + (t.start + j + kPrefetchRows) * stride + k_col, d);
-        prefetch_slice(a.qkv + (t.start + j + kPrefetchRows) * stride + v_col, d);
+        const float* ahead = a.qkv + (t.start + j + kPrefetchRows) * stride;
+        prefetch_slice(ahead + k_col, width);
+        prefetch_slice(ahead + v_col, width);
+        if (j + kPrefetchRows < t.queries) prefetch_slice(ahead + q_col, width);
       }
-      load_qkv_row<V512>(a, t.start + j, k_col, d, 1.0f, row);
-      if (bf16_scores) {
-        // The row as bf16 pairs, in place: 32-bit lane c holds (k[2c], k[2c+1]).
-        auto* pairs_row = reinterpret_cast<std::uint16_t*>(row);
-        for (std::size_t c = 0; c < d; c += 16) V512::store_bf16(pairs_row + c, V512::load(row + c));
-      }
-    }
-    if (!bf16_scores) {
-      for (std::size_t c0 = 0; c0 < d; c0 += 16) V512::transpose_block(block + c0, d, kt + c0 * lp + j0, lp);
-    } else if (vector_pairs) {
-      // Pair rows are d/2 lanes wide, still d floats apart.
-      for (std::size_t c0 = 0; c0 < d2; c0 += 16) {
-        V512::transpose_block(block + c0, d, reinterpret_cast<float*>(kp) + c0 * lp + j0, lp);
-      }
-    } else {
-      const auto* lanes = reinterpret_cast<const std::uint32_t*>(block);
-      for (std::size_t k = 0; k < 16; ++k) {
-        for (std::size_t c = 0; c < d2; ++c) kp[c * lp + j0 + k] = lanes[k * d + c];
+      for (std::size_t g = 0; g < heads; ++g) {
+        float* krow = kblock + (g * 16 + k) * d;
+        load_qkv_row<V512>(a, t.start + j, k_col + g * d, d, 1.0f, krow);
+        // As bf16 pairs, in place: 32-bit lane c holds (k[2c], k[2c+1]).
+        for (std::size_t c = 0; c < d; c += 16) {
+          V512::store_bf16(reinterpret_cast<std::uint16_t*>(krow) + c, V512::load(krow + c));
+        }
+        load_qkv_row<V512>(a, t.start + j, v_col + g * d, d, 1.0f, vblock + (g * 16 + k) * d);
+        if (j < t.queries) {
+          // Q through the V row's neighbour slot is not free; go through s's first row.
+          load_qkv_row<V512>(a, t.start + j, q_col + g * d, d, a.scale, s);
+          auto* q = reinterpret_cast<std::uint16_t*>(qb(g) + j * d2);
+          for (std::size_t c = 0; c < d; c += 16) V512::store_bf16(q + c, V512::load(s + c));
+        }
       }
     }
-  }
-  for (std::size_t jp = 0; jp < pairs; ++jp) {
-    load_qkv_row<V512>(a, t.start + 2 * jp, v_col, d, 1.0f, row_a);
-    if (2 * jp + 1 < len) {
-      load_qkv_row<V512>(a, t.start + 2 * jp + 1, v_col, d, 1.0f, row_b);
-    } else {
-      for (std::size_t c = 0; c < d; c += 16) _mm512_storeu_ps(row_b + c, _mm512_setzero_ps());
-    }
-    for (std::size_t c = 0; c < d; c += 16) {
-      _mm512_storeu_si512(vp + jp * d + c, bf16_pairs(_mm512_loadu_ps(row_a + c), _mm512_loadu_ps(row_b + c)));
+    for (std::size_t g = 0; g < heads; ++g) {
+      // Kᵀ: pair rows are d/2 lanes wide, still d floats apart.
+      const float* kb = kblock + g * 16 * d;
+      if (vector_pairs) {
+        for (std::size_t c0 = 0; c0 < d2; c0 += 16) {
+          V512::transpose_block(kb + c0, d, reinterpret_cast<float*>(kp(g)) + c0 * lp + j0, lp);
+        }
+      } else {
+        const auto* lanes = reinterpret_cast<const std::uint32_t*>(kb);
+        for (std::size_t k = 0; k < 16; ++k) {
+          for (std::size_t c = 0; c < d2; ++c) kp(g)[c * lp + j0 + k] = lanes[k * d + c];
+        }
+      }
+      // V: eight pair rows from the sixteen rows.
+      const float* vb = vblock + g * 16 * d;
+      for (std::size_t p = 0; p < 8; ++p) {
+        for (std::size_t c = 0; c < d; c += 16) {
+          _mm512_storeu_si512(vp(g) + (j0 / 2 + p) * d + c,
+                              bf16_pairs(_mm512_loadu_ps(vb + 2 * p * d + c), _mm512_loadu_ps(vb + (2 * p + 1) * d + c)));
+        }
+      }
     }
   }
 
   float inv_sum[kBf16Rows];
   float* out[kBf16Rows];
   std::uint16_t* out_bf16[kBf16Rows];
-  for (std::size_t i0 = 0; i0 < t.queries; i0 += kBf16Rows) {
-    const std::size_t rows = t.queries - i0 < static_cast<std::size_t>(kBf16Rows) ? t.queries - i0 : kBf16Rows;
-    for (std::size_t r = 0; r < rows; ++r) {
-      if (bf16_scores) {
-        load_qkv_row<V512>(a, t.start + i0 + r, q_col, d, a.scale, row_a);
-        for (std::size_t c = 0; c < d; c += 16) {
-          V512::store_bf16(reinterpret_cast<std::uint16_t*>(qb + r * d2) + c, V512::load(row_a + c));
-        }
-      } else {
-        load_qkv_row<V512>(a, t.start + i0 + r, q_col, d, a.scale, qf + r * d);
+  for (std::size_t g = 0; g < heads; ++g) {
+    const std::size_t head = t.head + g;
+    for (std::size_t i0 = 0; i0 < t.queries; i0 += kBf16Rows) {
+      const std::size_t rows = t.queries - i0 < static_cast<std::size_t>(kBf16Rows) ? t.queries - i0 : kBf16Rows;
+      for (std::size_t r = 0; r < rows; ++r) {
+        const std::size_t o = (t.out_row + i0 + r) * hidden + head * d;
+        out[r] = a.out == nullptr ? nullptr : a.out + o;
+        out_bf16[r] = a.out_bf16 == nullptr ? nullptr : a.out_bf16 + o;
       }
-      const std::size_t o = (t.out_row + i0 + r) * hidden + t.head * d;
-      out[r] = a.out == nullptr ? nullptr : a.out + o;
-      out_bf16[r] = a.out_bf16 == nullptr ? nullptr : a.out_bf16 + o;
-    }
-    switch (rows) {
-#define WINNOW_ATTENTION_ROWS(R)                                                                 \
-  case R:                                                                                        \
-    if (bf16_scores) {                                                                           \
-      qk_rows_bf16<R>(qb, d2, kp, lp, s);                                                        \
-    } else {                                                                                     \
-      qk_rows<V512, R>(qf, d, kt, lp, s);                                                        \
-    }                                                                                            \
-    for (int r = 0; r < R; ++r) {                                                                \
-      inv_sum[r] = softmax_row<V512>(s + r * lp, len, lp);                                       \
-      for (std::size_t j = 0; j < lp; j += 16) V512::store_bf16(pb + r * lp + j, V512::load(s + r * lp + j)); \
-    }                                                                                            \
-    pv_rows_bf16<R>(pb, lp, vp, d, pairs, inv_sum, out, out_bf16);                               \
+      const std::uint32_t* q = qb(g) + i0 * d2;
+      switch (rows) {
+#define WINNOW_ATTENTION_ROWS(R)                                                                   \
+  case R:                                                                                          \
+    qk_rows_bf16<R>(q, d2, kp(g), lp, s);                                                          \
+    for (int r = 0; r < R; ++r) {                                                                  \
+      inv_sum[r] = softmax_row_bf16(s + r * lp, len, lp, pb + r * lp);                            \
+    }                                                                                              \
+    pv_rows_bf16<R>(pb, lp, vp(g), d, pairs, inv_sum, out, out_bf16);                              \
     break;
-      WINNOW_ATTENTION_ROWS(1)
-      WINNOW_ATTENTION_ROWS(2)
-      WINNOW_ATTENTION_ROWS(3)
-      WINNOW_ATTENTION_ROWS(4)
-      WINNOW_ATTENTION_ROWS(5)
-      WINNOW_ATTENTION_ROWS(6)
+        WINNOW_ATTENTION_ROWS(1)
+        WINNOW_ATTENTION_ROWS(2)
+        WINNOW_ATTENTION_ROWS(3)
+        WINNOW_ATTENTION_ROWS(4)
+        WINNOW_ATTENTION_ROWS(5)
+        WINNOW_ATTENTION_ROWS(6)
 #undef WINNOW_ATTENTION_ROWS
-      default: break;
+        default: break;
+      }
     }
   }
 }
@@ -402,7 +451,7 @@ namespace winnow::kernels::simd::avx512 {
 
 std::size_t attention_scratch_floats(std::size_t len, std::size_t head_dim, std::size_t heads) {
   const std::size_t f32 = attention_scratch<V512>(len, head_dim, heads);
-  const std::size_t bf16 = attention_bf16_scratch(len, head_dim);
+  const std::size_t bf16 = attention_bf16_scratch(len, head_dim, heads);
   return f32 > bf16 ? f32 : bf16;
 }
 
@@ -411,13 +460,7 @@ void attention_f32(const AttentionArgs& args, const AttentionTask& task, float* 
 }
 
 void attention_bf16(const AttentionArgs& args, const AttentionTask& task, float* scratch) {
-  // One head at a time (the bf16 kernel packs per head).
-  AttentionTask one = task;
-  one.heads = 1;
-  for (std::size_t g = 0; g < task.heads; ++g) {
-    one.head = task.head + g;
-    attention_bf16_task(args, one, scratch);
-  }
+  attention_bf16_task(args, task, scratch);
 }
 
 void add_layer_norm(const float* y, const RowAffine& affine, const float* residual, std::size_t rows,
@@ -484,15 +527,16 @@ void quantize_rows(const float* x, std::size_t rows, std::size_t cols, std::uint
 }
 
 void affine_gelu_quantize(float* raw, const RowAffine& affine, std::size_t rows, std::size_t cols, std::uint8_t* q,
-                          float* scale, float* zero) {
+                          float* scale, float* zero, float* row_buffer) {
   for (std::size_t r = 0; r < rows; ++r) {
-    float* xr = raw + r * cols;
+    const float* in = raw + r * cols;
+    float* xr = row_buffer != nullptr ? row_buffer : raw + r * cols;
     const float rs = affine.row_scale != nullptr ? affine.row_scale[r] : 1.0f;
     const float rz = affine.row_zero != nullptr ? affine.row_zero[r] : 0.0f;
     __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps();
     for (std::size_t c = 0; c < cols; c += 16) {
       const __mmask16 m = cols - c >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(cols - c);
-      const __m512 v = gelu_erf_ps(affine_load(xr, affine, rs, rz, c, m));
+      const __m512 v = gelu_erf_ps(affine_load(in, affine, rs, rz, c, m));
       _mm512_mask_storeu_ps(xr + c, m, v);
       lo = _mm512_mask_min_ps(lo, m, lo, v);
       hi = _mm512_mask_max_ps(hi, m, hi, v);

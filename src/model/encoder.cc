@@ -31,8 +31,8 @@ base::Status check_layer_count(const ModelConfig& config, const EncoderLayout& l
   return {};
 }
 
-template <typename T>
-void grow(std::vector<T>& buffer, std::size_t size) {
+template <typename Vector>
+void grow(Vector& buffer, std::size_t size) {
   if (buffer.size() < size) buffer.resize(size);
 }
 
@@ -66,7 +66,7 @@ base::Result<Encoder> Encoder::load(const ModelConfig& config, const EncoderLayo
   encoder.intermediate_size_ = inter;
   encoder.eps_ = config.layer_norm_eps;
   encoder.precisions_ = options.precisions;
-  encoder.bf16_attention_ = options.bf16_attention && base::cpu_features().avx512_bf16;
+  encoder.attention_precision_ = options.attention_precision;
   WINNOW_ASSIGN_OR_RETURN(encoder.embeddings_, Embeddings::load(config, layout, checkpoint, weights));
   WINNOW_ASSIGN_OR_RETURN(encoder.attention_, kernels::Attention::create(config.num_attention_heads,
                                                                          h / config.num_attention_heads,
@@ -110,6 +110,16 @@ base::Result<Encoder> Encoder::load(const ModelConfig& config, const EncoderLayo
   }
   encoder.layer_parameter_count_ = weights.parameter_count() - before_layers;
   return encoder;
+}
+
+bool Encoder::bf16_attention(kernels::Precision precision) const {
+  if (!base::cpu_features().avx512_bf16) return false;
+  switch (attention_precision_) {
+    case AttentionPrecision::kFp32: return false;
+    case AttentionPrecision::kBf16: return true;
+    case AttentionPrecision::kAuto: return precision == kernels::Precision::kInt8;
+  }
+  return false;
 }
 
 base::Status Encoder::check_prepared(kernels::Precision precision) const {
@@ -161,29 +171,29 @@ base::Status Encoder::run(const TokenBatch& batch, const Prepared& prepared, boo
   const std::size_t tokens = batch.num_tokens();
   // All tokens' rows: the output itself, or a workspace buffer when only the
   // first rows come out.
-  std::vector<float>& x = first_only ? ws.hidden : out;
-  grow(x, tokens * hidden_);
+  if (first_only) grow(ws.hidden, tokens * hidden_);
+  float* x = first_only ? ws.hidden.data() : out.data();
   grow(ws.qkv, tokens * 3 * hidden_);
   grow(ws.context, tokens * hidden_);
   grow(ws.projected, tokens * hidden_);
-  embeddings_.forward(batch, x.data());
+  embeddings_.forward(batch, x);
   base::Status status;
   switch (prepared.precision) {
     case kernels::Precision::kFp32:
-      status = run_fp32(batch, prepared, first_only, ws, x, out);
+      status = run_fp32(batch, prepared, first_only, ws, x, out.data());
       break;
     case kernels::Precision::kBf16:
-      status = run_bf16(batch, prepared, first_only, ws, x, out);
+      status = run_bf16(batch, prepared, first_only, ws, x, out.data());
       break;
     case kernels::Precision::kInt8:
-      status = run_int8(batch, prepared, first_only, ws, x, out);
+      status = run_int8(batch, prepared, first_only, ws, x, out.data());
       break;
     case kernels::Precision::kAuto:
       status = base::internal_error("encoder: unresolved precision");
       break;
   }
   WINNOW_RETURN_IF_ERROR(status);
-  if (first_only && prepared.layers.empty()) gather_first_rows(x.data(), batch.offsets, hidden_, out.data());
+  if (first_only && prepared.layers.empty()) gather_first_rows(x, batch.offsets, hidden_, out.data());
   return {};
 }
 
@@ -192,7 +202,7 @@ base::Status Encoder::run(const TokenBatch& batch, const Prepared& prepared, boo
 // queries, and from there on `rows` = sequences and the state lives in `out`.
 
 base::Status Encoder::run_fp32(const TokenBatch& batch, const Prepared& prepared, bool first_only,
-                               EncoderWorkspace& ws, std::vector<float>& x, std::vector<float>& out) const {
+                               EncoderWorkspace& ws, float* x, float* out) const {
   const std::size_t tokens = batch.num_tokens(), sequences = batch.num_sequences(), h = hidden_;
   grow(ws.intermediate, tokens * intermediate_size_);
   for (std::size_t l = 0; l < prepared.layers.size(); ++l) {
@@ -200,7 +210,7 @@ base::Status Encoder::run_fp32(const TokenBatch& batch, const Prepared& prepared
     const Norms& n = norms_[l];
     const bool last = first_only && l + 1 == prepared.layers.size();
     const std::size_t rows = last ? sequences : tokens;
-    WINNOW_RETURN_IF_ERROR(d.qkv.forward(x.data(), tokens, ws.qkv.data()));
+    WINNOW_RETURN_IF_ERROR(d.qkv.forward(x, tokens, ws.qkv.data()));
     kernels::AttentionRequest attention;
     attention.qkv = ws.qkv.data();
     attention.offsets = batch.offsets;
@@ -208,10 +218,10 @@ base::Status Encoder::run_fp32(const TokenBatch& batch, const Prepared& prepared
     attention.out = ws.context.data();
     attention.scratch = &ws.attention_scratch;
     WINNOW_RETURN_IF_ERROR(attention_.forward(attention));
-    float* state = x.data();
+    float* state = x;
     if (last) {
-      gather_first_rows(x.data(), batch.offsets, h, out.data());
-      state = out.data();
+      gather_first_rows(x, batch.offsets, h, out);
+      state = out;
     }
     WINNOW_RETURN_IF_ERROR(d.attention_out.forward(ws.context.data(), rows, ws.projected.data()));
     kernels::add_layer_norm_fused(ws.projected.data(), {}, state, rows, h, n.attention.gamma.data(),
@@ -225,12 +235,12 @@ base::Status Encoder::run_fp32(const TokenBatch& batch, const Prepared& prepared
 }
 
 base::Status Encoder::run_bf16(const TokenBatch& batch, const Prepared& prepared, bool first_only,
-                               EncoderWorkspace& ws, std::vector<float>& x, std::vector<float>& out) const {
+                               EncoderWorkspace& ws, float* x, float* out) const {
   const std::size_t tokens = batch.num_tokens(), sequences = batch.num_sequences(), h = hidden_;
   grow(ws.x_bf16, tokens * h);
   grow(ws.context_bf16, tokens * h);
   grow(ws.intermediate_bf16, tokens * intermediate_size_);
-  kernels::convert_to_bf16(x.data(), tokens * h, ws.x_bf16.data());
+  kernels::convert_to_bf16(x, tokens * h, ws.x_bf16.data());
   for (std::size_t l = 0; l < prepared.layers.size(); ++l) {
     const Dense& d = prepared.layers[l];
     const Norms& n = norms_[l];
@@ -241,15 +251,14 @@ base::Status Encoder::run_bf16(const TokenBatch& batch, const Prepared& prepared
     kernels::AttentionRequest attention;
     attention.qkv = ws.qkv.data();
     attention.offsets = batch.offsets;
-    attention.bf16 = bf16_attention_;
-    attention.bf16_scores = bf16_attention_;
+    attention.bf16 = bf16_attention(kernels::Precision::kBf16);
     attention.first_token_only = last;
     attention.out_bf16 = ws.context_bf16.data();
     WINNOW_RETURN_IF_ERROR(attention_.forward(attention));
-    float* state = x.data();
+    float* state = x;
     if (last) {
-      gather_first_rows(x.data(), batch.offsets, h, out.data());
-      state = out.data();
+      gather_first_rows(x, batch.offsets, h, out);
+      state = out;
     }
     WINNOW_RETURN_IF_ERROR(d.attention_out.forward(ws.context_bf16.data(), rows, ws.projected.data()));
     kernels::add_layer_norm_fused(ws.projected.data(), {}, state, rows, h, n.attention.gamma.data(),
@@ -264,14 +273,14 @@ base::Status Encoder::run_bf16(const TokenBatch& batch, const Prepared& prepared
 }
 
 base::Status Encoder::run_int8(const TokenBatch& batch, const Prepared& prepared, bool first_only,
-                               EncoderWorkspace& ws, std::vector<float>& x, std::vector<float>& out) const {
+                               EncoderWorkspace& ws, float* x, float* out) const {
   const std::size_t tokens = batch.num_tokens(), sequences = batch.num_sequences(), h = hidden_;
   const std::size_t inter = intermediate_size_;
   grow(ws.intermediate, tokens * inter);
   ws.x_q.resize(tokens, h);
   ws.context_q.resize(tokens, h);
   ws.intermediate_q.resize(tokens, inter);
-  kernels::quantize_rows(x.data(), tokens, h, ws.x_q.values.data(), ws.x_q.scale.data(), ws.x_q.zero.data());
+  kernels::quantize_rows(x, tokens, h, ws.x_q.values.data(), ws.x_q.scale.data(), ws.x_q.zero.data());
   for (std::size_t l = 0; l < prepared.layers.size(); ++l) {
     const Dense& d = prepared.layers[l];
     const Norms& n = norms_[l];
@@ -287,15 +296,14 @@ base::Status Encoder::run_int8(const TokenBatch& batch, const Prepared& prepared
     attention.row_zero = qkv_affine.row_zero;
     attention.column_comp = qkv_affine.column_comp;
     attention.bias = qkv_affine.bias;
-    attention.bf16 = bf16_attention_;
-    attention.bf16_scores = bf16_attention_;
+    attention.bf16 = bf16_attention(kernels::Precision::kInt8);
     attention.first_token_only = last;
     attention.out = ws.context.data();
     WINNOW_RETURN_IF_ERROR(attention_.forward(attention));
-    float* state = x.data();
+    float* state = x;
     if (last) {
-      gather_first_rows(x.data(), batch.offsets, h, out.data());
-      state = out.data();
+      gather_first_rows(x, batch.offsets, h, out);
+      state = out;
     }
     kernels::quantize_rows(ws.context.data(), rows, h, ws.context_q.values.data(), ws.context_q.scale.data(),
                            ws.context_q.zero.data());

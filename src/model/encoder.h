@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "base/huge_pages.h"
 #include "base/status.h"
 #include "kernels/attention.h"
 #include "kernels/bf16.h"
@@ -28,19 +29,21 @@ namespace winnow::model {
 // steady stream of batches allocates nothing. Which ones a pass uses depends
 // on its precision.
 struct EncoderWorkspace {
-  std::vector<float> qkv;           // [tokens, 3 · hidden] (int8: the GEMM's raw output)
-  std::vector<float> context;       // [tokens, hidden]
-  std::vector<float> projected;     // [tokens, hidden]
-  std::vector<float> intermediate;  // [tokens, intermediate]
+  template <typename T>
+  using Buffer = base::HugeVector<T>;  // tens of MB, read in strided patterns: huge pages
+  Buffer<float> qkv;           // [tokens, 3 · hidden] (int8: the GEMM's raw output)
+  Buffer<float> context;       // [tokens, hidden]
+  Buffer<float> projected;     // [tokens, hidden]
+  Buffer<float> intermediate;  // [tokens, intermediate]
   std::vector<float> attention_scratch;
-  std::vector<float> hidden;        // [tokens, hidden]: the running state in first-token mode
-  std::vector<kernels::Bf16> x_bf16;             // [tokens, hidden]: bf16 GEMM input
-  std::vector<kernels::Bf16> context_bf16;       // [tokens, hidden]
-  std::vector<kernels::Bf16> intermediate_bf16;  // [tokens, intermediate]
+  Buffer<float> hidden;        // [tokens, hidden]: the running state in first-token mode
+  Buffer<kernels::Bf16> x_bf16;             // [tokens, hidden]: bf16 GEMM input
+  Buffer<kernels::Bf16> context_bf16;       // [tokens, hidden]
+  Buffer<kernels::Bf16> intermediate_bf16;  // [tokens, intermediate]
   // int8 GEMM inputs, quantized per row: the hidden state, the attention
   // context and the FFN's middle.
   struct Quantized {
-    std::vector<std::uint8_t> values;
+    Buffer<std::uint8_t> values;
     std::vector<float> scale;
     std::vector<float> zero;
     void resize(std::size_t rows, std::size_t cols);
@@ -117,19 +120,23 @@ class Encoder {
 
   base::Status run(const TokenBatch& batch, const Prepared& prepared, bool first_only, EncoderWorkspace& ws,
                    std::vector<float>& out) const;
+  // x [tokens, hidden]: the running state; out [sequences, hidden]: the
+  // last layer's rows in first-token mode.
   base::Status run_fp32(const TokenBatch& batch, const Prepared& prepared, bool first_only, EncoderWorkspace& ws,
-                        std::vector<float>& x, std::vector<float>& out) const;
+                        float* x, float* out) const;
   base::Status run_bf16(const TokenBatch& batch, const Prepared& prepared, bool first_only, EncoderWorkspace& ws,
-                        std::vector<float>& x, std::vector<float>& out) const;
+                        float* x, float* out) const;
   base::Status run_int8(const TokenBatch& batch, const Prepared& prepared, bool first_only, EncoderWorkspace& ws,
-                        std::vector<float>& x, std::vector<float>& out) const;
+                        float* x, float* out) const;
   const Prepared* find(kernels::Precision precision) const;
+  // Whether a `precision` model computes attention in bf16 (LoadOptions).
+  bool bf16_attention(kernels::Precision precision) const;
 
   std::size_t hidden_ = 0;
   std::size_t intermediate_size_ = 0;
   float eps_ = 1e-12f;
   std::size_t layer_parameter_count_ = 0;
-  bool bf16_attention_ = false;  // bf16 / int8 attention in bf16
+  AttentionPrecision attention_precision_ = AttentionPrecision::kAuto;
   Embeddings embeddings_;
   kernels::Attention attention_;
   std::vector<Norms> norms_;

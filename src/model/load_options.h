@@ -8,6 +8,8 @@
 
 namespace winnow::model {
 
+enum class AttentionPrecision { kAuto, kFp32, kBf16 };
+
 struct LoadOptions {
   // The precisions whose weights are prepared, once, at load; the first is
   // the default of score() / embed(). Each must be supported by the CPU
@@ -18,13 +20,14 @@ struct LoadOptions {
   std::vector<kernels::Precision> precisions{kernels::Precision::kFp32};
   // Which attention code runs (the hand-written kernel unless told otherwise).
   kernels::AttentionKernel attention = kernels::AttentionKernel::kAuto;
-  // bf16 and int8: compute attention (Q·Kᵀ and P·V) in bf16 where the CPU
-  // has AVX512_BF16. Off by default: attention is a small share of the FLOPs
-  // at reranking lengths, and bf16 scores move long sequences' softmax enough
-  // to rank the golden xlmr-ce-tiny-long pairs worse than PyTorch's bf16
-  // does (max |diff| 0.145 against its 0.098), while fp32 attention ranks
-  // every golden query group at least as well as PyTorch.
-  bool bf16_attention = false;
+  // The precision of attention's Q·Kᵀ and P·V (softmax is fp32 always).
+  // kAuto: fp32 in fp32 and bf16 models; bf16 in int8 models where the CPU
+  // has AVX512_BF16 (else fp32). bf16 scores move long sequences' softmax
+  // enough to make a bf16 model's golden max |diff| worse than PyTorch's
+  // autocast (0.145 against 0.098 on xlmr-ce-tiny-long), while in an int8
+  // model, whose q and k come out of int8 GEMMs, the golden rankings and
+  // deviations are the same either way, and bf16 attention is 1.5x faster.
+  AttentionPrecision attention_precision = AttentionPrecision::kAuto;
 };
 
 }  // namespace winnow::model

@@ -222,20 +222,19 @@ TEST_F(AttentionRequestTest, Fp32KernelMatchesReferenceAndFirstTokenRowsMatchFul
 
 TEST_F(AttentionRequestTest, Bf16KernelsStayWithinBf16Rounding) {
   if (!base::cpu_features().avx512_bf16) GTEST_SKIP() << "no AVX512_BF16";
-  for (bool scores : {false, true}) {
+  {
     std::vector<float> out(tokens_ * kHidden);
     std::vector<Bf16> out_bf16(tokens_ * kHidden);
     AttentionRequest request;
     request.qkv = qkv_.data();
     request.offsets = offsets_;
     request.bf16 = true;
-    request.bf16_scores = scores;
     request.out = out.data();
     request.out_bf16 = out_bf16.data();
     ASSERT_TRUE(attention_.forward(request).ok());
     // Values are O(1); q·k sums 32 products of N(0, 1.5²) inputs.
-    std::cout << "bf16 scores " << scores << ": max error " << max_error(out, false) << "\n";
-    EXPECT_LE(max_error(out, false), scores ? 0.15 : 0.03) << "bf16 scores " << scores;
+    std::cout << "bf16 attention: max error " << max_error(out, false) << "\n";
+    EXPECT_LE(max_error(out, false), 0.15);
     for (std::size_t i = 0; i < out.size(); ++i) ASSERT_EQ(out_bf16[i], to_bf16(out[i])) << i;
   }
 }
