@@ -45,6 +45,7 @@ struct BenchFlags {
   int warmup = 1;
   int threads = 2;
   bool json = false;
+  bool profile = false;
   bool gemm = false;
   std::size_t gemm_rows = 4096;
   std::size_t agreement_queries = 10;
@@ -231,6 +232,8 @@ int run_workload(const BenchFlags& flags) {
           return kExitFailure;
         }
       }
+      model::EncoderProfile profile;
+      if (flags.profile) model->set_profile(&profile);
       std::vector<double> times;
       const bench::OtherLoad other_load;
       for (int r = 0; r < flags.runs; ++r) {
@@ -242,12 +245,13 @@ int run_workload(const BenchFlags& flags) {
         times.push_back(clock.elapsed_ms());
       }
       const double load_other = other_load.value();
+      model->set_profile(nullptr);
       const double med = bench::median(times);
       std::size_t tokens = 0;
       for (const auto& p : pairs) tokens += p.ids.size();
       const double gflop = bench::gflop(pairs, info.encoder_layer_parameter_count, info.hidden_size, info.num_layers);
       const double gflops_eff = gflop / (med / 1000.0);
-      emit({{"engine", "winnow"},
+      nlohmann::json line = {{"engine", "winnow"},
             {"precision", std::string(kernels::precision_name(precision))},
             {"requested", flags.precision},
             {"model", model_name},
@@ -273,8 +277,21 @@ int run_workload(const BenchFlags& flags) {
             {"score0", round_to(scores.empty() ? 0.0 : scores[0], 5)},
             {"other_load", round_to(load_other, 2)},
             {"attention", info.attention_kernel},
-            {"cpu", kernels::cpu_dispatch_name()}},
-           flags.json);
+            {"cpu", kernels::cpu_dispatch_name()}};
+      if (flags.profile) {
+        // Milliseconds per run in each stage of the encoder (the head and batching are the rest).
+        const double n = flags.runs;
+        line["stages_ms"] = {{"embeddings", round_to(profile.embeddings / n, 1)},
+                             {"qkv", round_to(profile.qkv / n, 1)},
+                             {"attention", round_to(profile.attention / n, 1)},
+                             {"attention_out", round_to(profile.attention_out / n, 1)},
+                             {"norms", round_to(profile.norms / n, 1)},
+                             {"ffn_in", round_to(profile.ffn_in / n, 1)},
+                             {"ffn_act", round_to(profile.ffn_act / n, 1)},
+                             {"ffn_out", round_to(profile.ffn_out / n, 1)},
+                             {"total", round_to(profile.total() / n, 1)}};
+      }
+      emit(line, flags.json);
     }
     if (agreement) {
       for (const auto& query : bench::agreement_queries(*workload, flags.agreement_queries)) {
@@ -497,6 +514,7 @@ void add_bench_command(CLI::App& app, int& exit_status) {
   command->add_option("--warmup", flags->warmup, "untimed runs first")->check(CLI::Range(0, 100));
   command->add_option("--threads", flags->threads, "compute threads")->check(CLI::Range(1, 1024));
   command->add_flag("--json", flags->json, "one JSON object per line");
+  command->add_flag("--profile", flags->profile, "add the time per encoder stage (stages_ms; costs a clock read per stage)");
   command->add_flag("--gemm", flags->gemm, "measure the GEMM ceiling per precision (the model's shapes with --model)");
   command->add_option("--gemm-rows", flags->gemm_rows, "rows of the GEMM ceiling's matrices")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));

@@ -46,8 +46,9 @@ enum class Simd { kNone, kAvx2, kAvx512 };
 Simd choose_simd(std::size_t head_dim, AttentionKernel kernel) {
   if (kernel == AttentionKernel::kOneDnn) return Simd::kNone;
   const base::CpuFeatures& cpu = base::cpu_features();
-  if (cpu.avx512 && head_dim % 16 == 0) return Simd::kAvx512;
-  if (cpu.avx2 && head_dim % 8 == 0) return Simd::kAvx2;
+  // The kernels keep a row of a head's context in at most 16 registers.
+  if (cpu.avx512 && head_dim % 16 == 0 && head_dim <= 256) return Simd::kAvx512;
+  if (cpu.avx2 && head_dim % 8 == 0 && head_dim <= 128) return Simd::kAvx2;
   return Simd::kNone;
 }
 

@@ -41,6 +41,9 @@ class CrossEncoder {
   // The last layer computes only what the head reads (the first tokens).
   base::Result<std::vector<float>> score(const TokenBatch& batch, kernels::Precision precision) const;
   kernels::Precision default_precision() const { return encoder_.default_precision(); }
+  // From now on, score() adds its stage times to `profile` (nullptr: stop).
+  // For benchmarks; thread-compatible like score().
+  void set_profile(EncoderProfile* profile) const { workspace_.profile = profile; }
   // What score() checks before running: ids, type ids, lengths (see score()).
   base::Status validate(const TokenBatch& batch) const { return encoder_.validate(batch); }
 

@@ -1,6 +1,7 @@
 #include "model/encoder.h"
 
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <span>
 
@@ -35,6 +36,25 @@ template <typename Vector>
 void grow(Vector& buffer, std::size_t size) {
   if (buffer.size() < size) buffer.resize(size);
 }
+
+// Adds the time since the previous lap to one stage of a profile; does
+// nothing (not even read the clock) without one.
+class StageClock {
+ public:
+  explicit StageClock(EncoderProfile* profile) : profile_(profile) {
+    if (profile_ != nullptr) last_ = std::chrono::steady_clock::now();
+  }
+  void lap(double EncoderProfile::*stage) {
+    if (profile_ == nullptr) return;
+    const auto now = std::chrono::steady_clock::now();
+    profile_->*stage += std::chrono::duration<double, std::milli>(now - last_).count();
+    last_ = now;
+  }
+
+ private:
+  EncoderProfile* profile_;
+  std::chrono::steady_clock::time_point last_;
+};
 
 }  // namespace
 
@@ -176,7 +196,9 @@ base::Status Encoder::run(const TokenBatch& batch, const Prepared& prepared, boo
   grow(ws.qkv, tokens * 3 * hidden_);
   grow(ws.context, tokens * hidden_);
   grow(ws.projected, tokens * hidden_);
+  StageClock clock(ws.profile);
   embeddings_.forward(batch, x);
+  clock.lap(&EncoderProfile::embeddings);
   base::Status status;
   switch (prepared.precision) {
     case kernels::Precision::kFp32:
@@ -203,6 +225,7 @@ base::Status Encoder::run(const TokenBatch& batch, const Prepared& prepared, boo
 
 base::Status Encoder::run_fp32(const TokenBatch& batch, const Prepared& prepared, bool first_only,
                                EncoderWorkspace& ws, float* x, float* out) const {
+  StageClock clock(ws.profile);
   const std::size_t tokens = batch.num_tokens(), sequences = batch.num_sequences(), h = hidden_;
   grow(ws.intermediate, tokens * intermediate_size_);
   for (std::size_t l = 0; l < prepared.layers.size(); ++l) {
@@ -211,6 +234,7 @@ base::Status Encoder::run_fp32(const TokenBatch& batch, const Prepared& prepared
     const bool last = first_only && l + 1 == prepared.layers.size();
     const std::size_t rows = last ? sequences : tokens;
     WINNOW_RETURN_IF_ERROR(d.qkv.forward(x, tokens, ws.qkv.data()));
+    clock.lap(&EncoderProfile::qkv);
     kernels::AttentionRequest attention;
     attention.qkv = ws.qkv.data();
     attention.offsets = batch.offsets;
@@ -218,29 +242,37 @@ base::Status Encoder::run_fp32(const TokenBatch& batch, const Prepared& prepared
     attention.out = ws.context.data();
     attention.scratch = &ws.attention_scratch;
     WINNOW_RETURN_IF_ERROR(attention_.forward(attention));
+    clock.lap(&EncoderProfile::attention);
     float* state = x;
     if (last) {
       gather_first_rows(x, batch.offsets, h, out);
       state = out;
     }
     WINNOW_RETURN_IF_ERROR(d.attention_out.forward(ws.context.data(), rows, ws.projected.data()));
+    clock.lap(&EncoderProfile::attention_out);
     kernels::add_layer_norm_fused(ws.projected.data(), {}, state, rows, h, n.attention.gamma.data(),
                                   n.attention.beta.data(), eps_, {.out = state});
+    clock.lap(&EncoderProfile::norms);
     WINNOW_RETURN_IF_ERROR(d.intermediate.forward(state, rows, ws.intermediate.data()));
+    clock.lap(&EncoderProfile::ffn_in);
     WINNOW_RETURN_IF_ERROR(d.output.forward(ws.intermediate.data(), rows, ws.projected.data()));
+    clock.lap(&EncoderProfile::ffn_out);
     kernels::add_layer_norm_fused(ws.projected.data(), {}, state, rows, h, n.output.gamma.data(),
                                   n.output.beta.data(), eps_, {.out = state});
+    clock.lap(&EncoderProfile::norms);
   }
   return {};
 }
 
 base::Status Encoder::run_bf16(const TokenBatch& batch, const Prepared& prepared, bool first_only,
                                EncoderWorkspace& ws, float* x, float* out) const {
+  StageClock clock(ws.profile);
   const std::size_t tokens = batch.num_tokens(), sequences = batch.num_sequences(), h = hidden_;
   grow(ws.x_bf16, tokens * h);
   grow(ws.context_bf16, tokens * h);
   grow(ws.intermediate_bf16, tokens * intermediate_size_);
   kernels::convert_to_bf16(x, tokens * h, ws.x_bf16.data());
+  clock.lap(&EncoderProfile::embeddings);
   for (std::size_t l = 0; l < prepared.layers.size(); ++l) {
     const Dense& d = prepared.layers[l];
     const Norms& n = norms_[l];
@@ -248,6 +280,7 @@ base::Status Encoder::run_bf16(const TokenBatch& batch, const Prepared& prepared
     const bool more = l + 1 < prepared.layers.size();
     const std::size_t rows = last ? sequences : tokens;
     WINNOW_RETURN_IF_ERROR(d.qkv.forward(ws.x_bf16.data(), tokens, ws.qkv.data()));
+    clock.lap(&EncoderProfile::qkv);
     kernels::AttentionRequest attention;
     attention.qkv = ws.qkv.data();
     attention.offsets = batch.offsets;
@@ -255,25 +288,32 @@ base::Status Encoder::run_bf16(const TokenBatch& batch, const Prepared& prepared
     attention.first_token_only = last;
     attention.out_bf16 = ws.context_bf16.data();
     WINNOW_RETURN_IF_ERROR(attention_.forward(attention));
+    clock.lap(&EncoderProfile::attention);
     float* state = x;
     if (last) {
       gather_first_rows(x, batch.offsets, h, out);
       state = out;
     }
     WINNOW_RETURN_IF_ERROR(d.attention_out.forward(ws.context_bf16.data(), rows, ws.projected.data()));
+    clock.lap(&EncoderProfile::attention_out);
     kernels::add_layer_norm_fused(ws.projected.data(), {}, state, rows, h, n.attention.gamma.data(),
                                   n.attention.beta.data(), eps_, {.out = state, .out_bf16 = ws.x_bf16.data()});
+    clock.lap(&EncoderProfile::norms);
     WINNOW_RETURN_IF_ERROR(d.intermediate.forward(ws.x_bf16.data(), rows, ws.intermediate_bf16.data()));
+    clock.lap(&EncoderProfile::ffn_in);
     WINNOW_RETURN_IF_ERROR(d.output.forward(ws.intermediate_bf16.data(), rows, ws.projected.data()));
+    clock.lap(&EncoderProfile::ffn_out);
     kernels::add_layer_norm_fused(ws.projected.data(), {}, state, rows, h, n.output.gamma.data(),
                                   n.output.beta.data(), eps_,
                                   {.out = state, .out_bf16 = more ? ws.x_bf16.data() : nullptr});
+    clock.lap(&EncoderProfile::norms);
   }
   return {};
 }
 
 base::Status Encoder::run_int8(const TokenBatch& batch, const Prepared& prepared, bool first_only,
                                EncoderWorkspace& ws, float* x, float* out) const {
+  StageClock clock(ws.profile);
   const std::size_t tokens = batch.num_tokens(), sequences = batch.num_sequences(), h = hidden_;
   const std::size_t inter = intermediate_size_;
   grow(ws.intermediate, tokens * inter);
@@ -281,6 +321,7 @@ base::Status Encoder::run_int8(const TokenBatch& batch, const Prepared& prepared
   ws.context_q.resize(tokens, h);
   ws.intermediate_q.resize(tokens, inter);
   kernels::quantize_rows(x, tokens, h, ws.x_q.values.data(), ws.x_q.scale.data(), ws.x_q.zero.data());
+  clock.lap(&EncoderProfile::embeddings);
   for (std::size_t l = 0; l < prepared.layers.size(); ++l) {
     const Dense& d = prepared.layers[l];
     const Norms& n = norms_[l];
@@ -288,6 +329,7 @@ base::Status Encoder::run_int8(const TokenBatch& batch, const Prepared& prepared
     const bool more = l + 1 < prepared.layers.size();
     const std::size_t rows = last ? sequences : tokens;
     WINNOW_RETURN_IF_ERROR(d.qkv.forward_raw(ws.x_q.values.data(), tokens, ws.qkv.data()));
+    clock.lap(&EncoderProfile::qkv);
     const kernels::RowAffine qkv_affine = d.qkv.affine(ws.x_q.view());
     kernels::AttentionRequest attention;
     attention.qkv = ws.qkv.data();
@@ -300,6 +342,7 @@ base::Status Encoder::run_int8(const TokenBatch& batch, const Prepared& prepared
     attention.first_token_only = last;
     attention.out = ws.context.data();
     WINNOW_RETURN_IF_ERROR(attention_.forward(attention));
+    clock.lap(&EncoderProfile::attention);
     float* state = x;
     if (last) {
       gather_first_rows(x, batch.offsets, h, out);
@@ -307,18 +350,24 @@ base::Status Encoder::run_int8(const TokenBatch& batch, const Prepared& prepared
     }
     kernels::quantize_rows(ws.context.data(), rows, h, ws.context_q.values.data(), ws.context_q.scale.data(),
                            ws.context_q.zero.data());
+    clock.lap(&EncoderProfile::attention);
     WINNOW_RETURN_IF_ERROR(d.attention_out.forward_raw(ws.context_q.values.data(), rows, ws.projected.data()));
+    clock.lap(&EncoderProfile::attention_out);
     kernels::add_layer_norm_fused(ws.projected.data(), d.attention_out.affine(ws.context_q.view()), state, rows, h,
                                   n.attention.gamma.data(), n.attention.beta.data(), eps_,
                                   {.out = state,
                                    .q = ws.x_q.values.data(),
                                    .q_scale = ws.x_q.scale.data(),
                                    .q_zero = ws.x_q.zero.data()});
+    clock.lap(&EncoderProfile::norms);
     WINNOW_RETURN_IF_ERROR(d.intermediate.forward_raw(ws.x_q.values.data(), rows, ws.intermediate.data()));
+    clock.lap(&EncoderProfile::ffn_in);
     kernels::affine_gelu_quantize(ws.intermediate.data(), d.intermediate.affine(ws.x_q.view()), rows, inter,
                                   ws.intermediate_q.values.data(), ws.intermediate_q.scale.data(),
                                   ws.intermediate_q.zero.data());
+    clock.lap(&EncoderProfile::ffn_act);
     WINNOW_RETURN_IF_ERROR(d.output.forward_raw(ws.intermediate_q.values.data(), rows, ws.projected.data()));
+    clock.lap(&EncoderProfile::ffn_out);
     kernels::LayerNormOutputs outputs{.out = state};
     if (more) {
       outputs.q = ws.x_q.values.data();
@@ -327,6 +376,7 @@ base::Status Encoder::run_int8(const TokenBatch& batch, const Prepared& prepared
     }
     kernels::add_layer_norm_fused(ws.projected.data(), d.output.affine(ws.intermediate_q.view()), state, rows, h,
                                   n.output.gamma.data(), n.output.beta.data(), eps_, outputs);
+    clock.lap(&EncoderProfile::norms);
   }
   return {};
 }

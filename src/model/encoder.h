@@ -25,6 +25,23 @@
 
 namespace winnow::model {
 
+// Where forward passes spend their time, per stage, summed over calls
+// (milliseconds). GEMM stages include the int8 activations' quantization
+// where it is fused into the previous pass.
+struct EncoderProfile {
+  double embeddings = 0;     // embeddings + LayerNorm (+ the first conversion or quantization)
+  double qkv = 0;            // the fused Q, K, V projection
+  double attention = 0;      // softmax(Q·Kᵀ)·V (+ int8: the context's quantization)
+  double attention_out = 0;  // the output projection
+  double norms = 0;          // residual + LayerNorm, both of each layer
+  double ffn_in = 0;         // intermediate projection (+ GELU when fused)
+  double ffn_act = 0;        // int8: dequantization, GELU and quantization between the FFN's GEMMs
+  double ffn_out = 0;        // output projection
+  double total() const {
+    return embeddings + qkv + attention + attention_out + norms + ffn_in + ffn_act + ffn_out;
+  }
+};
+
 // Buffers one forward pass needs; grown on demand and kept between calls so a
 // steady stream of batches allocates nothing. Which ones a pass uses depends
 // on its precision.
@@ -50,6 +67,9 @@ struct EncoderWorkspace {
     kernels::QuantizedRows view() const { return {values.data(), scale.data(), zero.data()}; }
   };
   Quantized x_q, context_q, intermediate_q;
+  // When set, forward passes add their stage times here (the clock is only
+  // read when it is set).
+  EncoderProfile* profile = nullptr;
 };
 
 class Encoder {

@@ -213,9 +213,12 @@ TEST_F(AttentionRequestTest, Fp32KernelMatchesReferenceAndFirstTokenRowsMatchFul
   request.first_token_only = true;
   request.out = first.data();
   ASSERT_TRUE(attention_.forward(request).ok());
+  // The first-token path takes each dot product directly (no packing): the
+  // same values up to summation order.
+  EXPECT_LE(max_error(first, true), 2e-5);
   for (std::size_t s = 0; s + 1 < offsets_.size(); ++s) {
     for (std::size_t c = 0; c < kHidden; ++c) {
-      ASSERT_EQ(first[s * kHidden + c], full[static_cast<std::size_t>(offsets_[s]) * kHidden + c]) << s;
+      ASSERT_NEAR(first[s * kHidden + c], full[static_cast<std::size_t>(offsets_[s]) * kHidden + c], 1e-5) << s;
     }
   }
 }
