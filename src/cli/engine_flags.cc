@@ -17,6 +17,10 @@ void EngineFlags::add_to(CLI::App& command) {
   command.add_option("--threads", threads, "compute threads (default: all cores)")->check(CLI::Range(0, 1024));
   command.add_option("--batch-tokens", batch_tokens, "token budget of one model batch")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24));
+  command.add_option("--precision", precision,
+                     "fp32 (exact), bf16 (AVX512_BF16), int8 (AVX512_VNNI), or auto: the fastest this CPU runs "
+                     "within the measured ranking agreement")
+      ->check(CLI::IsMember({"fp32", "bf16", "int8", "auto"}));
   registry.add_to(command);
 }
 
@@ -26,6 +30,8 @@ inference::ScorerOptions EngineFlags::scorer_options() const {
   options.truncation =
       truncation == "only_second" ? text::Truncation::kOnlySecond : text::Truncation::kLongestFirst;
   options.batch_limits.token_budget = batch_tokens;
+  auto parsed = kernels::parse_precision(precision);  // --precision's check admits only valid names
+  options.precision = parsed.ok() ? *parsed : kernels::Precision::kFp32;
   return options;
 }
 

@@ -19,10 +19,11 @@ struct EngineFlags {
   std::string truncation = "longest_first";
   int threads = 0;                        // 0: all cores
   std::size_t batch_tokens = inference::BatchLimits{}.token_budget;
+  std::string precision = "fp32";         // fp32, bf16, int8 or auto
   RegistryFlags registry;
 
   // Registers --model, --max-length, --truncation, --threads, --batch-tokens,
-  // --models, --offline.
+  // --precision, --models, --offline.
   void add_to(CLI::App& command);
 
   // ScorerOptions from the flags.

@@ -8,7 +8,11 @@ namespace winnow::inference {
 base::Result<std::unique_ptr<Embedder>> Embedder::load(const std::filesystem::path& model_dir,
                                                        const EmbedderOptions& options) {
   WINNOW_ASSIGN_OR_RETURN(text::Tokenizer tokenizer, text::Tokenizer::load_dir(model_dir));
-  WINNOW_ASSIGN_OR_RETURN(std::unique_ptr<model::SentenceEmbedder> model, model::SentenceEmbedder::load(model_dir));
+  model::LoadOptions load;
+  WINNOW_ASSIGN_OR_RETURN(kernels::Precision precision, resolve_precision(options.precision));
+  load.precisions = {precision};
+  WINNOW_ASSIGN_OR_RETURN(std::unique_ptr<model::SentenceEmbedder> model,
+                          model::SentenceEmbedder::load(model_dir, load));
   std::optional<std::size_t> preferred = model->info().max_seq_length;
   if (!preferred) preferred = tokenizer.model_max_length();
   WINNOW_ASSIGN_OR_RETURN(std::size_t max_length,

@@ -16,6 +16,7 @@
 
 #include "base/status.h"
 #include "inference/batch_planner.h"
+#include "kernels/precision.h"
 #include "model/sentence_embedder.h"
 #include "text/tokenizer.h"
 
@@ -26,6 +27,8 @@ struct EmbedderOptions {
   // max_seq_length, else the tokenizer's model_max_length, within the model's limit.
   std::optional<std::size_t> max_length;
   BatchLimits batch_limits;
+  // As ScorerOptions::precision (kAuto resolved by resolve_precision).
+  kernels::Precision precision = kernels::Precision::kFp32;
 };
 
 class Embedder {

@@ -6,7 +6,12 @@
 #include <string>
 #include <utility>
 
+#include <omp.h>
+
+#include "base/cpu_features.h"
+#include "base/huge_pages.h"
 #include "kernels/dnnl_context.h"
+#include "kernels/simd.h"
 
 namespace winnow::kernels {
 
@@ -18,6 +23,9 @@ using DataType = memory::data_type;
 // Bound on the score buffer [heads, rows, len]: long sequences are cut into
 // blocks of query rows that fit.
 constexpr std::size_t kMaxScoreFloats = std::size_t{8} << 20;  // 32 MiB
+
+// A task's packed heads (Q, Kᵀ, V) are meant to stay in L2.
+constexpr std::size_t kGroupBytes = 512 << 10;
 
 // Distinct (rows, len) shapes kept; a primitive costs well under a
 // millisecond to recreate, so clearing now and then is harmless.
@@ -32,9 +40,30 @@ struct BlockPrimitives {
 
 }  // namespace
 
+// What the hand-written kernels use, decided once per Attention.
+enum class Simd { kNone, kAvx2, kAvx512 };
+
+Simd choose_simd(std::size_t head_dim, AttentionKernel kernel) {
+  if (kernel == AttentionKernel::kOneDnn) return Simd::kNone;
+  const base::CpuFeatures& cpu = base::cpu_features();
+  // The kernels keep a row of a head's context in at most 16 registers.
+  if (cpu.avx512 && head_dim % 16 == 0 && head_dim <= 256) return Simd::kAvx512;
+  if (cpu.avx2 && head_dim % 8 == 0 && head_dim <= 128) return Simd::kAvx2;
+  return Simd::kNone;
+}
+
+// Per-thread scratch of the hand-written kernels (packed K and V, scores).
+base::HugeVector<float>& thread_scratch() {
+  thread_local base::HugeVector<float> scratch;
+  return scratch;
+}
+
 struct Attention::Impl {
   std::size_t num_heads = 0;
   std::size_t head_dim = 0;
+  Simd simd = Simd::kNone;
+  // Reused between calls (thread-compatible contract).
+  mutable std::vector<simd::AttentionTask> tasks;
   // Keyed by (rows, len). Mutable: filled lazily by the const forward().
   mutable std::map<std::pair<std::size_t, std::size_t>, BlockPrimitives> primitives;
 
@@ -81,6 +110,10 @@ struct Attention::Impl {
     };
     return primitives.emplace(key, std::move(p)).first->second;
   }
+
+  // The oneDNN path: per sequence, blocks of query rows as batched matmuls
+  // around a softmax. With first_token_only, one block of one row per sequence.
+  base::Status forward_onednn(const AttentionRequest& request, std::vector<float>& scratch) const;
 };
 
 Attention::Attention() = default;
@@ -88,13 +121,24 @@ Attention::Attention(Attention&&) noexcept = default;
 Attention& Attention::operator=(Attention&&) noexcept = default;
 Attention::~Attention() = default;
 
-base::Result<Attention> Attention::create(std::size_t num_heads, std::size_t head_dim) {
+base::Result<Attention> Attention::create(std::size_t num_heads, std::size_t head_dim, AttentionKernel kernel) {
   if (num_heads == 0 || head_dim == 0) return base::invalid_argument("Attention: num_heads and head_dim must be positive");
   Attention attention;
   attention.impl_ = std::make_unique<Impl>();
   attention.impl_->num_heads = num_heads;
   attention.impl_->head_dim = head_dim;
+  attention.impl_->simd = choose_simd(head_dim, kernel);
   return attention;
+}
+
+std::string Attention::kernel_name() const {
+  if (!impl_) return "";
+  switch (impl_->simd) {
+    case Simd::kAvx512: return "avx512";
+    case Simd::kAvx2: return "avx2";
+    case Simd::kNone: break;
+  }
+  return "onednn";
 }
 
 std::size_t Attention::num_heads() const { return impl_ ? impl_->num_heads : 0; }
@@ -103,8 +147,105 @@ std::size_t Attention::head_dim() const { return impl_ ? impl_->head_dim : 0; }
 base::Status Attention::forward(const float* qkv, std::span<const std::int32_t> offsets, float* out,
                                 std::vector<float>& scratch) const {
   if (!impl_) return base::failed_precondition("Attention::forward on an empty Attention");
-  if (offsets.size() < 2) return {};
+  AttentionRequest request;
+  request.qkv = qkv;
+  request.offsets = offsets;
+  request.out = out;
+  if (impl_->simd == Simd::kNone) return impl_->forward_onednn(request, scratch);
+  return forward(request);
+}
+
+base::Status Attention::forward(const AttentionRequest& request) const {
+  if (!impl_) return base::failed_precondition("Attention::forward on an empty Attention");
   const Impl& impl = *impl_;
+  if (request.offsets.size() < 2) return {};
+  if (request.out == nullptr && request.out_bf16 == nullptr) {
+    return base::invalid_argument("Attention::forward: no output");
+  }
+  const bool affine = request.row_scale != nullptr || request.row_zero != nullptr || request.column_comp != nullptr;
+  if (affine && (request.row_scale == nullptr || request.row_zero == nullptr || request.column_comp == nullptr)) {
+    return base::invalid_argument("Attention::forward: row_scale, row_zero and column_comp go together");
+  }
+  if (impl.simd != Simd::kAvx512 && (request.bf16 || request.out_bf16 != nullptr || affine)) {
+    return base::failed_precondition("attention in bf16 or on int8 GEMM outputs needs the AVX-512 kernel (head_dim " +
+                                     std::to_string(impl.head_dim) + ", CPU " +
+                                     base::cpu_level_name(base::cpu_features()) + ")");
+  }
+  if (request.bf16 && !base::cpu_features().avx512_bf16) {
+    return base::failed_precondition("bf16 attention needs AVX512_BF16, which this CPU lacks");
+  }
+  if (impl.simd == Simd::kNone) {
+    if (request.bias != nullptr) return base::failed_precondition("attention bias needs a hand-written kernel");
+    if (request.out == nullptr) return base::invalid_argument("Attention::forward: the oneDNN path writes fp32 only");
+    std::vector<float> local;
+    return impl.forward_onednn(request, request.scratch != nullptr ? *request.scratch : local);
+  }
+
+  simd::AttentionArgs args;
+  args.qkv = request.qkv;
+  args.num_heads = impl.num_heads;
+  args.head_dim = impl.head_dim;
+  args.scale = 1.0f / std::sqrt(static_cast<float>(impl.head_dim));
+  args.affine = {request.row_scale, request.row_zero, request.column_comp, request.bias};
+  args.out = request.out;
+  args.out_bf16 = reinterpret_cast<std::uint16_t*>(request.out_bf16);
+
+  // Tasks: (sequence, group of heads). A group's packed Q, Kᵀ and V should
+  // stay in L2 (kGroupBytes), and there should be a few tasks per thread for
+  // the dynamic schedule to balance; sequences come length-sorted from the
+  // batch planner. Grouping changes only the order data is packed in, never
+  // the arithmetic: results are bitwise the same for any grouping.
+  const std::size_t sequences = request.offsets.size() - 1;
+  const std::size_t heads = impl.num_heads, d = impl.head_dim;
+  const std::size_t threads = static_cast<std::size_t>(std::max(1, omp_get_max_threads()));
+  const std::size_t width = simd::kAttentionWidth;
+  std::vector<simd::AttentionTask>& tasks = impl.tasks;
+  tasks.clear();
+  const std::size_t min_groups = std::max<std::size_t>(1, (4 * threads + sequences - 1) / sequences);
+  for (std::size_t s = 0; s < sequences; ++s) {
+    simd::AttentionTask task;
+    task.start = static_cast<std::size_t>(request.offsets[s]);
+    task.len = static_cast<std::size_t>(request.offsets[s + 1] - request.offsets[s]);
+    if (task.len == 0) continue;
+    task.queries = request.first_token_only ? 1 : task.len;
+    task.out_row = request.first_token_only ? s : task.start;
+    const std::size_t lp = (task.len + width - 1) / width * width;
+    const std::size_t head_bytes = (d * lp + 2 * task.len * d) * sizeof(float);
+    std::size_t group = std::clamp<std::size_t>(kGroupBytes / head_bytes, 1, heads);
+    group = std::min(group, std::max<std::size_t>(1, heads / std::min(min_groups, heads)));
+    for (std::size_t h = 0; h < heads; h += group) {
+      task.head = h;
+      task.heads = std::min(group, heads - h);
+      tasks.push_back(task);
+    }
+  }
+  const Simd simd_kind = impl.simd;
+  const bool bf16 = request.bf16;
+  const auto count = static_cast<std::int64_t>(tasks.size());
+#pragma omp parallel for schedule(dynamic, 1)
+  for (std::int64_t i = 0; i < count; ++i) {
+    const simd::AttentionTask& task = tasks[static_cast<std::size_t>(i)];
+    base::HugeVector<float>& scratch = thread_scratch();
+    const std::size_t need = simd_kind == Simd::kAvx512
+                                 ? simd::avx512::attention_scratch_floats(task.len, d, task.heads)
+                                 : simd::avx2::attention_scratch_floats(task.len, d, task.heads);
+    if (scratch.size() < need) scratch.resize(need);
+    if (simd_kind == Simd::kAvx2) {
+      simd::avx2::attention_f32(args, task, scratch.data());
+    } else if (bf16) {
+      simd::avx512::attention_bf16(args, task, scratch.data());
+    } else {
+      simd::avx512::attention_f32(args, task, scratch.data());
+    }
+  }
+  return {};
+}
+
+base::Status Attention::Impl::forward_onednn(const AttentionRequest& request, std::vector<float>& scratch) const {
+  const Impl& impl = *this;
+  const std::span<const std::int32_t> offsets = request.offsets;
+  const float* qkv = request.qkv;
+  float* out = request.out;
   const std::size_t hidden = impl.num_heads * impl.head_dim;
   const std::size_t stride = 3 * hidden;
   const dnnl::engine& engine = internal::cpu_engine();
@@ -115,21 +256,23 @@ base::Status Attention::forward(const float* qkv, std::span<const std::int32_t> 
       const auto start = static_cast<std::size_t>(offsets[s]);
       len = static_cast<std::size_t>(offsets[s + 1] - offsets[s]);
       if (len == 0) continue;
+      const std::size_t queries = request.first_token_only ? 1 : len;
+      const std::size_t out_row = request.first_token_only ? s : start;
       // Block rows depend on len only, so a sequence is computed the same way in any batch.
-      const std::size_t block_rows = std::clamp<std::size_t>(kMaxScoreFloats / (impl.num_heads * len), 1, len);
+      const std::size_t block_rows = std::clamp<std::size_t>(kMaxScoreFloats / (impl.num_heads * len), 1, queries);
       if (scratch.size() < impl.num_heads * block_rows * len) scratch.resize(impl.num_heads * block_rows * len);
       const float* k = qkv + start * stride + hidden;
       const float* v = k + hidden;
       const auto l = static_cast<memory::dim>(len);
       memory k_mem(impl.kt_md(l), engine, const_cast<float*>(k));
       memory v_mem(impl.v_md(l), engine, const_cast<float*>(v));
-      for (std::size_t row = 0; row < len; row += block_rows) {
-        const std::size_t rows = std::min(block_rows, len - row);
+      for (std::size_t row = 0; row < queries; row += block_rows) {
+        const std::size_t rows = std::min(block_rows, queries - row);
         const auto r = static_cast<memory::dim>(rows);
         const BlockPrimitives& p = impl.block(rows, len);
         memory q_mem(impl.q_md(r), engine, const_cast<float*>(qkv + (start + row) * stride));
         memory scores_mem(impl.scores_md(r, l), engine, scratch.data());
-        memory out_mem(impl.out_md(r), engine, out + (start + row) * hidden);
+        memory out_mem(impl.out_md(r), engine, out + (out_row + row) * hidden);
         p.scores.execute(stream, {{DNNL_ARG_SRC, q_mem}, {DNNL_ARG_WEIGHTS, k_mem}, {DNNL_ARG_DST, scores_mem}});
         p.softmax.execute(stream, {{DNNL_ARG_SRC, scores_mem}, {DNNL_ARG_DST, scores_mem}});
         p.context.execute(stream, {{DNNL_ARG_SRC, scores_mem}, {DNNL_ARG_WEIGHTS, v_mem}, {DNNL_ARG_DST, out_mem}});

@@ -7,45 +7,79 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "base/status.h"
+#include "kernels/bf16.h"
 
 namespace winnow::kernels {
 
-// For each sequence s (tokens offsets[s] .. offsets[s+1]) and head h:
-//   out_h = softmax(Q_h · K_hᵀ / √head_dim) · V_h
-//
-// Per sequence, the heads run as batched oneDNN matmuls (scores, then
-// context) around a oneDNN softmax, parallel over heads and query rows
-// (OpenMP, omp_get_max_threads()). Long sequences are processed in blocks of
-// query rows so the score buffer stays bounded (~32 MiB). Primitives are
-// cached per (rows, sequence length).
-//
-// A sequence's output depends only on its own tokens and the thread count:
-// bitwise the same alone or inside any batch.
-//
+// Which code computes attention.
+enum class AttentionKernel {
+  // The hand-written fused kernel for the CPU (AVX-512, else AVX2) when
+  // head_dim is a multiple of its vector width, else oneDNN.
+  kAuto,
+  // Batched oneDNN matmuls + softmax per sequence (the reference, and the
+  // fallback for CPUs without AVX2).
+  kOneDnn,
+};
+
+// One attention call. For each sequence s (tokens offsets[s] .. offsets[s+1])
+// and head h: out_h = softmax(Q_h · K_hᵀ / √head_dim) · V_h.
+struct AttentionRequest {
+  // [tokens, 3 · num_heads · head_dim]; each token's row is q | k | v, each of
+  // those [num_heads, head_dim] (a fused QKV projection's output).
+  const float* qkv = nullptr;
+  // num_sequences + 1 entries, offsets[0] == 0, non-decreasing, back() == tokens.
+  std::span<const std::int32_t> offsets;
+  // Optional per-row dequantization of qkv as it is read, for the raw output
+  // of an int8 GEMM (quantize.h): value = row_scale[t] · (qkv[t][c] −
+  // row_zero[t] · column_comp[c]) + bias[c]. Set all three of row_scale,
+  // row_zero, column_comp, or none; bias [3 · hidden] may be set alone.
+  const float* row_scale = nullptr;
+  const float* row_zero = nullptr;
+  const float* column_comp = nullptr;
+  const float* bias = nullptr;
+  // Q·Kᵀ and P·V as bf16 dot products with fp32 accumulation (softmax stays
+  // fp32). Needs AVX512_BF16. Rounding q and k is the larger error: a score
+  // of 30 moves by ~0.1, and the softmax with it.
+  bool bf16 = false;
+  // Only the first token of each sequence attends (a classification head
+  // reads nothing else): out has one row per sequence instead of per token.
+  bool first_token_only = false;
+  // [rows, hidden] outputs; at least one. Must not overlap qkv.
+  float* out = nullptr;
+  Bf16* out_bf16 = nullptr;
+  // The oneDNN path's score buffer, reused across calls (a temporary if null).
+  std::vector<float>* scratch = nullptr;
+};
+
 // Thread-compatible: callers serialize forward() calls on one Attention.
+// Parallel inside (OpenMP, omp_get_max_threads()) over (sequence, head).
+// A sequence's output depends only on its own tokens (and, on the oneDNN
+// path, the thread count): bitwise the same alone or inside any batch.
 class Attention {
  public:
-  static base::Result<Attention> create(std::size_t num_heads, std::size_t head_dim);
+  static base::Result<Attention> create(std::size_t num_heads, std::size_t head_dim,
+                                        AttentionKernel kernel = AttentionKernel::kAuto);
 
   Attention();
   Attention(Attention&&) noexcept;
   Attention& operator=(Attention&&) noexcept;
   ~Attention();
 
-  // qkv: [tokens, 3 · num_heads · head_dim]; each token's row is q | k | v,
-  //      each of those [num_heads, head_dim] (a fused QKV projection's output).
-  // offsets: num_sequences + 1 entries, offsets[0] == 0, non-decreasing,
-  //      offsets.back() == tokens. Empty sequences are skipped.
-  // out: [tokens, num_heads · head_dim]; must not overlap qkv.
-  // scratch: score buffer; grown as needed, reuse it across calls.
+  base::Status forward(const AttentionRequest& request) const;
+
+  // The fp32 form: qkv as above, out [tokens, num_heads · head_dim] (must not
+  // overlap qkv). `scratch` is the oneDNN path's score buffer, reused across calls.
   base::Status forward(const float* qkv, std::span<const std::int32_t> offsets, float* out,
                        std::vector<float>& scratch) const;
 
   std::size_t num_heads() const;
   std::size_t head_dim() const;
+  // "avx512", "avx2" or "onednn": what forward() runs for fp32 requests.
+  std::string kernel_name() const;
 
  private:
   struct Impl;

@@ -1,26 +1,16 @@
 #include "kernels/gemm.h"
 
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "base/huge_pages.h"
 #include "kernels/dnnl_context.h"
 
 namespace winnow::kernels {
-
-namespace internal {
-
-const dnnl::engine& cpu_engine() {
-  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
-
-dnnl::stream& thread_stream() {
-  thread_local dnnl::stream stream(cpu_engine());
-  return stream;
-}
-
-}  // namespace internal
 
 namespace {
 
@@ -34,9 +24,30 @@ using DataType = memory::data_type;
 // cache now and then is harmless (oneDNN keeps its own primitive cache too).
 constexpr std::size_t kMaxCachedShapes = 256;
 
+// The row count the blocked weight layout is chosen for; brgemm's layout
+// depends on K, N and the types only (checked on oneDNN 2.6), and any other
+// row count reads the same layout.
+constexpr memory::dim kLayoutRows = 256;
+
 std::string shape_string(std::size_t rows, std::size_t in, std::size_t out) {
   return "[" + std::to_string(rows) + " x " + std::to_string(in) + "] x [" + std::to_string(in) + " x " +
          std::to_string(out) + "]";
+}
+
+DataType src_type(Precision p) {
+  switch (p) {
+    case Precision::kBf16: return DataType::bf16;
+    case Precision::kInt8: return DataType::u8;
+    default: return DataType::f32;
+  }
+}
+
+DataType weight_type(Precision p) {
+  switch (p) {
+    case Precision::kBf16: return DataType::bf16;
+    case Precision::kInt8: return DataType::s8;
+    default: return DataType::f32;
+  }
 }
 
 }  // namespace
@@ -45,33 +56,79 @@ struct Linear::Impl {
   std::size_t in_features = 0;
   std::size_t out_features = 0;
   Epilogue epilogue = Epilogue::kNone;
-  std::vector<float> weight_t;  // [in_features, out_features]: the K x N operand, row-major
+  Precision precision = Precision::kFp32;
+  memory::desc weights_md;      // the blocked layout
+  // The prepared weights, on huge pages (base/huge_pages.h), and oneDNN's view of them.
+  std::unique_ptr<void, void (*)(void*)> weights_buffer{nullptr, base::free_huge};
+  dnnl::memory weights;
   std::vector<float> bias;      // [out_features] or empty
-  // Primitive per row count. Mutable: filled lazily by the const forward().
-  mutable std::unordered_map<std::size_t, dnnl::matmul> primitives;
+  std::vector<float> weight_scale;  // int8: s_w [out_features]
+  std::vector<float> column_comp;   // int8: s_w[n] · Σ_k w_q[n][k]
+  // Primitive per (row count, output type). Mutable: filled lazily by the const forward().
+  mutable std::unordered_map<std::uint64_t, dnnl::matmul> primitives;
+  // Buffers of the fp32-input forward for bf16 / int8 (thread-compatible contract).
+  mutable std::vector<Bf16> x_bf16;
+  mutable std::vector<std::uint8_t> x_q;
+  mutable std::vector<float> x_scale, x_zero;
 
-  const dnnl::matmul& primitive(std::size_t rows) const {
-    auto it = primitives.find(rows);
-    if (it != primitives.end()) return it->second;
-    if (primitives.size() >= kMaxCachedShapes) primitives.clear();
-    const auto m = static_cast<memory::dim>(rows);
+  dnnl::matmul::primitive_desc make_pd(memory::dim m, const memory::desc& wmd, DataType dst) const {
     const auto k = static_cast<memory::dim>(in_features);
     const auto n = static_cast<memory::dim>(out_features);
-    memory::desc src_md({m, k}, DataType::f32, Tag::ab);
-    memory::desc weights_md({k, n}, DataType::f32, Tag::ab);
-    memory::desc dst_md({m, n}, DataType::f32, Tag::ab);
-    memory::desc bias_md = bias.empty() ? memory::desc() : memory::desc({1, n}, DataType::f32, Tag::ab);
+    memory::desc src_md({m, k}, src_type(precision), Tag::ab);
+    memory::desc dst_md({m, n}, dst, Tag::ab);
     dnnl::primitive_attr attr;
-    if (epilogue != Epilogue::kNone) {
-      dnnl::post_ops ops;
-      auto algorithm =
-          epilogue == Epilogue::kGeluErf ? dnnl::algorithm::eltwise_gelu_erf : dnnl::algorithm::eltwise_tanh;
-      ops.append_eltwise(1.0f, algorithm, 0.0f, 0.0f);
-      attr.set_post_ops(ops);
+    memory::desc bias_md;
+    if (precision == Precision::kInt8) {
+      // Constant per-channel scales keep oneDNN on its brgemm kernels (runtime
+      // scales fall back to gemm:jit on 2.6); the rows' scales, zero points
+      // and the bias are applied by the caller's next pass.
+      attr.set_output_scales(1 << 1, weight_scale);
+    } else {
+      if (!bias.empty()) bias_md = memory::desc({1, n}, DataType::f32, Tag::ab);
+      if (epilogue != Epilogue::kNone) {
+        dnnl::post_ops ops;
+        ops.append_eltwise(1.0f,
+                           epilogue == Epilogue::kGeluErf ? dnnl::algorithm::eltwise_gelu_erf
+                                                          : dnnl::algorithm::eltwise_tanh,
+                           0.0f, 0.0f);
+        attr.set_post_ops(ops);
+      }
     }
-    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src_md, weights_md, bias_md, dst_md), attr,
-                                    internal::cpu_engine());
-    return primitives.emplace(rows, dnnl::matmul(pd)).first->second;
+    return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, wmd, bias_md, dst_md), attr,
+                                        internal::cpu_engine());
+  }
+
+  const dnnl::matmul& primitive(std::size_t rows, DataType dst) const {
+    const std::uint64_t key = (static_cast<std::uint64_t>(rows) << 8) | static_cast<std::uint64_t>(dst);
+    auto it = primitives.find(key);
+    if (it != primitives.end()) return it->second;
+    if (primitives.size() >= kMaxCachedShapes) primitives.clear();
+    return primitives.emplace(key, dnnl::matmul(make_pd(static_cast<memory::dim>(rows), weights_md, dst)))
+        .first->second;
+  }
+
+  base::Status run(const void* x, std::size_t rows, void* y, DataType dst) const {
+    if (rows == 0) return {};
+    try {
+      const dnnl::matmul& matmul = primitive(rows, dst);
+      const dnnl::engine& engine = internal::cpu_engine();
+      const auto m = static_cast<memory::dim>(rows);
+      const auto k = static_cast<memory::dim>(in_features);
+      const auto n = static_cast<memory::dim>(out_features);
+      memory src({{m, k}, src_type(precision), Tag::ab}, engine, const_cast<void*>(x));
+      memory out({{m, n}, dst, Tag::ab}, engine, y);
+      std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, out}};
+      if (precision != Precision::kInt8 && !bias.empty()) {
+        args.emplace(DNNL_ARG_BIAS, memory({{1, n}, DataType::f32, Tag::ab}, engine, const_cast<float*>(bias.data())));
+      }
+      dnnl::stream& stream = internal::thread_stream();
+      matmul.execute(stream, args);
+      stream.wait();
+    } catch (const dnnl::error& e) {
+      return base::internal_error("oneDNN " + std::string(precision_name(precision)) + " matmul " +
+                                  shape_string(rows, in_features, out_features) + ": " + e.what());
+    }
+    return {};
   }
 };
 
@@ -81,7 +138,8 @@ Linear& Linear::operator=(Linear&&) noexcept = default;
 Linear::~Linear() = default;
 
 base::Result<Linear> Linear::create(std::span<const float> weight, std::span<const float> bias,
-                                    std::size_t out_features, std::size_t in_features, Epilogue epilogue) {
+                                    std::size_t out_features, std::size_t in_features, Epilogue epilogue,
+                                    Precision precision) {
   if (out_features == 0 || in_features == 0) {
     return base::invalid_argument("Linear: empty weight [" + std::to_string(out_features) + ", " +
                                   std::to_string(in_features) + "]");
@@ -94,17 +152,79 @@ base::Result<Linear> Linear::create(std::span<const float> weight, std::span<con
     return base::invalid_argument("Linear: bias has " + std::to_string(bias.size()) + " values, expected " +
                                   std::to_string(out_features));
   }
+  if (precision == Precision::kAuto) return base::invalid_argument("Linear: precision auto must be resolved first");
+  WINNOW_RETURN_IF_ERROR(check_precision_supported(precision));
+
   Linear linear;
   linear.impl_ = std::make_unique<Impl>();
   Impl& impl = *linear.impl_;
   impl.in_features = in_features;
   impl.out_features = out_features;
   impl.epilogue = epilogue;
-  impl.weight_t.resize(weight.size());
-  for (std::size_t o = 0; o < out_features; ++o) {
-    for (std::size_t i = 0; i < in_features; ++i) impl.weight_t[i * out_features + o] = weight[o * in_features + i];
-  }
+  impl.precision = precision;
   impl.bias.assign(bias.begin(), bias.end());
+  const std::size_t k = in_features, n = out_features;
+
+  // The K x N operand, row-major, in the precision's type.
+  std::vector<float> f32;
+  std::vector<Bf16> b16;
+  std::vector<std::int8_t> s8;
+  const void* plain = nullptr;
+  switch (precision) {
+    case Precision::kFp32:
+      f32.resize(k * n);
+      for (std::size_t o = 0; o < n; ++o) {
+        for (std::size_t i = 0; i < k; ++i) f32[i * n + o] = weight[o * k + i];
+      }
+      plain = f32.data();
+      break;
+    case Precision::kBf16:
+      b16.resize(k * n);
+      for (std::size_t o = 0; o < n; ++o) {
+        for (std::size_t i = 0; i < k; ++i) b16[i * n + o] = to_bf16(weight[o * k + i]);
+      }
+      plain = b16.data();
+      break;
+    case Precision::kInt8: {
+      s8.resize(k * n);
+      impl.weight_scale.resize(n);
+      impl.column_comp.resize(n);
+      for (std::size_t o = 0; o < n; ++o) {
+        const float* row = weight.data() + o * k;
+        float max_abs = 0.0f;
+        for (std::size_t i = 0; i < k; ++i) max_abs = std::max(max_abs, std::abs(row[i]));
+        const float scale = max_abs > 0.0f ? max_abs / 127.0f : 1.0f;
+        std::int64_t sum = 0;
+        for (std::size_t i = 0; i < k; ++i) {
+          const auto q = static_cast<std::int8_t>(std::clamp(std::nearbyint(row[i] / scale), -127.0f, 127.0f));
+          s8[i * n + o] = q;
+          sum += q;
+        }
+        impl.weight_scale[o] = scale;
+        impl.column_comp[o] = scale * static_cast<float>(sum);
+      }
+      plain = s8.data();
+      break;
+    }
+    case Precision::kAuto:
+      break;
+  }
+  try {
+    const dnnl::engine& engine = internal::cpu_engine();
+    const auto kd = static_cast<memory::dim>(k), nd = static_cast<memory::dim>(n);
+    const DataType wt = weight_type(precision);
+    const DataType dst = DataType::f32;
+    impl.weights_md = impl.make_pd(kLayoutRows, memory::desc({kd, nd}, wt, Tag::any), dst).weights_desc();
+    memory source({{kd, nd}, wt, Tag::ab}, engine, const_cast<void*>(plain));
+    impl.weights_buffer.reset(base::allocate_huge(impl.weights_md.get_size()));
+    impl.weights = memory(impl.weights_md, engine, impl.weights_buffer.get());
+    dnnl::stream& stream = internal::thread_stream();
+    dnnl::reorder(source, impl.weights).execute(stream, source, impl.weights);
+    stream.wait();
+  } catch (const dnnl::error& e) {
+    return base::internal_error("oneDNN: preparing " + std::string(precision_name(precision)) + " weights [" +
+                                std::to_string(n) + ", " + std::to_string(k) + "]: " + e.what());
+  }
   return linear;
 }
 
@@ -112,34 +232,92 @@ base::Status Linear::forward(const float* x, std::size_t rows, float* y) const {
   if (rows == 0) return {};
   if (!impl_) return base::failed_precondition("Linear::forward on an empty Linear");
   const Impl& impl = *impl_;
-  try {
-    const dnnl::matmul& matmul = impl.primitive(rows);
-    const dnnl::engine& engine = internal::cpu_engine();
-    const auto m = static_cast<memory::dim>(rows);
-    const auto k = static_cast<memory::dim>(impl.in_features);
-    const auto n = static_cast<memory::dim>(impl.out_features);
-    memory src({{m, k}, DataType::f32, Tag::ab}, engine, const_cast<float*>(x));
-    memory weights({{k, n}, DataType::f32, Tag::ab}, engine, const_cast<float*>(impl.weight_t.data()));
-    memory dst({{m, n}, DataType::f32, Tag::ab}, engine, y);
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
-    if (!impl.bias.empty()) {
-      args.emplace(DNNL_ARG_BIAS,
-                   memory({{1, n}, DataType::f32, Tag::ab}, engine, const_cast<float*>(impl.bias.data())));
+  const std::size_t k = impl.in_features, n = impl.out_features;
+  switch (impl.precision) {
+    case Precision::kFp32:
+      return impl.run(x, rows, y, DataType::f32);
+    case Precision::kBf16:
+      if (impl.x_bf16.size() < rows * k) impl.x_bf16.resize(rows * k);
+      convert_to_bf16(x, rows * k, impl.x_bf16.data());
+      return impl.run(impl.x_bf16.data(), rows, y, DataType::f32);
+    case Precision::kInt8: {
+      if (impl.x_q.size() < rows * k) impl.x_q.resize(rows * k);
+      if (impl.x_scale.size() < rows) {
+        impl.x_scale.resize(rows);
+        impl.x_zero.resize(rows);
+      }
+      quantize_rows(x, rows, k, impl.x_q.data(), impl.x_scale.data(), impl.x_zero.data());
+      WINNOW_RETURN_IF_ERROR(impl.run(impl.x_q.data(), rows, y, DataType::f32));
+      affine_rows(y, affine({impl.x_q.data(), impl.x_scale.data(), impl.x_zero.data()}), rows, n);
+      if (impl.epilogue != Epilogue::kNone) {
+        const auto total = static_cast<std::int64_t>(rows * n);
+        const bool gelu = impl.epilogue == Epilogue::kGeluErf;
+#pragma omp parallel for schedule(static)
+        for (std::int64_t i = 0; i < total; ++i) {
+          const float v = y[i];
+          y[i] = gelu ? 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f)) : std::tanh(v);
+        }
+      }
+      return {};
     }
-    dnnl::stream& stream = internal::thread_stream();
-    matmul.execute(stream, args);
-    stream.wait();
-  } catch (const dnnl::error& e) {
-    return base::internal_error("oneDNN matmul " + shape_string(rows, impl.in_features, impl.out_features) + ": " +
-                                e.what());
+    case Precision::kAuto:
+      break;
   }
-  return {};
+  return base::internal_error("Linear: unresolved precision");
+}
+
+base::Status Linear::forward(const Bf16* x, std::size_t rows, float* y) const {
+  if (!impl_ || impl_->precision != Precision::kBf16) {
+    return base::failed_precondition("Linear::forward(bf16) on a Linear that is not bf16");
+  }
+  return impl_->run(x, rows, y, DataType::f32);
+}
+
+base::Status Linear::forward(const Bf16* x, std::size_t rows, Bf16* y) const {
+  if (!impl_ || impl_->precision != Precision::kBf16) {
+    return base::failed_precondition("Linear::forward(bf16) on a Linear that is not bf16");
+  }
+  return impl_->run(x, rows, y, DataType::bf16);
+}
+
+base::Status Linear::forward_raw(const std::uint8_t* x, std::size_t rows, float* raw) const {
+  if (!impl_ || impl_->precision != Precision::kInt8) {
+    return base::failed_precondition("Linear::forward_raw on a Linear that is not int8");
+  }
+  return impl_->run(x, rows, raw, DataType::f32);
+}
+
+RowAffine Linear::affine(const QuantizedRows& x) const {
+  RowAffine a;
+  if (!impl_) return a;
+  a.bias = impl_->bias.empty() ? nullptr : impl_->bias.data();
+  if (impl_->precision == Precision::kInt8) {
+    a.row_scale = x.scale;
+    a.row_zero = x.zero;
+    a.column_comp = impl_->column_comp.data();
+  }
+  return a;
 }
 
 std::size_t Linear::in_features() const { return impl_ ? impl_->in_features : 0; }
 std::size_t Linear::out_features() const { return impl_ ? impl_->out_features : 0; }
+Precision Linear::precision() const { return impl_ ? impl_->precision : Precision::kFp32; }
+Epilogue Linear::epilogue() const { return impl_ ? impl_->epilogue : Epilogue::kNone; }
+const float* Linear::bias() const { return impl_ && !impl_->bias.empty() ? impl_->bias.data() : nullptr; }
+
 std::size_t Linear::weight_bytes() const {
-  return impl_ ? (impl_->weight_t.size() + impl_->bias.size()) * sizeof(float) : 0;
+  if (!impl_) return 0;
+  return impl_->weights_md.get_size() +
+         (impl_->bias.size() + impl_->weight_scale.size() + impl_->column_comp.size()) * sizeof(float);
+}
+
+base::Result<std::string> Linear::implementation(std::size_t rows) const {
+  if (!impl_) return base::failed_precondition("Linear::implementation on an empty Linear");
+  try {
+    return internal::primitive_implementation(impl_->primitive(std::max<std::size_t>(rows, 1), DataType::f32));
+  } catch (const dnnl::error& e) {
+    return base::internal_error(std::string("oneDNN: ") + e.what());
+  }
 }
 
 }  // namespace winnow::kernels

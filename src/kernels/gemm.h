@@ -1,16 +1,21 @@
-// Dense layers (y = x·Wᵀ + b) through oneDNN matmul.
+// Dense layers (y = x·Wᵀ + b) through oneDNN matmul, in fp32, bf16 or int8.
 //
-// Weights are prepared once, when the Linear is built; a forward call only
-// looks up (or, for a new row count, creates) the oneDNN primitive for its
-// shape. fp32 for now; reduced-precision variants will be further Linear
-// flavours behind the same interface.
+// Weights are prepared once, when the Linear is built: converted to the
+// precision's type and reordered into the blocked layout oneDNN's brgemm
+// kernels read (independent of the row count); the caller's fp32 copy can be
+// dropped afterwards. A forward call only looks up (or, for a new row count,
+// creates) the oneDNN primitive for its shape.
 #pragma once
 
 #include <cstddef>
 #include <memory>
 #include <span>
+#include <string>
 
 #include "base/status.h"
+#include "kernels/bf16.h"
+#include "kernels/precision.h"
+#include "kernels/quantize.h"
 
 namespace winnow::kernels {
 
@@ -24,30 +29,60 @@ enum class Epilogue {
 // A torch.nn.Linear: weight [out_features, in_features] (row-major, as stored
 // in checkpoints), optional bias [out_features].
 //
-// Thread-compatible: forward() fills a primitive cache, so callers serialize
-// calls on one Linear (a model runs one forward pass at a time). Each call
-// parallelises internally with OpenMP over omp_get_max_threads() threads.
+//   kFp32: fp32 weights; fp32 in and out; bias and epilogue fused.
+//   kBf16: bf16 weights (rounded to nearest even); bf16 in, fp32 or bf16 out,
+//          fp32 accumulation; bias and epilogue fused.
+//   kInt8: s8 weights, symmetric, one scale per output channel
+//          (s_w[n] = max_k |w[n][k]| / 127); u8 inputs quantized per row
+//          (quantize.h); s32 accumulation; forward_raw returns s_w[n] · Σ q·w
+//          and the caller applies the rows' affine, bias and epilogue, fused
+//          with whatever pass comes next.
+//
+// Thread-compatible: forward() fills a primitive cache and reuses buffers, so
+// callers serialize calls on one Linear (a model runs one forward pass at a
+// time). Each call parallelises internally with OpenMP over
+// omp_get_max_threads() threads. A row's result does not depend on the other
+// rows of the call.
 class Linear {
  public:
-  // Copies the weights into the layout the GEMM reads. `bias` may be empty.
+  // Prepares the weights in `precision` (kAuto is refused; kBf16 / kInt8 need
+  // the CPU support check_precision_supported() reports). `bias` may be empty.
   static base::Result<Linear> create(std::span<const float> weight, std::span<const float> bias,
                                      std::size_t out_features, std::size_t in_features,
-                                     Epilogue epilogue = Epilogue::kNone);
+                                     Epilogue epilogue = Epilogue::kNone, Precision precision = Precision::kFp32);
 
   Linear();
   Linear(Linear&&) noexcept;
   Linear& operator=(Linear&&) noexcept;
   ~Linear();
 
-  // y[rows, out_features] = epilogue(x[rows, in_features] · Wᵀ + b). Both
-  // matrices are row-major and contiguous; x and y must not overlap. rows == 0
-  // is a no-op.
+  // y[rows, out_features] = epilogue(x[rows, in_features] · Wᵀ + b), any
+  // precision (bf16 and int8 convert or quantize x first, into a buffer of
+  // this Linear). Both matrices are row-major and contiguous; x and y must
+  // not overlap. rows == 0 is a no-op.
   base::Status forward(const float* x, std::size_t rows, float* y) const;
+
+  // kBf16 only: x [rows, in_features] in bf16; y in fp32 or bf16.
+  base::Status forward(const Bf16* x, std::size_t rows, float* y) const;
+  base::Status forward(const Bf16* x, std::size_t rows, Bf16* y) const;
+
+  // kInt8 only: raw[rows, out_features] = s_w[n] · Σ_k x.values[m][k] · w_q[n][k].
+  // The layer's output is affine(raw) with affine() below, then the epilogue.
+  base::Status forward_raw(const std::uint8_t* x, std::size_t rows, float* raw) const;
+  // kInt8: the RowAffine that finishes forward_raw for inputs `x`.
+  RowAffine affine(const QuantizedRows& x) const;
 
   std::size_t in_features() const;
   std::size_t out_features() const;
-  // Bytes held for the prepared weights and bias.
+  Precision precision() const;
+  Epilogue epilogue() const;
+  // The bias [out_features], or nullptr.
+  const float* bias() const;
+  // Bytes held for the prepared weights (in the precision's type and blocked
+  // layout, which may pad), bias and int8 column constants.
   std::size_t weight_bytes() const;
+  // The oneDNN implementation used for `rows` rows, e.g. "brg:avx512_core_vnni".
+  base::Result<std::string> implementation(std::size_t rows) const;
 
  private:
   struct Impl;

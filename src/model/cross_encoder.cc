@@ -1,7 +1,6 @@
 #include "model/cross_encoder.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include "model/checkpoint.h"
 #include "model/config.h"
@@ -26,6 +25,11 @@ constexpr Architecture kArchitectures[] = {
 }  // namespace
 
 base::Result<std::unique_ptr<CrossEncoder>> CrossEncoder::load(const std::filesystem::path& dir) {
+  return load(dir, LoadOptions{});
+}
+
+base::Result<std::unique_ptr<CrossEncoder>> CrossEncoder::load(const std::filesystem::path& dir,
+                                                               const LoadOptions& options) {
   const std::filesystem::path config_path = dir / "config.json";
   WINNOW_ASSIGN_OR_RETURN(ModelConfig config, read_model_config(config_path));
   const std::string source = config_path.string();
@@ -53,7 +57,7 @@ base::Result<std::unique_ptr<CrossEncoder>> CrossEncoder::load(const std::filesy
   WINNOW_ASSIGN_OR_RETURN(EncoderLayout layout, detect_layout(family, checkpoint));
   WeightReader weights(checkpoint);
   std::unique_ptr<CrossEncoder> model(new CrossEncoder());
-  WINNOW_ASSIGN_OR_RETURN(model->encoder_, Encoder::load(config, layout, checkpoint, weights));
+  WINNOW_ASSIGN_OR_RETURN(model->encoder_, Encoder::load(config, layout, checkpoint, weights, options));
   const std::size_t h = config.hidden_size;
   if (family == Family::kBert) {
     WINNOW_ASSIGN_OR_RETURN(model->head_, ClassificationHead::load(weights, layout.prefix + "pooler.dense",
@@ -69,17 +73,16 @@ base::Result<std::unique_ptr<CrossEncoder>> CrossEncoder::load(const std::filesy
 }
 
 base::Result<std::vector<float>> CrossEncoder::score(const TokenBatch& batch) const {
+  return score(batch, encoder_.default_precision());
+}
+
+base::Result<std::vector<float>> CrossEncoder::score(const TokenBatch& batch, kernels::Precision precision) const {
+  WINNOW_RETURN_IF_ERROR(encoder_.check_prepared(precision));
   WINNOW_RETURN_IF_ERROR(encoder_.validate(batch));
   const std::size_t n = batch.num_sequences();
   std::vector<float> logits(n);
   if (n == 0) return logits;
-  WINNOW_RETURN_IF_ERROR(encoder_.forward(batch, workspace_, hidden_));
-  const std::size_t h = info_.hidden_size;
-  if (first_tokens_.size() < n * h) first_tokens_.resize(n * h);
-  for (std::size_t s = 0; s < n; ++s) {
-    std::memcpy(first_tokens_.data() + s * h, hidden_.data() + static_cast<std::size_t>(batch.offsets[s]) * h,
-                h * sizeof(float));
-  }
+  WINNOW_RETURN_IF_ERROR(encoder_.forward_first_tokens(batch, precision, workspace_, first_tokens_));
   WINNOW_RETURN_IF_ERROR(head_.forward(first_tokens_.data(), n, head_scratch_, logits.data()));
   return logits;
 }

@@ -10,6 +10,7 @@
 #include "base/status.h"
 #include "model/classification_head.h"
 #include "model/encoder.h"
+#include "model/load_options.h"
 #include "model/model_info.h"
 #include "model/token_batch.h"
 
@@ -23,6 +24,9 @@ class CrossEncoder {
   // num_labels 1 (a reranker's single relevance logit); anything else is
   // refused with an error naming it.
   static base::Result<std::unique_ptr<CrossEncoder>> load(const std::filesystem::path& dir);
+  // The same, with the dense layers prepared as `options` says (precisions).
+  static base::Result<std::unique_ptr<CrossEncoder>> load(const std::filesystem::path& dir,
+                                                          const LoadOptions& options);
 
   const ModelInfo& info() const { return info_; }
 
@@ -33,6 +37,15 @@ class CrossEncoder {
   // Thread-compatible: callers serialize calls (buffers are reused between
   // calls). Parallel inside with OpenMP (omp_get_max_threads()).
   base::Result<std::vector<float>> score(const TokenBatch& batch) const;
+  // The same in `precision`, one of info().precisions (else FailedPrecondition).
+  // The last layer computes only what the head reads (the first tokens).
+  base::Result<std::vector<float>> score(const TokenBatch& batch, kernels::Precision precision) const;
+  kernels::Precision default_precision() const { return encoder_.default_precision(); }
+  // From now on, score() adds its stage times to `profile` (nullptr: stop).
+  // For benchmarks; thread-compatible like score().
+  void set_profile(EncoderProfile* profile) const { workspace_.profile = profile; }
+  // What score() checks before running: ids, type ids, lengths (see score()).
+  base::Status validate(const TokenBatch& batch) const { return encoder_.validate(batch); }
 
  private:
   CrossEncoder() = default;
@@ -42,7 +55,6 @@ class CrossEncoder {
   ClassificationHead head_;
   // Reused between calls (thread-compatible contract).
   mutable EncoderWorkspace workspace_;
-  mutable std::vector<float> hidden_;
   mutable std::vector<float> first_tokens_;
   mutable std::vector<float> head_scratch_;
 };

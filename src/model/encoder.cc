@@ -1,9 +1,13 @@
 #include "model/encoder.h"
 
 #include <charconv>
+#include <chrono>
+#include <cstring>
+#include <span>
 
+#include "base/cpu_features.h"
 #include "kernels/attention.h"
-#include "kernels/layer_norm.h"
+#include "kernels/quantize.h"
 #include "model/model_description.h"
 
 namespace winnow::model {
@@ -29,15 +33,52 @@ base::Status check_layer_count(const ModelConfig& config, const EncoderLayout& l
   return {};
 }
 
-template <typename T>
-void grow(std::vector<T>& buffer, std::size_t size) {
+template <typename Vector>
+void grow(Vector& buffer, std::size_t size) {
   if (buffer.size() < size) buffer.resize(size);
 }
 
+// Adds the time since the previous lap to one stage of a profile; does
+// nothing (not even read the clock) without one.
+class StageClock {
+ public:
+  explicit StageClock(EncoderProfile* profile) : profile_(profile) {
+    if (profile_ != nullptr) last_ = std::chrono::steady_clock::now();
+  }
+  void lap(double EncoderProfile::*stage) {
+    if (profile_ == nullptr) return;
+    const auto now = std::chrono::steady_clock::now();
+    profile_->*stage += std::chrono::duration<double, std::milli>(now - last_).count();
+    last_ = now;
+  }
+
+ private:
+  EncoderProfile* profile_;
+  std::chrono::steady_clock::time_point last_;
+};
+
 }  // namespace
 
+void EncoderWorkspace::Quantized::resize(std::size_t rows, std::size_t cols) {
+  grow(values, rows * cols);
+  grow(scale, rows);
+  grow(zero, rows);
+}
+
 base::Result<Encoder> Encoder::load(const ModelConfig& config, const EncoderLayout& layout,
-                                    const Checkpoint& checkpoint, WeightReader& weights) {
+                                    const Checkpoint& checkpoint, WeightReader& weights, const LoadOptions& options) {
+  WINNOW_RETURN_IF_ERROR(kernels::check_cpu_dispatch());
+  if (options.precisions.empty()) return base::invalid_argument("no precision to prepare the model in");
+  for (std::size_t i = 0; i < options.precisions.size(); ++i) {
+    const kernels::Precision p = options.precisions[i];
+    if (p == kernels::Precision::kAuto) return base::invalid_argument("precision auto must be resolved before loading");
+    WINNOW_RETURN_IF_ERROR(kernels::check_precision_supported(p));
+    for (std::size_t j = 0; j < i; ++j) {
+      if (options.precisions[j] == p) {
+        return base::invalid_argument("precision " + std::string(kernels::precision_name(p)) + " listed twice");
+      }
+    }
+  }
   WINNOW_RETURN_IF_ERROR(check_layer_count(config, layout, checkpoint));
   Encoder encoder;
   const std::size_t h = config.hidden_size;
@@ -45,53 +86,298 @@ base::Result<Encoder> Encoder::load(const ModelConfig& config, const EncoderLayo
   encoder.hidden_ = h;
   encoder.intermediate_size_ = inter;
   encoder.eps_ = config.layer_norm_eps;
+  encoder.precisions_ = options.precisions;
+  encoder.attention_precision_ = options.attention_precision;
   WINNOW_ASSIGN_OR_RETURN(encoder.embeddings_, Embeddings::load(config, layout, checkpoint, weights));
-  WINNOW_ASSIGN_OR_RETURN(encoder.attention_,
-                          kernels::Attention::create(config.num_attention_heads, h / config.num_attention_heads));
+  WINNOW_ASSIGN_OR_RETURN(encoder.attention_, kernels::Attention::create(config.num_attention_heads,
+                                                                         h / config.num_attention_heads,
+                                                                         options.attention));
+  for (kernels::Precision p : options.precisions) encoder.prepared_.push_back(Prepared{p, {}});
   const std::size_t before_layers = weights.parameter_count();
   for (std::size_t i = 0; i < config.num_hidden_layers; ++i) {
     const std::string p = layout.layer(i) + ".";
-    Layer layer;
+    // Each Linear is read once as fp32 and prepared in every precision; the
+    // fp32 copy goes when the next one is read.
+    LinearWeights qkv, attention_out, intermediate, output;
     if (layout.tensors == TensorLayout::kJinaFlash) {
-      WINNOW_ASSIGN_OR_RETURN(layer.qkv, weights.linear(p + layout.fused_qkv(), 3 * h, h));
+      WINNOW_ASSIGN_OR_RETURN(qkv, weights.read_linear(p + layout.fused_qkv(), 3 * h, h));
     } else {
-      WINNOW_ASSIGN_OR_RETURN(layer.qkv,
-                              weights.fused_linear({p + layout.query(), p + layout.key(), p + layout.value()}, h, h));
+      WINNOW_ASSIGN_OR_RETURN(qkv, weights.read_fused_linear({p + layout.query(), p + layout.key(), p + layout.value()},
+                                                             h, h));
     }
-    WINNOW_ASSIGN_OR_RETURN(layer.attention_out, weights.linear(p + layout.attention_output(), h, h));
-    WINNOW_ASSIGN_OR_RETURN(layer.attention_norm, weights.layer_norm(p + layout.attention_layer_norm(), h));
-    WINNOW_ASSIGN_OR_RETURN(layer.intermediate,
-                            weights.linear(p + layout.intermediate(), inter, h, kernels::Epilogue::kGeluErf));
-    WINNOW_ASSIGN_OR_RETURN(layer.output, weights.linear(p + layout.output(), h, inter));
-    WINNOW_ASSIGN_OR_RETURN(layer.output_norm, weights.layer_norm(p + layout.output_layer_norm(), h));
-    encoder.layers_.push_back(std::move(layer));
+    WINNOW_ASSIGN_OR_RETURN(attention_out, weights.read_linear(p + layout.attention_output(), h, h));
+    Norms norms;
+    WINNOW_ASSIGN_OR_RETURN(norms.attention, weights.layer_norm(p + layout.attention_layer_norm(), h));
+    WINNOW_ASSIGN_OR_RETURN(intermediate, weights.read_linear(p + layout.intermediate(), inter, h));
+    WINNOW_ASSIGN_OR_RETURN(output, weights.read_linear(p + layout.output(), h, inter));
+    WINNOW_ASSIGN_OR_RETURN(norms.output, weights.layer_norm(p + layout.output_layer_norm(), h));
+    encoder.norms_.push_back(std::move(norms));
+    for (Prepared& prepared : encoder.prepared_) {
+      Dense dense;
+      const kernels::Precision precision = prepared.precision;
+      const std::string where = layout.layer(i) + " (" + std::string(kernels::precision_name(precision)) + ")";
+      auto with_where = [&](base::Result<kernels::Linear> r) -> base::Result<kernels::Linear> {
+        if (!r.ok()) return r.status().with_context(where);
+        return r;
+      };
+      WINNOW_ASSIGN_OR_RETURN(dense.qkv, with_where(weights.prepare(qkv, kernels::Epilogue::kNone, precision)));
+      WINNOW_ASSIGN_OR_RETURN(dense.attention_out,
+                              with_where(weights.prepare(attention_out, kernels::Epilogue::kNone, precision)));
+      WINNOW_ASSIGN_OR_RETURN(dense.intermediate,
+                              with_where(weights.prepare(intermediate, kernels::Epilogue::kGeluErf, precision)));
+      WINNOW_ASSIGN_OR_RETURN(dense.output, with_where(weights.prepare(output, kernels::Epilogue::kNone, precision)));
+      prepared.layers.push_back(std::move(dense));
+    }
   }
   encoder.layer_parameter_count_ = weights.parameter_count() - before_layers;
   return encoder;
 }
 
-base::Status Encoder::forward(const TokenBatch& batch, EncoderWorkspace& ws, std::vector<float>& hidden) const {
-  const std::size_t tokens = batch.num_tokens();
-  const std::size_t h = hidden_;
-  hidden.resize(tokens * h);
-  if (tokens == 0) return {};
-  grow(ws.qkv, tokens * 3 * h);
-  grow(ws.context, tokens * h);
-  grow(ws.projected, tokens * h);
-  grow(ws.intermediate, tokens * intermediate_size_);
+bool Encoder::bf16_attention(kernels::Precision precision) const {
+  if (!base::cpu_features().avx512_bf16) return false;
+  switch (attention_precision_) {
+    case AttentionPrecision::kFp32: return false;
+    case AttentionPrecision::kBf16: return true;
+    case AttentionPrecision::kAuto: return precision == kernels::Precision::kInt8;
+  }
+  return false;
+}
 
-  float* x = hidden.data();
+base::Status Encoder::check_prepared(kernels::Precision precision) const {
+  if (find(precision) != nullptr) return {};
+  std::string prepared;
+  for (kernels::Precision p : precisions_) prepared += (prepared.empty() ? "" : ", ") + std::string(kernels::precision_name(p));
+  return base::failed_precondition("precision " + std::string(kernels::precision_name(precision)) +
+                                   " was not prepared when the model was loaded (prepared: " + prepared + ")");
+}
+
+const Encoder::Prepared* Encoder::find(kernels::Precision precision) const {
+  for (const Prepared& p : prepared_) {
+    if (p.precision == precision) return &p;
+  }
+  return nullptr;
+}
+
+base::Status Encoder::forward(const TokenBatch& batch, kernels::Precision precision, EncoderWorkspace& ws,
+                              std::vector<float>& hidden) const {
+  const Prepared* prepared = find(precision);
+  if (prepared == nullptr) return check_prepared(precision);
+  hidden.resize(batch.num_tokens() * hidden_);
+  if (batch.num_tokens() == 0) return {};
+  return run(batch, *prepared, /*first_only=*/false, ws, hidden);
+}
+
+base::Status Encoder::forward_first_tokens(const TokenBatch& batch, kernels::Precision precision,
+                                           EncoderWorkspace& ws, std::vector<float>& first) const {
+  const Prepared* prepared = find(precision);
+  if (prepared == nullptr) return check_prepared(precision);
+  first.resize(batch.num_sequences() * hidden_);
+  if (batch.num_tokens() == 0) return {};
+  return run(batch, *prepared, /*first_only=*/true, ws, first);
+}
+
+namespace {
+
+// out[s] = x[offsets[s]] for every sequence: the rows the last layer keeps.
+void gather_first_rows(const float* x, std::span<const std::int32_t> offsets, std::size_t hidden, float* out) {
+  for (std::size_t s = 0; s + 1 < offsets.size(); ++s) {
+    std::memcpy(out + s * hidden, x + static_cast<std::size_t>(offsets[s]) * hidden, hidden * sizeof(float));
+  }
+}
+
+}  // namespace
+
+base::Status Encoder::run(const TokenBatch& batch, const Prepared& prepared, bool first_only, EncoderWorkspace& ws,
+                          std::vector<float>& out) const {
+  const std::size_t tokens = batch.num_tokens();
+  // All tokens' rows: the output itself, or a workspace buffer when only the
+  // first rows come out.
+  if (first_only) grow(ws.hidden, tokens * hidden_);
+  float* x = first_only ? ws.hidden.data() : out.data();
+  grow(ws.qkv, tokens * 3 * hidden_);
+  grow(ws.context, tokens * hidden_);
+  grow(ws.projected, tokens * hidden_);
+  StageClock clock(ws.profile);
   embeddings_.forward(batch, x);
-  for (const Layer& layer : layers_) {
-    WINNOW_RETURN_IF_ERROR(layer.qkv.forward(x, tokens, ws.qkv.data()));
-    WINNOW_RETURN_IF_ERROR(attention_.forward(ws.qkv.data(), batch.offsets, ws.context.data(), ws.attention_scratch));
-    WINNOW_RETURN_IF_ERROR(layer.attention_out.forward(ws.context.data(), tokens, ws.projected.data()));
-    kernels::add_layer_norm(ws.projected.data(), x, tokens, h, layer.attention_norm.gamma.data(),
-                            layer.attention_norm.beta.data(), eps_, x);
-    WINNOW_RETURN_IF_ERROR(layer.intermediate.forward(x, tokens, ws.intermediate.data()));
-    WINNOW_RETURN_IF_ERROR(layer.output.forward(ws.intermediate.data(), tokens, ws.projected.data()));
-    kernels::add_layer_norm(ws.projected.data(), x, tokens, h, layer.output_norm.gamma.data(),
-                            layer.output_norm.beta.data(), eps_, x);
+  clock.lap(&EncoderProfile::embeddings);
+  base::Status status;
+  switch (prepared.precision) {
+    case kernels::Precision::kFp32:
+      status = run_fp32(batch, prepared, first_only, ws, x, out.data());
+      break;
+    case kernels::Precision::kBf16:
+      status = run_bf16(batch, prepared, first_only, ws, x, out.data());
+      break;
+    case kernels::Precision::kInt8:
+      status = run_int8(batch, prepared, first_only, ws, x, out.data());
+      break;
+    case kernels::Precision::kAuto:
+      status = base::internal_error("encoder: unresolved precision");
+      break;
+  }
+  WINNOW_RETURN_IF_ERROR(status);
+  if (first_only && prepared.layers.empty()) gather_first_rows(x, batch.offsets, hidden_, out.data());
+  return {};
+}
+
+// Each run_* goes through the layers. In the last layer of first-token mode,
+// Q·Kᵀ still sees every token's key and value, but only the first tokens are
+// queries, and from there on `rows` = sequences and the state lives in `out`.
+
+base::Status Encoder::run_fp32(const TokenBatch& batch, const Prepared& prepared, bool first_only,
+                               EncoderWorkspace& ws, float* x, float* out) const {
+  StageClock clock(ws.profile);
+  const std::size_t tokens = batch.num_tokens(), sequences = batch.num_sequences(), h = hidden_;
+  grow(ws.intermediate, tokens * intermediate_size_);
+  for (std::size_t l = 0; l < prepared.layers.size(); ++l) {
+    const Dense& d = prepared.layers[l];
+    const Norms& n = norms_[l];
+    const bool last = first_only && l + 1 == prepared.layers.size();
+    const std::size_t rows = last ? sequences : tokens;
+    WINNOW_RETURN_IF_ERROR(d.qkv.forward(x, tokens, ws.qkv.data()));
+    clock.lap(&EncoderProfile::qkv);
+    kernels::AttentionRequest attention;
+    attention.qkv = ws.qkv.data();
+    attention.offsets = batch.offsets;
+    attention.first_token_only = last;
+    attention.out = ws.context.data();
+    attention.scratch = &ws.attention_scratch;
+    WINNOW_RETURN_IF_ERROR(attention_.forward(attention));
+    clock.lap(&EncoderProfile::attention);
+    float* state = x;
+    if (last) {
+      gather_first_rows(x, batch.offsets, h, out);
+      state = out;
+    }
+    WINNOW_RETURN_IF_ERROR(d.attention_out.forward(ws.context.data(), rows, ws.projected.data()));
+    clock.lap(&EncoderProfile::attention_out);
+    kernels::add_layer_norm_fused(ws.projected.data(), {}, state, rows, h, n.attention.gamma.data(),
+                                  n.attention.beta.data(), eps_, {.out = state});
+    clock.lap(&EncoderProfile::norms);
+    WINNOW_RETURN_IF_ERROR(d.intermediate.forward(state, rows, ws.intermediate.data()));
+    clock.lap(&EncoderProfile::ffn_in);
+    WINNOW_RETURN_IF_ERROR(d.output.forward(ws.intermediate.data(), rows, ws.projected.data()));
+    clock.lap(&EncoderProfile::ffn_out);
+    kernels::add_layer_norm_fused(ws.projected.data(), {}, state, rows, h, n.output.gamma.data(),
+                                  n.output.beta.data(), eps_, {.out = state});
+    clock.lap(&EncoderProfile::norms);
+  }
+  return {};
+}
+
+base::Status Encoder::run_bf16(const TokenBatch& batch, const Prepared& prepared, bool first_only,
+                               EncoderWorkspace& ws, float* x, float* out) const {
+  StageClock clock(ws.profile);
+  const std::size_t tokens = batch.num_tokens(), sequences = batch.num_sequences(), h = hidden_;
+  grow(ws.x_bf16, tokens * h);
+  grow(ws.context_bf16, tokens * h);
+  grow(ws.intermediate_bf16, tokens * intermediate_size_);
+  kernels::convert_to_bf16(x, tokens * h, ws.x_bf16.data());
+  clock.lap(&EncoderProfile::embeddings);
+  for (std::size_t l = 0; l < prepared.layers.size(); ++l) {
+    const Dense& d = prepared.layers[l];
+    const Norms& n = norms_[l];
+    const bool last = first_only && l + 1 == prepared.layers.size();
+    const bool more = l + 1 < prepared.layers.size();
+    const std::size_t rows = last ? sequences : tokens;
+    WINNOW_RETURN_IF_ERROR(d.qkv.forward(ws.x_bf16.data(), tokens, ws.qkv.data()));
+    clock.lap(&EncoderProfile::qkv);
+    kernels::AttentionRequest attention;
+    attention.qkv = ws.qkv.data();
+    attention.offsets = batch.offsets;
+    attention.bf16 = bf16_attention(kernels::Precision::kBf16);
+    attention.first_token_only = last;
+    attention.out_bf16 = ws.context_bf16.data();
+    WINNOW_RETURN_IF_ERROR(attention_.forward(attention));
+    clock.lap(&EncoderProfile::attention);
+    float* state = x;
+    if (last) {
+      gather_first_rows(x, batch.offsets, h, out);
+      state = out;
+    }
+    WINNOW_RETURN_IF_ERROR(d.attention_out.forward(ws.context_bf16.data(), rows, ws.projected.data()));
+    clock.lap(&EncoderProfile::attention_out);
+    kernels::add_layer_norm_fused(ws.projected.data(), {}, state, rows, h, n.attention.gamma.data(),
+                                  n.attention.beta.data(), eps_, {.out = state, .out_bf16 = ws.x_bf16.data()});
+    clock.lap(&EncoderProfile::norms);
+    WINNOW_RETURN_IF_ERROR(d.intermediate.forward(ws.x_bf16.data(), rows, ws.intermediate_bf16.data()));
+    clock.lap(&EncoderProfile::ffn_in);
+    WINNOW_RETURN_IF_ERROR(d.output.forward(ws.intermediate_bf16.data(), rows, ws.projected.data()));
+    clock.lap(&EncoderProfile::ffn_out);
+    kernels::add_layer_norm_fused(ws.projected.data(), {}, state, rows, h, n.output.gamma.data(),
+                                  n.output.beta.data(), eps_,
+                                  {.out = state, .out_bf16 = more ? ws.x_bf16.data() : nullptr});
+    clock.lap(&EncoderProfile::norms);
+  }
+  return {};
+}
+
+base::Status Encoder::run_int8(const TokenBatch& batch, const Prepared& prepared, bool first_only,
+                               EncoderWorkspace& ws, float* x, float* out) const {
+  StageClock clock(ws.profile);
+  const std::size_t tokens = batch.num_tokens(), sequences = batch.num_sequences(), h = hidden_;
+  const std::size_t inter = intermediate_size_;
+  grow(ws.intermediate, tokens * inter);
+  ws.x_q.resize(tokens, h);
+  ws.context_q.resize(tokens, h);
+  ws.intermediate_q.resize(tokens, inter);
+  kernels::quantize_rows(x, tokens, h, ws.x_q.values.data(), ws.x_q.scale.data(), ws.x_q.zero.data());
+  clock.lap(&EncoderProfile::embeddings);
+  for (std::size_t l = 0; l < prepared.layers.size(); ++l) {
+    const Dense& d = prepared.layers[l];
+    const Norms& n = norms_[l];
+    const bool last = first_only && l + 1 == prepared.layers.size();
+    const bool more = l + 1 < prepared.layers.size();
+    const std::size_t rows = last ? sequences : tokens;
+    WINNOW_RETURN_IF_ERROR(d.qkv.forward_raw(ws.x_q.values.data(), tokens, ws.qkv.data()));
+    clock.lap(&EncoderProfile::qkv);
+    const kernels::RowAffine qkv_affine = d.qkv.affine(ws.x_q.view());
+    kernels::AttentionRequest attention;
+    attention.qkv = ws.qkv.data();
+    attention.offsets = batch.offsets;
+    attention.row_scale = qkv_affine.row_scale;
+    attention.row_zero = qkv_affine.row_zero;
+    attention.column_comp = qkv_affine.column_comp;
+    attention.bias = qkv_affine.bias;
+    attention.bf16 = bf16_attention(kernels::Precision::kInt8);
+    attention.first_token_only = last;
+    attention.out = ws.context.data();
+    WINNOW_RETURN_IF_ERROR(attention_.forward(attention));
+    clock.lap(&EncoderProfile::attention);
+    float* state = x;
+    if (last) {
+      gather_first_rows(x, batch.offsets, h, out);
+      state = out;
+    }
+    kernels::quantize_rows(ws.context.data(), rows, h, ws.context_q.values.data(), ws.context_q.scale.data(),
+                           ws.context_q.zero.data());
+    clock.lap(&EncoderProfile::attention);
+    WINNOW_RETURN_IF_ERROR(d.attention_out.forward_raw(ws.context_q.values.data(), rows, ws.projected.data()));
+    clock.lap(&EncoderProfile::attention_out);
+    kernels::add_layer_norm_fused(ws.projected.data(), d.attention_out.affine(ws.context_q.view()), state, rows, h,
+                                  n.attention.gamma.data(), n.attention.beta.data(), eps_,
+                                  {.out = state,
+                                   .q = ws.x_q.values.data(),
+                                   .q_scale = ws.x_q.scale.data(),
+                                   .q_zero = ws.x_q.zero.data()});
+    clock.lap(&EncoderProfile::norms);
+    WINNOW_RETURN_IF_ERROR(d.intermediate.forward_raw(ws.x_q.values.data(), rows, ws.intermediate.data()));
+    clock.lap(&EncoderProfile::ffn_in);
+    kernels::affine_gelu_quantize(ws.intermediate.data(), d.intermediate.affine(ws.x_q.view()), rows, inter,
+                                  ws.intermediate_q.values.data(), ws.intermediate_q.scale.data(),
+                                  ws.intermediate_q.zero.data());
+    clock.lap(&EncoderProfile::ffn_act);
+    WINNOW_RETURN_IF_ERROR(d.output.forward_raw(ws.intermediate_q.values.data(), rows, ws.projected.data()));
+    clock.lap(&EncoderProfile::ffn_out);
+    kernels::LayerNormOutputs outputs{.out = state};
+    if (more) {
+      outputs.q = ws.x_q.values.data();
+      outputs.q_scale = ws.x_q.scale.data();
+      outputs.q_zero = ws.x_q.zero.data();
+    }
+    kernels::add_layer_norm_fused(ws.projected.data(), d.output.affine(ws.intermediate_q.view()), state, rows, h,
+                                  n.output.gamma.data(), n.output.beta.data(), eps_, outputs);
+    clock.lap(&EncoderProfile::norms);
   }
   return {};
 }
@@ -103,6 +389,9 @@ ModelInfo describe_encoder(const ModelConfig& config, const EncoderLayout& layou
   info.parameter_count = weights.parameter_count();
   info.encoder_layer_parameter_count = encoder.layer_parameter_count();
   info.weight_bytes = weights.weight_bytes();
+  info.precision = std::string(kernels::precision_name(encoder.default_precision()));
+  for (kernels::Precision p : encoder.precisions()) info.precisions.emplace_back(kernels::precision_name(p));
+  info.attention_kernel = encoder.attention_kernel();
   return info;
 }
 

@@ -3,71 +3,165 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <string>
 #include <vector>
 
+#include "base/huge_pages.h"
 #include "base/status.h"
 #include "kernels/attention.h"
+#include "kernels/bf16.h"
 #include "kernels/gemm.h"
+#include "kernels/precision.h"
+#include "kernels/quantize.h"
 #include "model/checkpoint.h"
 #include "model/config.h"
 #include "model/embeddings.h"
 #include "model/layout.h"
+#include "model/load_options.h"
 #include "model/model_info.h"
 #include "model/token_batch.h"
 #include "model/weights.h"
 
 namespace winnow::model {
 
+// Where forward passes spend their time, per stage, summed over calls
+// (milliseconds). GEMM stages include the int8 activations' quantization
+// where it is fused into the previous pass.
+struct EncoderProfile {
+  double embeddings = 0;     // embeddings + LayerNorm (+ the first conversion or quantization)
+  double qkv = 0;            // the fused Q, K, V projection
+  double attention = 0;      // softmax(Q·Kᵀ)·V (+ int8: the context's quantization)
+  double attention_out = 0;  // the output projection
+  double norms = 0;          // residual + LayerNorm, both of each layer
+  double ffn_in = 0;         // intermediate projection (+ GELU when fused)
+  double ffn_act = 0;        // int8: dequantization, GELU and quantization between the FFN's GEMMs
+  double ffn_out = 0;        // output projection
+  double total() const {
+    return embeddings + qkv + attention + attention_out + norms + ffn_in + ffn_act + ffn_out;
+  }
+};
+
 // Buffers one forward pass needs; grown on demand and kept between calls so a
-// steady stream of batches allocates nothing.
+// steady stream of batches allocates nothing. Which ones a pass uses depends
+// on its precision.
 struct EncoderWorkspace {
-  std::vector<float> qkv;           // [tokens, 3 · hidden]
-  std::vector<float> context;       // [tokens, hidden]
-  std::vector<float> projected;     // [tokens, hidden]
-  std::vector<float> intermediate;  // [tokens, intermediate]
+  template <typename T>
+  using Buffer = base::HugeVector<T>;  // tens of MB, read in strided patterns: huge pages
+  Buffer<float> qkv;           // [tokens, 3 · hidden] (int8: the GEMM's raw output)
+  Buffer<float> context;       // [tokens, hidden]
+  Buffer<float> projected;     // [tokens, hidden]
+  Buffer<float> intermediate;  // [tokens, intermediate]
   std::vector<float> attention_scratch;
+  Buffer<float> hidden;        // [tokens, hidden]: the running state in first-token mode
+  Buffer<kernels::Bf16> x_bf16;             // [tokens, hidden]: bf16 GEMM input
+  Buffer<kernels::Bf16> context_bf16;       // [tokens, hidden]
+  Buffer<kernels::Bf16> intermediate_bf16;  // [tokens, intermediate]
+  // int8 GEMM inputs, quantized per row: the hidden state, the attention
+  // context and the FFN's middle.
+  struct Quantized {
+    Buffer<std::uint8_t> values;
+    std::vector<float> scale;
+    std::vector<float> zero;
+    void resize(std::size_t rows, std::size_t cols);
+    kernels::QuantizedRows view() const { return {values.data(), scale.data(), zero.data()}; }
+  };
+  Quantized x_q, context_q, intermediate_q;
+  // When set, forward passes add their stage times here (the clock is only
+  // read when it is set).
+  EncoderProfile* profile = nullptr;
 };
 
 class Encoder {
  public:
-  // Reads the embeddings and config.num_hidden_layers layers. Errors name the
-  // file and tensor; a checkpoint with more layers than the config is refused.
+  // Reads the embeddings and config.num_hidden_layers layers, and prepares the
+  // dense layers in each of options.precisions (the first is the default).
+  // Errors name the file and tensor; a checkpoint with more layers than the
+  // config is refused; a precision the CPU cannot run is refused naming the
+  // missing instruction set.
   static base::Result<Encoder> load(const ModelConfig& config, const EncoderLayout& layout,
-                                    const Checkpoint& checkpoint, WeightReader& weights);
+                                    const Checkpoint& checkpoint, WeightReader& weights,
+                                    const LoadOptions& options = {});
 
   // See Embeddings::validate.
   base::Status validate(const TokenBatch& batch) const { return embeddings_.validate(batch); }
 
   // hidden [tokens, hidden_size()] = the last hidden state of every token of
-  // the batch (resized as needed). The batch must have passed validate().
-  // Every GEMM runs on the whole packed batch, attention per sequence. A
-  // sequence's rows are computed the same way whatever else is packed with it
-  // (oneDNN's blocking does not mix rows); the parity tests check that its
-  // logit is bitwise the one it gets alone.
-  base::Status forward(const TokenBatch& batch, EncoderWorkspace& workspace, std::vector<float>& hidden) const;
+  // the batch (resized as needed), in `precision` (one of precisions()). The
+  // batch must have passed validate(). Every GEMM runs on the whole packed
+  // batch, attention per sequence. A sequence's rows are computed the same
+  // way whatever else is packed with it (oneDNN's blocking does not mix
+  // rows, activations are quantized per row, attention reads only the
+  // sequence's own tokens); the parity tests check that its logit is bitwise
+  // the one it gets alone on AVX-512, within 1e-5 on AVX2 (where oneDNN's
+  // gemm:jit blocks rows by their count).
+  base::Status forward(const TokenBatch& batch, kernels::Precision precision, EncoderWorkspace& workspace,
+                       std::vector<float>& hidden) const;
+  // The same in default_precision().
+  base::Status forward(const TokenBatch& batch, EncoderWorkspace& workspace, std::vector<float>& hidden) const {
+    return forward(batch, default_precision(), workspace, hidden);
+  }
+
+  // first [sequences, hidden_size()] = the last hidden state of each
+  // sequence's first token: what a classification head reads. The same
+  // values as forward()'s rows offsets[s], but the last layer runs attention
+  // (as queries), the output projection, the FFN and both LayerNorms for
+  // those rows only.
+  base::Status forward_first_tokens(const TokenBatch& batch, kernels::Precision precision,
+                                    EncoderWorkspace& workspace, std::vector<float>& first) const;
 
   std::size_t hidden_size() const { return hidden_; }
   std::size_t max_tokens() const { return embeddings_.max_tokens(); }
   // Weights of all layers (attention, FFN, LayerNorms), without embeddings.
   std::size_t layer_parameter_count() const { return layer_parameter_count_; }
+  // The prepared precisions, the default first.
+  const std::vector<kernels::Precision>& precisions() const { return precisions_; }
+  kernels::Precision default_precision() const { return precisions_.front(); }
+  // FailedPrecondition naming the prepared ones if `precision` is not among them.
+  base::Status check_prepared(kernels::Precision precision) const;
+  // What attention runs on: "avx512", "avx2" or "onednn".
+  std::string attention_kernel() const { return attention_.kernel_name(); }
 
  private:
-  struct Layer {
+  struct Dense {
     kernels::Linear qkv;           // [3H, H]: rows q; k; v
     kernels::Linear attention_out; // [H, H]
-    LayerNormWeights attention_norm;
-    kernels::Linear intermediate;  // [I, H], GELU fused
+    kernels::Linear intermediate;  // [I, H], GELU fused (fp32 / bf16)
     kernels::Linear output;        // [H, I]
-    LayerNormWeights output_norm;
   };
+  struct Norms {
+    LayerNormWeights attention;
+    LayerNormWeights output;
+  };
+  struct Prepared {
+    kernels::Precision precision = kernels::Precision::kFp32;
+    std::vector<Dense> layers;
+  };
+
+  base::Status run(const TokenBatch& batch, const Prepared& prepared, bool first_only, EncoderWorkspace& ws,
+                   std::vector<float>& out) const;
+  // x [tokens, hidden]: the running state; out [sequences, hidden]: the
+  // last layer's rows in first-token mode.
+  base::Status run_fp32(const TokenBatch& batch, const Prepared& prepared, bool first_only, EncoderWorkspace& ws,
+                        float* x, float* out) const;
+  base::Status run_bf16(const TokenBatch& batch, const Prepared& prepared, bool first_only, EncoderWorkspace& ws,
+                        float* x, float* out) const;
+  base::Status run_int8(const TokenBatch& batch, const Prepared& prepared, bool first_only, EncoderWorkspace& ws,
+                        float* x, float* out) const;
+  const Prepared* find(kernels::Precision precision) const;
+  // Whether a `precision` model computes attention in bf16 (LoadOptions).
+  bool bf16_attention(kernels::Precision precision) const;
 
   std::size_t hidden_ = 0;
   std::size_t intermediate_size_ = 0;
   float eps_ = 1e-12f;
   std::size_t layer_parameter_count_ = 0;
+  AttentionPrecision attention_precision_ = AttentionPrecision::kAuto;
   Embeddings embeddings_;
   kernels::Attention attention_;
-  std::vector<Layer> layers_;
+  std::vector<Norms> norms_;
+  std::vector<Prepared> prepared_;
+  std::vector<kernels::Precision> precisions_;
 };
 
 // The ModelInfo fields the config, layout and encoder determine; heads add

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace winnow::model {
 
@@ -28,10 +29,18 @@ struct ModelInfo {
   // Attention + FFN + LayerNorm weights of all encoder layers: the P of the
   // 2·P·L FLOPs per sequence of L tokens.
   std::size_t encoder_layer_parameter_count = 0;
-  // Bytes of weights used at inference: the prepared fp32 copies plus the word
-  // embedding table, which is read in place from the mapped file in its stored
-  // dtype (paged in on demand).
+  // Bytes of weights used at inference: the dense layers as prepared (in
+  // every prepared precision: fp32, bf16 or int8, blocked for oneDNN), the
+  // small fp32 tables (positions, token types, LayerNorms, head), and the word
+  // embedding table, which is read in place from the mapped file in its
+  // stored dtype (paged in on demand).
   std::size_t weight_bytes = 0;
+  // The precision score() / embed() use by default ("fp32", "bf16", "int8"),
+  // and every precision prepared at load (the default first).
+  std::string precision = "fp32";
+  std::vector<std::string> precisions;
+  // What attention runs on: "avx512", "avx2" or "onednn".
+  std::string attention_kernel;
   // Cross-encoders: sentence-transformers' sbert_ce_default_activation_function
   // from config.json, e.g. "torch.nn.modules.linear.Identity" (raw logit).
   std::optional<std::string> declared_activation;

@@ -82,6 +82,11 @@ base::Result<std::optional<std::size_t>> read_max_seq_length(const std::filesyst
 }  // namespace
 
 base::Result<std::unique_ptr<SentenceEmbedder>> SentenceEmbedder::load(const std::filesystem::path& dir) {
+  return load(dir, LoadOptions{});
+}
+
+base::Result<std::unique_ptr<SentenceEmbedder>> SentenceEmbedder::load(const std::filesystem::path& dir,
+                                                                       const LoadOptions& options) {
   WINNOW_ASSIGN_OR_RETURN(Modules modules, read_modules(dir));
   const std::filesystem::path config_path = modules.transformer / "config.json";
   WINNOW_ASSIGN_OR_RETURN(ModelConfig config, read_model_config(config_path));
@@ -97,7 +102,7 @@ base::Result<std::unique_ptr<SentenceEmbedder>> SentenceEmbedder::load(const std
   WINNOW_ASSIGN_OR_RETURN(EncoderLayout layout, detect_layout(family, checkpoint));
   WeightReader weights(checkpoint);
   std::unique_ptr<SentenceEmbedder> model(new SentenceEmbedder());
-  WINNOW_ASSIGN_OR_RETURN(model->encoder_, Encoder::load(config, layout, checkpoint, weights));
+  WINNOW_ASSIGN_OR_RETURN(model->encoder_, Encoder::load(config, layout, checkpoint, weights, options));
   model->pooling_ = pooling;
   model->normalize_ = modules.normalize;
   model->info_ = describe_encoder(config, layout, model->encoder_, weights);
@@ -108,11 +113,17 @@ base::Result<std::unique_ptr<SentenceEmbedder>> SentenceEmbedder::load(const std
 }
 
 base::Result<std::vector<std::vector<float>>> SentenceEmbedder::embed(const TokenBatch& batch) const {
+  return embed(batch, encoder_.default_precision());
+}
+
+base::Result<std::vector<std::vector<float>>> SentenceEmbedder::embed(const TokenBatch& batch,
+                                                                      kernels::Precision precision) const {
+  WINNOW_RETURN_IF_ERROR(encoder_.check_prepared(precision));
   WINNOW_RETURN_IF_ERROR(encoder_.validate(batch));
   const std::size_t n = batch.num_sequences();
   std::vector<std::vector<float>> out(n);
   if (n == 0) return out;
-  WINNOW_RETURN_IF_ERROR(encoder_.forward(batch, workspace_, hidden_));
+  WINNOW_RETURN_IF_ERROR(encoder_.forward(batch, precision, workspace_, hidden_));
   const std::size_t h = info_.hidden_size;
   if (pooled_.size() < n * h) pooled_.resize(n * h);
   pool(pooling_, hidden_.data(), batch.offsets, h, pooled_.data());

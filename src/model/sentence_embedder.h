@@ -8,6 +8,7 @@
 
 #include "base/status.h"
 #include "model/encoder.h"
+#include "model/load_options.h"
 #include "model/model_info.h"
 #include "model/pooling.h"
 #include "model/token_batch.h"
@@ -24,12 +25,17 @@ class SentenceEmbedder {
   // normalisation, as SentenceTransformer does. Prompts are not known here, so
   // include_prompt has no effect.
   static base::Result<std::unique_ptr<SentenceEmbedder>> load(const std::filesystem::path& dir);
+  // The same, with the dense layers prepared as `options` says (precisions).
+  static base::Result<std::unique_ptr<SentenceEmbedder>> load(const std::filesystem::path& dir,
+                                                              const LoadOptions& options);
 
   const ModelInfo& info() const { return info_; }
 
   // One embedding of hidden_size floats per sequence, in batch order. Same
   // validation as CrossEncoder::score. Thread-compatible: callers serialize.
   base::Result<std::vector<std::vector<float>>> embed(const TokenBatch& batch) const;
+  // The same in `precision`, one of info().precisions (else FailedPrecondition).
+  base::Result<std::vector<std::vector<float>>> embed(const TokenBatch& batch, kernels::Precision precision) const;
 
  private:
   SentenceEmbedder() = default;

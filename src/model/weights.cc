@@ -21,33 +21,50 @@ base::Result<const TensorInfo*> WeightReader::use_in_place(const std::string& na
   return info;
 }
 
-base::Result<kernels::Linear> WeightReader::linear(const std::string& prefix, std::size_t out, std::size_t in,
-                                                   kernels::Epilogue epilogue) {
-  WINNOW_ASSIGN_OR_RETURN(std::vector<float> weight, read(prefix + ".weight", {out, in}));
-  WINNOW_ASSIGN_OR_RETURN(std::vector<float> bias, read(prefix + ".bias", {out}));
-  // The prepared copy replaces the fp32 one read above (counted once).
-  weight_bytes_ -= (weight.size() + bias.size()) * sizeof(float);
-  WINNOW_ASSIGN_OR_RETURN(kernels::Linear layer, kernels::Linear::create(weight, bias, out, in, epilogue));
+base::Result<LinearWeights> WeightReader::read_linear(const std::string& prefix, std::size_t out, std::size_t in) {
+  LinearWeights w;
+  w.out = out;
+  w.in = in;
+  WINNOW_ASSIGN_OR_RETURN(w.weight, read(prefix + ".weight", {out, in}));
+  WINNOW_ASSIGN_OR_RETURN(w.bias, read(prefix + ".bias", {out}));
+  weight_bytes_ -= (w.weight.size() + w.bias.size()) * sizeof(float);
+  return w;
+}
+
+base::Result<LinearWeights> WeightReader::read_fused_linear(const std::vector<std::string>& prefixes,
+                                                            std::size_t out_each, std::size_t in) {
+  LinearWeights fused;
+  fused.out = prefixes.size() * out_each;
+  fused.in = in;
+  fused.weight.reserve(fused.out * in);
+  fused.bias.reserve(fused.out);
+  for (const std::string& prefix : prefixes) {
+    WINNOW_ASSIGN_OR_RETURN(LinearWeights part, read_linear(prefix, out_each, in));
+    fused.weight.insert(fused.weight.end(), part.weight.begin(), part.weight.end());
+    fused.bias.insert(fused.bias.end(), part.bias.begin(), part.bias.end());
+  }
+  return fused;
+}
+
+base::Result<kernels::Linear> WeightReader::prepare(const LinearWeights& weights, kernels::Epilogue epilogue,
+                                                    kernels::Precision precision) {
+  WINNOW_ASSIGN_OR_RETURN(kernels::Linear layer,
+                          kernels::Linear::create(weights.weight, weights.bias, weights.out, weights.in, epilogue,
+                                                  precision));
   weight_bytes_ += layer.weight_bytes();
   return layer;
 }
 
+base::Result<kernels::Linear> WeightReader::linear(const std::string& prefix, std::size_t out, std::size_t in,
+                                                   kernels::Epilogue epilogue) {
+  WINNOW_ASSIGN_OR_RETURN(LinearWeights weights, read_linear(prefix, out, in));
+  return prepare(weights, epilogue, kernels::Precision::kFp32);
+}
+
 base::Result<kernels::Linear> WeightReader::fused_linear(const std::vector<std::string>& prefixes,
                                                          std::size_t out_each, std::size_t in) {
-  std::vector<float> weight, bias;
-  weight.reserve(prefixes.size() * out_each * in);
-  bias.reserve(prefixes.size() * out_each);
-  for (const std::string& prefix : prefixes) {
-    WINNOW_ASSIGN_OR_RETURN(std::vector<float> w, read(prefix + ".weight", {out_each, in}));
-    WINNOW_ASSIGN_OR_RETURN(std::vector<float> b, read(prefix + ".bias", {out_each}));
-    weight.insert(weight.end(), w.begin(), w.end());
-    bias.insert(bias.end(), b.begin(), b.end());
-    weight_bytes_ -= (w.size() + b.size()) * sizeof(float);
-  }
-  WINNOW_ASSIGN_OR_RETURN(kernels::Linear layer,
-                          kernels::Linear::create(weight, bias, prefixes.size() * out_each, in));
-  weight_bytes_ += layer.weight_bytes();
-  return layer;
+  WINNOW_ASSIGN_OR_RETURN(LinearWeights weights, read_fused_linear(prefixes, out_each, in));
+  return prepare(weights, kernels::Epilogue::kNone, kernels::Precision::kFp32);
 }
 
 base::Result<LayerNormWeights> WeightReader::layer_norm(const std::string& prefix, std::size_t hidden) {

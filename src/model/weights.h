@@ -19,6 +19,14 @@ struct LayerNormWeights {
   std::vector<float> beta;   // [hidden]
 };
 
+// A torch.nn.Linear's weights read as fp32 copies, before preparation.
+struct LinearWeights {
+  std::vector<float> weight;  // [out, in]
+  std::vector<float> bias;    // [out]
+  std::size_t out = 0;
+  std::size_t in = 0;
+};
+
 // Not thread-safe; used during load only.
 class WeightReader {
  public:
@@ -35,6 +43,17 @@ class WeightReader {
   // along the output axis (e.g. query, key, value into one [3H, H] GEMM).
   base::Result<kernels::Linear> fused_linear(const std::vector<std::string>& prefixes, std::size_t out_each,
                                              std::size_t in);
+
+  // The fp32 weights of `prefix`.weight / .bias (or of several Linears fused
+  // along the output axis), to prepare in one or more precisions with
+  // prepare(). Counted as parameters, not as bytes kept: the copies are
+  // temporary (the checkpoint's pages are released as they are read).
+  base::Result<LinearWeights> read_linear(const std::string& prefix, std::size_t out, std::size_t in);
+  base::Result<LinearWeights> read_fused_linear(const std::vector<std::string>& prefixes, std::size_t out_each,
+                                                std::size_t in);
+  // A Linear prepared from `weights` in `precision`; its bytes are counted.
+  base::Result<kernels::Linear> prepare(const LinearWeights& weights, kernels::Epilogue epilogue,
+                                        kernels::Precision precision);
 
   // A torch.nn.LayerNorm `prefix`.weight / .bias, [hidden]; also accepts the
   // .gamma / .beta names of TF-converted BERT checkpoints.

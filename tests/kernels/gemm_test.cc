@@ -84,7 +84,7 @@ TEST(GemmTest, FusedGeluAndTanhEpiloguesMatchStdReferences) {
 TEST(GemmTest, ZeroRowsIsANoOp) {
   auto linear = Linear::create(std::vector<float>(6, 1.0f), {}, 2, 3);
   ASSERT_TRUE(linear.ok());
-  EXPECT_TRUE(linear->forward(nullptr, 0, nullptr).ok());
+  EXPECT_TRUE(linear->forward(static_cast<const float*>(nullptr), 0, static_cast<float*>(nullptr)).ok());
 }
 
 TEST(GemmTest, CreateRejectsMismatchedSizes) {
@@ -97,9 +97,11 @@ TEST(GemmTest, CreateRejectsMismatchedSizes) {
 }
 
 TEST(GemmTest, WeightBytesCountsWeightsAndBias) {
+  // The blocked layout oneDNN reads may pad the weights; never less than the values held.
   auto linear = Linear::create(std::vector<float>(12, 0.5f), std::vector<float>(4, 0.0f), 4, 3);
   ASSERT_TRUE(linear.ok());
-  EXPECT_EQ(linear->weight_bytes(), 16 * sizeof(float));
+  EXPECT_GE(linear->weight_bytes(), 16 * sizeof(float));
+  EXPECT_LE(linear->weight_bytes(), 16 * sizeof(float) + 64 * 64 * sizeof(float));
 }
 
 }  // namespace

@@ -1,0 +1,138 @@
+// Times the hand-written kernels against what they replace, at the shapes the
+// bench models use, so that each one is kept only where it wins:
+//   attention: fp32 AVX-512 / AVX2 kernel and the bf16 kernel vs oneDNN's
+//   batched matmuls + softmax per sequence.
+//
+//   winnow_kernel_bench [--threads 2] [--runs 7] [--filter "fp32 jina-v2 short"]
+//   WINNOW_CPU=avx2 winnow_kernel_bench    # the AVX2 kernel (and oneDNN capped at AVX2)
+// One JSON line per (kernel, shape).
+#include <omp.h>
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <span>
+#include <cstdio>
+#include <cmath>
+#include <iostream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/cpu_features.h"
+#include "base/stopwatch.h"
+#include "kernels/attention.h"
+
+namespace {
+
+using winnow::kernels::Attention;
+using winnow::kernels::AttentionKernel;
+using winnow::kernels::AttentionRequest;
+
+struct Shape {
+  const char* model;
+  const char* workload;
+  std::size_t heads, head_dim;
+  std::size_t min_len, max_len;  // pair lengths, spread evenly over 16 sequences
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = 2, runs = 7;
+  std::string filter;  // only lines whose "impl model workload" contains it
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string arg = argv[i];
+    if (arg == "--threads") threads = std::stoi(argv[i + 1]);
+    else if (arg == "--runs") runs = std::stoi(argv[i + 1]);
+    else if (arg == "--filter") filter = argv[i + 1];
+  }
+  omp_set_num_threads(threads);
+  const Shape shapes[] = {
+      {"minilm-l6", "short", 12, 32, 59, 139},  {"minilm-l6", "long", 12, 32, 219, 512},
+      {"jina-v2", "short", 12, 64, 60, 140},    {"jina-v2", "long", 12, 64, 220, 512},
+      {"bge-m3", "short", 16, 64, 60, 140},
+  };
+  std::mt19937 rng(3);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (const Shape& shape : shapes) {
+    const std::size_t hidden = shape.heads * shape.head_dim;
+    std::vector<std::int32_t> offsets{0};
+    double flop = 0;
+    for (std::size_t s = 0; s < 16; ++s) {
+      const std::size_t len = shape.min_len + (shape.max_len - shape.min_len) * s / 15;
+      offsets.push_back(offsets.back() + static_cast<std::int32_t>(len));
+      flop += 4.0 * static_cast<double>(len * len * hidden);
+    }
+    const auto tokens = static_cast<std::size_t>(offsets.back());
+    std::vector<float> qkv_storage;
+    float* qkv_ptr = nullptr;
+    const std::size_t qkv_bytes = (tokens * 3 * hidden * sizeof(float) + (2u << 20) - 1) / (2u << 20) * (2u << 20);
+    if (getenv("HUGE")) {
+      qkv_ptr = static_cast<float*>(std::aligned_alloc(2u << 20, qkv_bytes));
+      madvise(qkv_ptr, qkv_bytes, MADV_HUGEPAGE);
+    } else {
+      qkv_storage.resize(tokens * 3 * hidden);
+      qkv_ptr = qkv_storage.data();
+    }
+    std::span<float> qkv(qkv_ptr, tokens * 3 * hidden);
+    std::vector<float> out(tokens * hidden);
+    std::vector<winnow::kernels::Bf16> out_bf16(tokens * hidden);
+    for (auto& v : qkv) v = dist(rng);
+    struct Variant {
+      const char* name;
+      AttentionKernel kernel;
+      bool bf16;
+    };
+    for (const Variant& v : {Variant{"onednn", AttentionKernel::kOneDnn, false},
+                             Variant{"hand-written fp32", AttentionKernel::kAuto, false},
+                             Variant{"hand-written bf16", AttentionKernel::kAuto, true}}) {
+      if (v.bf16 && !winnow::base::cpu_features().avx512_bf16) continue;
+      const std::string label = std::string(v.name) + " " + shape.model + " " + shape.workload;
+      if (!filter.empty() && label.find(filter) == std::string::npos) continue;
+      auto attention = Attention::create(shape.heads, shape.head_dim, v.kernel);
+      if (!attention.ok()) return 1;
+      std::vector<float> scratch;
+      AttentionRequest request;
+      request.qkv = qkv.data();
+      request.offsets = offsets;
+      request.bf16 = v.bf16;
+      request.out = v.bf16 ? nullptr : out.data();
+      request.out_bf16 = v.bf16 ? out_bf16.data() : nullptr;
+      request.scratch = &scratch;
+      std::vector<double> ms;
+      for (int r = 0; r < runs + 1; ++r) {
+        winnow::base::Stopwatch clock;
+        auto status = attention->forward(request);
+        if (!status.ok()) {
+          std::cerr << status.to_string() << "\n";
+          return 1;
+        }
+        if (r > 0) ms.push_back(clock.elapsed_ms());
+      }
+      const double m = median(ms);
+      std::cout << nlohmann::json({{"kernel", "attention"},
+                                   {"impl", std::string(v.name) + " (" + attention->kernel_name() + ")"},
+                                   {"model", shape.model},
+                                   {"workload", shape.workload},
+                                   {"heads", shape.heads},
+                                   {"head_dim", shape.head_dim},
+                                   {"sequences", 16},
+                                   {"tokens", tokens},
+                                   {"median_ms", std::round(m * 1000) / 1000},
+                                   {"gflops", std::round(flop / (m / 1000) / 1e9 * 10) / 10},
+                                   {"threads", threads}})
+                       .dump()
+                << "\n";
+    }
+  }
+  return 0;
+}

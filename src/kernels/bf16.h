@@ -1,0 +1,27 @@
+// bfloat16 values: the upper half of an IEEE fp32, stored as 16 bits.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+namespace winnow::kernels {
+
+// A distinct type, so bf16 buffers cannot be passed where integers are meant.
+enum class Bf16 : std::uint16_t {};
+
+// fp32 → bf16, rounded to nearest even (what vcvtneps2bf16 does for finite values).
+inline Bf16 to_bf16(float x) {
+  std::uint32_t bits;
+  std::memcpy(&bits, &x, sizeof(bits));
+  bits += 0x7FFFu + ((bits >> 16) & 1u);
+  return static_cast<Bf16>(bits >> 16);
+}
+
+inline float to_float(Bf16 x) {
+  const std::uint32_t bits = static_cast<std::uint32_t>(x) << 16;
+  float out;
+  std::memcpy(&out, &bits, sizeof(out));
+  return out;
+}
+
+}  // namespace winnow::kernels

@@ -1,0 +1,98 @@
+// Hand-written kernels per instruction set (internal to kernels/).
+//
+// The functions in namespace avx512 live in simd_avx512.cc, compiled with
+// -mavx512f/bw/vl/dq -mavx512bf16 -mavx512vnni -mfma; those in avx2 in
+// simd_avx2.cc, compiled with -mavx2 -mfma. Call them only when
+// base::cpu_features() reports the instruction set (the bf16 ones only with
+// avx512_bf16). Those two files include nothing but <immintrin.h>, this
+// header and simd_attention.inc, and keep every helper in an anonymous
+// namespace, so no inline library function compiled for a wider instruction
+// set can be merged into the rest of the program by the linker.
+//
+// Everything here is sequential: the callers (attention.cc, fused.cc)
+// parallelise over sequences, heads and rows with OpenMP.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace winnow::kernels::simd {
+
+// The per-row dequantization of an int8 GEMM's raw output (quantize.h):
+//   value[r][c] = row_scale[r] · (raw[r][c] − row_zero[r] · column_comp[c]) + bias[c]
+// With row_scale == nullptr the values are raw[r][c] + bias[c] (bias may be
+// null too): the fp32 / bf16 GEMMs already applied everything.
+struct RowAffine {
+  const float* row_scale = nullptr;    // [rows]
+  const float* row_zero = nullptr;     // [rows]
+  const float* column_comp = nullptr;  // [cols]
+  const float* bias = nullptr;         // [cols]
+};
+
+// One attention problem: a packed batch's q | k | v rows and where the
+// context goes. Row indices are token indices of the batch.
+struct AttentionArgs {
+  const float* qkv = nullptr;  // [tokens, 3 · hidden]; row t is q | k | v, each [heads, head_dim]
+  std::size_t num_heads = 0;
+  std::size_t head_dim = 0;    // a multiple of the vector width (16 for avx512, 8 for avx2)
+  float scale = 1.0f;          // 1/√head_dim
+  RowAffine affine;            // applied to qkv values as they are read (columns 0 .. 3·hidden)
+  float* out = nullptr;        // [out rows, hidden] fp32, or null
+  std::uint16_t* out_bf16 = nullptr;  // [out rows, hidden] bf16 bits, or null
+};
+
+// One task: heads [head, head + heads) of the sequence at token rows
+// [start, start + len); the first `queries` of its tokens attend to all
+// `len`, and query i's context goes to output row out_row + i. `scratch`
+// holds attention_scratch_floats(len, head_dim, heads).
+struct AttentionTask {
+  std::size_t start = 0;
+  std::size_t len = 0;
+  std::size_t queries = 0;
+  std::size_t head = 0;
+  std::size_t heads = 1;
+  std::size_t out_row = 0;
+};
+
+// The packing granularity of the attention kernels' rows (rounded up to it).
+inline constexpr std::size_t kAttentionWidth = 16;
+
+namespace avx512 {
+
+std::size_t attention_scratch_floats(std::size_t len, std::size_t head_dim, std::size_t heads);
+void attention_f32(const AttentionArgs& args, const AttentionTask& task, float* scratch);
+// Q·Kᵀ and P·V as bf16 dot products with fp32 accumulation; softmax in fp32.
+void attention_bf16(const AttentionArgs& args, const AttentionTask& task, float* scratch);
+
+// out[r] = LayerNorm(value[r] + residual[r]) for rows [0, rows), value =
+// affine(y). out may alias residual. Optionally also writes out as bf16
+// (out_bf16) and/or quantized per row (q, q_scale, q_zero; quantize.h).
+void add_layer_norm(const float* y, const RowAffine& affine, const float* residual, std::size_t rows,
+                    std::size_t cols, const float* gamma, const float* beta, float eps, float* out,
+                    std::uint16_t* out_bf16, std::uint8_t* q, float* q_scale, float* q_zero);
+
+// Per-row u8 quantization of x [rows, cols] (quantize.h).
+void quantize_rows(const float* x, std::size_t rows, std::size_t cols, std::uint8_t* q, float* scale, float* zero);
+
+// The int8 FFN's middle: v = gelu_erf(affine(raw)), then quantized per row.
+// v goes to row_buffer ([cols], reused for every row: it stays in L1 and
+// nothing is written back to memory), or over raw when row_buffer is null.
+void affine_gelu_quantize(float* raw, const RowAffine& affine, std::size_t rows, std::size_t cols, std::uint8_t* q,
+                          float* scale, float* zero, float* row_buffer);
+
+// raw = affine(raw), in place.
+void affine_rows(float* raw, const RowAffine& affine, std::size_t rows, std::size_t cols);
+
+// bf16 bits of x (round to nearest even), n values.
+void to_bf16(const float* x, std::size_t n, std::uint16_t* out);
+
+}  // namespace avx512
+
+namespace avx2 {
+
+std::size_t attention_scratch_floats(std::size_t len, std::size_t head_dim, std::size_t heads);
+void attention_f32(const AttentionArgs& args, const AttentionTask& task, float* scratch);
+
+}  // namespace avx2
+
+}  // namespace winnow::kernels::simd

@@ -1,0 +1,33 @@
+// How a model's dense layers are prepared when it is loaded.
+#pragma once
+
+#include <vector>
+
+#include "kernels/attention.h"
+#include "kernels/precision.h"
+
+namespace winnow::model {
+
+enum class AttentionPrecision { kAuto, kFp32, kBf16 };
+
+struct LoadOptions {
+  // The precisions whose weights are prepared, once, at load; the first is
+  // the default of score() / embed(). Each must be supported by the CPU
+  // (kernels::check_precision_supported); kAuto must be resolved before
+  // (inference::resolve_precision). Every extra precision costs its weights'
+  // memory: bge-reranker-v2-m3's layers take 1.2 GB in fp32, 0.6 GB in bf16,
+  // 0.3 GB in int8.
+  std::vector<kernels::Precision> precisions{kernels::Precision::kFp32};
+  // Which attention code runs (the hand-written kernel unless told otherwise).
+  kernels::AttentionKernel attention = kernels::AttentionKernel::kAuto;
+  // The precision of attention's Q·Kᵀ and P·V (softmax is fp32 always).
+  // kAuto: fp32 in fp32 and bf16 models; bf16 in int8 models where the CPU
+  // has AVX512_BF16 (else fp32). bf16 scores move long sequences' softmax
+  // enough to make a bf16 model's golden max |diff| worse than PyTorch's
+  // autocast (0.145 against 0.098 on xlmr-ce-tiny-long), while in an int8
+  // model, whose q and k come out of int8 GEMMs, the golden rankings and
+  // deviations are the same either way, and bf16 attention is 1.5x faster.
+  AttentionPrecision attention_precision = AttentionPrecision::kAuto;
+};
+
+}  // namespace winnow::model
