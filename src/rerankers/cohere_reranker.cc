@@ -211,7 +211,10 @@ base::Result<CohereReranker::Chunk> CohereReranker::rerank_chunk(std::string_vie
 }
 
 base::Result<RerankOutcome> CohereReranker::rerank(std::string_view query, std::span<const std::string> documents,
-                                                   std::size_t top_n) const {
+                                                   std::size_t top_n, const RerankOptions& options) const {
+  if (options.precision && *options.precision != kernels::Precision::kAuto) {
+    return base::invalid_argument("precision applies to local models; " + url_ + " chooses its own");
+  }
   if (top_n == 0) return base::invalid_argument("rerank: top_n must be at least 1");
   RerankOutcome outcome;
   outcome.model = options_.model;

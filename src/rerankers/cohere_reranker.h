@@ -56,7 +56,8 @@ class CohereReranker : public Reranker {
   // 5xx after the retries), InvalidArgument (the API refused the request),
   // Internal (a malformed response, naming what was wrong).
   base::Result<RerankOutcome> rerank(std::string_view query, std::span<const std::string> documents,
-                                     std::size_t top_n) const override;
+                                     std::size_t top_n,
+                                     const RerankOptions& options = {}) const override;
 
   const CohereOptions& options() const { return options_; }
   // base_url + path

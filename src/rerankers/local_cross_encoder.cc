@@ -1,5 +1,7 @@
 #include "rerankers/local_cross_encoder.h"
 
+#include <algorithm>
+
 #include "rerankers/ranking.h"
 
 namespace winnow::rerankers {
@@ -13,8 +15,19 @@ base::Result<std::unique_ptr<LocalCrossEncoder>> LocalCrossEncoder::load(const s
 }
 
 base::Result<RerankOutcome> LocalCrossEncoder::rerank(std::string_view query, std::span<const std::string> documents,
-                                                      std::size_t top_n) const {
-  WINNOW_ASSIGN_OR_RETURN(std::vector<inference::PairScore> scores, scorer_->score(query, documents));
+                                                      std::size_t top_n, const RerankOptions& options) const {
+  const kernels::Precision precision = options.precision.value_or(kernels::Precision::kAuto);
+  if (precision != kernels::Precision::kAuto) {
+    const std::vector<std::string>& prepared = scorer_->model().info().precisions;
+    const std::string wanted(kernels::precision_name(precision));
+    if (std::find(prepared.begin(), prepared.end(), wanted) == prepared.end()) {
+      std::string list;
+      for (const std::string& p : prepared) list += (list.empty() ? "" : ", ") + p;
+      return base::failed_precondition("model \"" + name_ + "\" was loaded in " + list + ", not " + wanted +
+                                       " (a models file entry's precision and extra_precisions choose what is prepared)");
+    }
+  }
+  WINNOW_ASSIGN_OR_RETURN(std::vector<inference::PairScore> scores, scorer_->score(query, documents, precision));
   RerankOutcome outcome;
   std::vector<float> logits;
   logits.reserve(scores.size());
@@ -27,6 +40,8 @@ base::Result<RerankOutcome> LocalCrossEncoder::rerank(std::string_view query, st
   outcome.results = rank_by_logit(logits, top_n);
   outcome.model = name_;
   outcome.revision = revision_;
+  outcome.precision = std::string(kernels::precision_name(
+      precision == kernels::Precision::kAuto ? scorer_->precision() : precision));
   return outcome;
 }
 

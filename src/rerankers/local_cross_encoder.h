@@ -20,7 +20,8 @@ class LocalCrossEncoder : public Reranker {
                                                                std::string name, std::string revision);
 
   base::Result<RerankOutcome> rerank(std::string_view query, std::span<const std::string> documents,
-                                     std::size_t top_n) const override;
+                                     std::size_t top_n,
+                                     const RerankOptions& options = {}) const override;
 
   const inference::Scorer& scorer() const { return *scorer_; }
   const std::filesystem::path& model_dir() const { return model_dir_; }

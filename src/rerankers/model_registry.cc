@@ -51,6 +51,12 @@ nlohmann::json ModelEntry::to_json() const {
     j["source"] = source;
     j["revision"] = revision;
     if (max_tokens) j["max_tokens"] = *max_tokens;
+    j["precision"] = kernels::precision_name(precision);
+    if (!extra_precisions.empty()) {
+      nlohmann::json extra = nlohmann::json::array();
+      for (kernels::Precision p : extra_precisions) extra.push_back(kernels::precision_name(p));
+      j["extra_precisions"] = std::move(extra);
+    }
     j["load_at_start"] = load_at_start;
   } else {
     j["backend"] = "cohere";
@@ -137,13 +143,29 @@ base::Result<std::vector<ModelEntry>> parse_models_file(const nlohmann::json& js
     if (per_request) e.max_documents_per_request = *per_request;
     WINNOW_ASSIGN_OR_RETURN(auto timeout_ms, positive("timeout_ms", 3600000));
     if (timeout_ms) e.timeout = std::chrono::milliseconds(*timeout_ms);
+    if (auto it = item.find("precision"); it != item.end()) {
+      if (!it->is_string()) return base::invalid_argument(where + ".precision: must be fp32, bf16, int8 or auto");
+      auto parsed = kernels::parse_precision(it->get<std::string>());
+      if (!parsed.ok()) return parsed.status().with_context(where + ".precision");
+      e.precision = *parsed;
+    }
+    if (auto it = item.find("extra_precisions"); it != item.end()) {
+      if (!it->is_array()) return base::invalid_argument(where + ".extra_precisions: must be an array");
+      for (const auto& name : *it) {
+        auto parsed = name.is_string() ? kernels::parse_precision(name.get<std::string>())
+                                       : base::Result<kernels::Precision>(base::invalid_argument("not a string"));
+        if (!parsed.ok()) return parsed.status().with_context(where + ".extra_precisions");
+        e.extra_precisions.push_back(*parsed);
+      }
+    }
     if (auto it = item.find("load_at_start"); it != item.end()) {
       if (!it->is_boolean()) return base::invalid_argument(where + ".load_at_start: must be true or false");
       e.load_at_start = it->get<bool>();
     }
     static const std::vector<std::string> kKnown = {
-        "name",  "kind",        "backend",   "source",     "revision",   "max_tokens", "load_at_start",
-        "model", "base_url",    "path",      "api_key_env", "max_documents_per_request", "timeout_ms"};
+        "name",     "kind",       "backend",          "source",   "revision",    "max_tokens",
+        "precision", "extra_precisions", "load_at_start", "model", "base_url", "path",
+        "api_key_env", "max_documents_per_request", "timeout_ms"};
     for (auto it = item.begin(); it != item.end(); ++it) {
       if (std::find(kKnown.begin(), kKnown.end(), it.key()) == kKnown.end()) {
         return base::invalid_argument(where + ": unknown field \"" + it.key() + "\"");
@@ -239,6 +261,8 @@ base::Result<std::shared_ptr<const Reranker>> ModelRegistry::reranker(std::strin
     inference::ScorerOptions o;
     o.max_length = entry.max_tokens;
     o.batch_limits = options_.batch_limits;
+    o.precision = entry.precision;
+    o.extra_precisions = entry.extra_precisions;
     auto loaded = LocalCrossEncoder::load(dir, o, entry.name, snapshot_revision(dir));
     if (!loaded.ok()) return loaded.status().with_context("model \"" + entry.name + "\"");
     slot.reranker = std::move(*loaded);
@@ -263,6 +287,7 @@ base::Result<std::shared_ptr<const inference::Embedder>> ModelRegistry::embedder
   inference::EmbedderOptions o;
   o.max_length = entry.max_tokens;
   o.batch_limits = options_.batch_limits;
+  o.precision = entry.precision;
   auto loaded = inference::Embedder::load(dir, o);
   if (!loaded.ok()) return loaded.status().with_context("model \"" + entry.name + "\"");
   slot.embedder = std::move(*loaded);

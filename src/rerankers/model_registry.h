@@ -7,7 +7,8 @@
 //
 //   {"models": [
 //     {"name": "fast-ce", "source": "cross-encoder/ms-marco-MiniLM-L-6-v2", "revision": "main",
-//      "kind": "reranker", "max_tokens": 512, "load_at_start": true},
+//      "kind": "reranker", "max_tokens": 512, "precision": "int8", "extra_precisions": ["fp32"],
+//      "load_at_start": true},
 //     {"name": "far-bge", "backend": "cohere", "base_url": "http://10.0.0.2:8080",
 //      "path": "/v1/rerank", "model": "bge-reranker-v2-m3"}]}
 //
@@ -50,6 +51,11 @@ struct ModelEntry {
   std::string source;
   std::string revision = "main";
   std::optional<std::size_t> max_tokens;  // the engine's max_length for this model
+  // Local models: the precision requests get by default ("auto": the fastest
+  // that met the agreement bar on this CPU), and further ones prepared at load
+  // for requests that name them.
+  kernels::Precision precision = kernels::Precision::kFp32;
+  std::vector<kernels::Precision> extra_precisions;
   bool load_at_start = false;
   // Cohere-compatible endpoints.
   std::string remote_model;  // sent as "model"

@@ -4,12 +4,14 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/status.h"
+#include "kernels/precision.h"
 
 namespace winnow::rerankers {
 
@@ -19,6 +21,12 @@ struct RankedDocument {
   float logit = 0;              // the raw model output where known (local models), else 0
 };
 
+struct RerankOptions {
+  // Local models: one of the precisions the model prepared at load; unset,
+  // the model's default. Remote models refuse anything but unset.
+  std::optional<kernels::Precision> precision;
+};
+
 struct RerankOutcome {
   std::vector<RankedDocument> results;  // best first, at most top_n
   std::size_t documents_scored = 0;
@@ -26,6 +34,7 @@ struct RerankOutcome {
   std::size_t tokens_scored = 0;        // local models; remote APIs report billed units instead
   std::string model;                    // what answered: a repo id, a directory, an API model name
   std::string revision;                 // a commit hash or API version, when known
+  std::string precision;                // local models: "fp32", "bf16" or "int8"
 };
 
 class Reranker {
@@ -35,7 +44,7 @@ class Reranker {
   // Scores every document against `query` and returns the `top_n` best, best
   // first, ties in input order. Thread-safe.
   virtual base::Result<RerankOutcome> rerank(std::string_view query, std::span<const std::string> documents,
-                                             std::size_t top_n) const = 0;
+                                             std::size_t top_n, const RerankOptions& options = {}) const = 0;
 };
 
 }  // namespace winnow::rerankers

@@ -1,7 +1,7 @@
 // POST /v1/rerank and /v2/rerank in Cohere's shapes, so Cohere's SDKs and the
 // LangChain / LlamaIndex Cohere rerankers work by changing the base URL:
 //   {"model", "query", "documents": ["text", ...] | [{"text": ...}, ...], "top_n",
-//    "return_documents", "rank_fields"}
+//    "return_documents", "rank_fields", "precision"?}
 //   -> {"id", "results": [{"index", "relevance_score", "document"?: {"text"}}], "meta": {...}}
 #include <random>
 
@@ -49,7 +49,7 @@ base::Result<Reply> rerank(ServerContext& ctx, const httplib::Request& req, cons
   WINNOW_ASSIGN_OR_RETURN(nlohmann::json body, json_body(req, ctx));
   static const std::vector<std::string> kKnown = {"model",       "query",      "documents",          "top_n",
                                                   "return_documents", "rank_fields", "max_chunks_per_doc",
-                                                  "max_tokens_per_doc"};
+                                                  "max_tokens_per_doc", "precision"};
   for (auto it = body.begin(); it != body.end(); ++it) {
     if (std::find(kKnown.begin(), kKnown.end(), it.key()) == kKnown.end()) {
       return base::invalid_argument("request body: unknown field \"" + it.key() + "\"");
@@ -92,6 +92,13 @@ base::Result<Reply> rerank(ServerContext& ctx, const httplib::Request& req, cons
     if (!it->is_boolean()) return base::invalid_argument("return_documents: must be true or false");
     return_documents = it->get<bool>();
   }
+  rerankers::RerankOptions options;
+  if (auto it = body.find("precision"); it != body.end() && !it->is_null()) {
+    auto parsed = it->is_string() ? kernels::parse_precision(it->get<std::string>())
+                                  : base::Result<kernels::Precision>(base::invalid_argument("not a string"));
+    if (!parsed.ok()) return base::invalid_argument("precision: must be fp32, bf16, int8 or auto");
+    if (*parsed != kernels::Precision::kAuto) options.precision = *parsed;
+  }
   std::vector<std::string> texts;
   texts.reserve(documents->size());
   for (std::size_t i = 0; i < documents->size(); ++i) {
@@ -104,7 +111,7 @@ base::Result<Reply> rerank(ServerContext& ctx, const httplib::Request& req, cons
   if (!texts.empty()) {
     WINNOW_ASSIGN_OR_RETURN(std::shared_ptr<const rerankers::Reranker> reranker,
                             ctx.registry->reranker(model->get<std::string>()));
-    WINNOW_ASSIGN_OR_RETURN(rerankers::RerankOutcome outcome, reranker->rerank(query->get<std::string>(), texts, top_n));
+    WINNOW_ASSIGN_OR_RETURN(rerankers::RerankOutcome outcome, reranker->rerank(query->get<std::string>(), texts, top_n, options));
     for (const rerankers::RankedDocument& r : outcome.results) {
       nlohmann::json item = {{"index", r.index}, {"relevance_score", r.relevance_score}};
       if (return_documents) {
@@ -116,6 +123,7 @@ base::Result<Reply> rerank(ServerContext& ctx, const httplib::Request& req, cons
     meta["billed_units"]["search_units"] = 1;
     meta["model"] = outcome.model;
     if (!outcome.revision.empty()) meta["revision"] = outcome.revision;
+    if (!outcome.precision.empty()) meta["precision"] = outcome.precision;
     meta["documents_truncated"] = outcome.documents_truncated;
     meta["tokens"] = outcome.tokens_scored;
     ctx.metrics.increment("winnow_documents_scored_total", {{"model", outcome.model}},

@@ -71,6 +71,22 @@ TEST_F(RerankApiTest, CohereShapesWithScoresOfTheGoldenLogits) {
   }
 }
 
+TEST_F(RerankApiTest, PrecisionIsReportedAndOnlyPreparedOnesAreServed) {
+  auto c = server_->client();
+  json request = {{"model", model_path("bert-ce-tiny")}, {"query", "q"}, {"documents", {"a", "b"}}};
+  auto r = http_post(*c, "/v1/rerank", request);
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["meta"]["precision"], "fp32") << "exact fp32 unless a model entry says otherwise";
+  request["precision"] = "bf16";
+  auto refused = http_post(*c, "/v1/rerank", request);
+  EXPECT_EQ(refused.status, 400) << refused.raw;
+  EXPECT_NE(refused.raw.find("fp32"), std::string::npos) << "names the prepared precisions: " << refused.raw;
+  request["precision"] = "fp64";
+  auto bad = http_post(*c, "/v1/rerank", request);
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.raw.find("precision: must be fp32, bf16, int8 or auto"), std::string::npos) << bad.raw;
+}
+
 TEST_F(RerankApiTest, ObjectsWithRankFieldsAndNoTopN) {
   auto c = server_->client();
   auto r = http_post(*c, "/v2/rerank",

@@ -23,7 +23,8 @@ namespace winnow::pipeline::testing {
 class OverlapReranker : public rerankers::Reranker {
  public:
   base::Result<rerankers::RerankOutcome> rerank(std::string_view query, std::span<const std::string> documents,
-                                                std::size_t top_n) const override {
+                                                std::size_t top_n,
+                                                const rerankers::RerankOptions& = {}) const override {
     std::set<std::string> words;
     std::istringstream q{std::string(query)};
     for (std::string w; q >> w;) words.insert(w);

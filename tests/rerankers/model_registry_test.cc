@@ -51,6 +51,14 @@ TEST(ModelRegistryTest, ModelsFileAddsAndOverridesWithErrorsNamingTheEntry) {
   EXPECT_EQ((*parsed)[1].remote_model, "bge-reranker-v2-m3");
   EXPECT_EQ((*parsed)[2].kind, ModelKind::kEmbedder);
 
+  auto precise = parse_models_file(
+      json{{"models", {{{"name", "q"}, {"source", "a/b"}, {"precision", "int8"}, {"extra_precisions", {"fp32"}}}}}},
+      "models.json");
+  ASSERT_TRUE(precise.ok()) << precise.status().to_string();
+  EXPECT_EQ((*precise)[0].precision, kernels::Precision::kInt8);
+  ASSERT_EQ((*precise)[0].extra_precisions.size(), 1u);
+  EXPECT_FALSE(parse_models_file(json{{"models", {{{"name", "q"}, {"source", "a/b"}, {"precision", "fp8"}}}}}, "m.json").ok());
+
   auto bad = parse_models_file(json{{"models", {{{"name", "x"}, {"source", "a/b"}, {"max_token", 5}}}}}, "models.json");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message(), "models.json: models[0]: unknown field \"max_token\"");

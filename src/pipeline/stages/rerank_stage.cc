@@ -13,6 +13,7 @@ class RerankStage : public Stage {
     std::size_t top_n = 10;
     std::vector<std::string> fields;  // empty: every text field
     std::size_t max_candidates = 1000;
+    rerankers::RerankOptions options;  // precision
   };
 
   explicit RerankStage(Settings s) : s_(std::move(s)) {}
@@ -37,11 +38,12 @@ class RerankStage : public Stage {
     if (!context.services().reranker) return base::failed_precondition("no rerank models are available");
     WINNOW_ASSIGN_OR_RETURN(std::shared_ptr<const rerankers::Reranker> reranker,
                             context.services().reranker(s_.model));
-    WINNOW_ASSIGN_OR_RETURN(rerankers::RerankOutcome outcome, reranker->rerank(s_.query, texts, s_.top_n));
+    WINNOW_ASSIGN_OR_RETURN(rerankers::RerankOutcome outcome, reranker->rerank(s_.query, texts, s_.top_n, s_.options));
 
     nlohmann::json& details = context.details();
     details["model"] = outcome.model.empty() ? s_.model : outcome.model;
     if (!outcome.revision.empty()) details["revision"] = outcome.revision;
+    if (!outcome.precision.empty()) details["precision"] = outcome.precision;
     details["candidates_scored"] = outcome.documents_scored;
     details["documents_truncated"] = outcome.documents_truncated;
     details["tokens"] = outcome.tokens_scored;
@@ -96,14 +98,20 @@ StageDefinition rerank_stage() {
     auto fields = p.strings("field", {});
     auto max_candidates =
         p.integer("max_candidates", static_cast<std::int64_t>(limits.default_max_candidates), 1, 100000);
+    auto precision = p.string("precision", "auto");
     WINNOW_RETURN_IF_ERROR(p.check_no_unknown());
     for (const base::Status& s : {model.status(), query.status(), top_n.status(), fields.status(),
-                                  max_candidates.status()}) {
+                                  max_candidates.status(), precision.status()}) {
       if (!s.ok()) return s;
     }
     if (model->empty()) return p.error("model", "must name a model");
     RerankStage::Settings s{*model, *query, static_cast<std::size_t>(*top_n), *fields,
-                            static_cast<std::size_t>(*max_candidates)};
+                            static_cast<std::size_t>(*max_candidates), {}};
+    if (!p.is_pending("precision")) {
+      auto parsed = kernels::parse_precision(*precision);
+      if (!parsed.ok()) return p.error("precision", "must be fp32, bf16, int8 or auto, got \"" + *precision + "\"");
+      if (*parsed != kernels::Precision::kAuto) s.options.precision = *parsed;
+    }
     return std::unique_ptr<Stage>(new RerankStage(std::move(s)));
   };
   return d;
