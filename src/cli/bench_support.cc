@@ -185,11 +185,15 @@ base::Result<GemmCeiling> measure_gemm(kernels::Precision precision, std::size_t
       }
     };
     WINNOW_RETURN_IF_ERROR(run_once());  // warm-up: primitive creation, caches
+    // At least `runs` runs and a quarter of a second, so that small shapes
+    // are not timed on a handful of milliseconds.
     std::vector<double> seconds;
-    for (int r = 0; r < runs; ++r) {
+    double spent = 0;
+    while (static_cast<int>(seconds.size()) < runs || spent < 0.25) {
       base::Stopwatch clock;
       WINNOW_RETURN_IF_ERROR(run_once());
       seconds.push_back(clock.elapsed_ms() / 1000.0);
+      spent += seconds.back();
     }
     const double flop = 2.0 * static_cast<double>(rows) * static_cast<double>(in) * static_cast<double>(out);
     const double t = median(seconds);
