@@ -51,11 +51,6 @@ int run_serve(const ServeFlags& flags) {
     print_error("serve", registry.status());
     return kExitFailure;
   }
-  if (base::Status loaded = (*registry)->load_startup_models(); !loaded.ok()) {
-    print_error("serve", loaded);
-    return kExitFailure;
-  }
-
   server::ServerOptions options;
   options.host = flags.host;
   options.port = flags.port;
@@ -68,6 +63,11 @@ int run_serve(const ServeFlags& flags) {
     if (const char* key = std::getenv("WINNOW_API_KEY")) options.api_key = key;
   }
   server::Server server(options, **store, **registry);
+  // After the server exists, so its metrics observe these models' batches too.
+  if (base::Status loaded = (*registry)->load_startup_models(); !loaded.ok()) {
+    print_error("serve", loaded);
+    return kExitFailure;
+  }
   if (base::Status bound = server.bind(); !bound.ok()) {
     print_error("serve", bound);
     return kExitFailure;

@@ -307,6 +307,7 @@ void Scorer::run_round(std::vector<Item>& items) {
           }
         }
       }
+      if (options_.on_batch) options_.on_batch(positions.size(), batch.num_tokens());
       std::lock_guard<std::mutex> lock(mutex_);
       ++stats_.batches;
       stats_.pairs += positions.size();

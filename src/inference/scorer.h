@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -54,6 +55,9 @@ struct ScorerOptions {
   // starts a round (unless a full batch's worth is already queued). 0: start
   // at once; under load, rounds fill up anyway while the previous one runs.
   std::chrono::microseconds batch_wait{0};
+  // Told the size of every batch the model runs (pairs, tokens), from the
+  // batching worker's thread: how the server's metrics see batching at work.
+  std::function<void(std::size_t pairs, std::size_t tokens)> on_batch;
 };
 
 struct PairText {

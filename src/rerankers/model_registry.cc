@@ -263,6 +263,11 @@ base::Result<std::shared_ptr<const Reranker>> ModelRegistry::reranker(std::strin
     o.batch_limits = options_.batch_limits;
     o.precision = entry.precision;
     o.extra_precisions = entry.extra_precisions;
+    if (engine_batch_observer_) {
+      o.on_batch = [observer = engine_batch_observer_, name = entry.name](std::size_t pairs, std::size_t tokens) {
+        observer(name, pairs, tokens);
+      };
+    }
     auto loaded = LocalCrossEncoder::load(dir, o, entry.name, snapshot_revision(dir));
     if (!loaded.ok()) return loaded.status().with_context("model \"" + entry.name + "\"");
     slot.reranker = std::move(*loaded);

@@ -102,6 +102,12 @@ class ModelRegistry {
   // Loads the entries marked load_at_start.
   base::Status load_startup_models();
 
+  // Told the size of every batch a local reranker's engine runs, with the
+  // model's name (the server's batch-size metrics). Models loaded before the
+  // call are not observed: set it before load_startup_models().
+  using EngineBatchObserver = std::function<void(const std::string& model, std::size_t pairs, std::size_t tokens)>;
+  void observe_engine_batches(EngineBatchObserver observer) { engine_batch_observer_ = std::move(observer); }
+
   // Every known entry plus the loaded unnamed ones, with disk and load state.
   std::vector<ModelStatus> status() const;
 
@@ -120,6 +126,7 @@ class ModelRegistry {
   Slot& slot_for(const std::string& key);
 
   RegistryOptions options_;
+  EngineBatchObserver engine_batch_observer_;
   std::map<std::string, ModelEntry> entries_;
   mutable std::mutex mutex_;                  // guards slots_ and unnamed_
   std::map<std::string, std::unique_ptr<Slot>> slots_;

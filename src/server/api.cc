@@ -35,6 +35,11 @@ void declare_metrics(Metrics& metrics) {
   metrics.declare_counter("winnow_documents_scored_total", "Documents scored by rerank models, by model.");
   metrics.declare_histogram("winnow_rerank_documents", "Documents per rerank call (the engine batches them).",
                             {1, 5, 10, 20, 50, 100, 200, 500, 1000, 5000});
+  metrics.declare_histogram("winnow_engine_batch_pairs",
+                            "Pairs per batch the cross-encoder ran, by model (concurrent requests share batches).",
+                            {1, 2, 4, 8, 16, 32, 64, 128, 256, 512});
+  metrics.declare_histogram("winnow_engine_batch_tokens", "Tokens per batch the cross-encoder ran, by model.",
+                            {64, 256, 1024, 2048, 4096, 8192, 16384, 32768});
   metrics.declare_counter("winnow_documents_ingested_total", "Documents stored by ingest, by collection.");
 }
 

@@ -17,6 +17,11 @@ Server::Server(const ServerOptions& options, store::Store& store, rerankers::Mod
   context_.limits = options.limits;
   context_.api_key = options.api_key;
   declare_metrics(context_.metrics);
+  registry.observe_engine_batches([metrics = &context_.metrics](const std::string& model, std::size_t pairs,
+                                                                 std::size_t tokens) {
+    metrics->observe("winnow_engine_batch_pairs", {{"model", model}}, static_cast<double>(pairs));
+    metrics->observe("winnow_engine_batch_tokens", {{"model", model}}, static_cast<double>(tokens));
+  });
 
   const std::size_t threads = std::max<std::size_t>(options.threads, 2);
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
@@ -57,7 +62,9 @@ Server::Server(const ServerOptions& options, store::Store& store, rerankers::Mod
   add_rerank_routes(*api_);
 }
 
-Server::~Server() = default;
+// Models loaded while the server ran keep reporting into its metrics; they
+// score only through this server, which is stopped by now.
+Server::~Server() { context_.registry->observe_engine_batches(nullptr); }
 
 base::Status Server::bind() {
   if (options_.port == 0) {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <thread>
 
 #include "e2e/e2e_util.h"
 
@@ -161,6 +162,61 @@ TEST_F(RerankApiTest, ModelsAndMetrics) {
       << metrics->body;
   EXPECT_NE(metrics->body.find("winnow_documents_scored_total"), std::string::npos);
   EXPECT_NE(metrics->body.find("winnow_http_request_duration_seconds_bucket"), std::string::npos);
+}
+
+// Eight clients at once, 20 documents each: every answer equals the one the
+// same request got alone (scores never depend on what they were batched
+// with), and the engine's batch metrics account for every pair scored.
+TEST_F(RerankApiTest, ConcurrentClientsGetTheScoresTheyGetAlone) {
+  constexpr std::size_t kClients = 8, kRequestsPerClient = 3, kDocs = 20;
+  std::vector<json> requests;
+  for (std::size_t r = 0; r < kClients * kRequestsPerClient; ++r) {
+    json documents = json::array();
+    for (std::size_t d = 0; d < kDocs; ++d) {
+      documents.push_back("passage " + std::to_string(d) + " of request " + std::to_string(r) + ": " +
+                          std::string((r * 7 + d * 3) % 40 + 1, 'x') + " cells divide and proteins fold");
+    }
+    requests.push_back({{"model", model_path("bert-ce-tiny")},
+                        {"query", "how do cells divide " + std::to_string(r)},
+                        {"documents", documents},
+                        {"top_n", kDocs}});
+  }
+  std::vector<json> alone(requests.size()), together(requests.size());
+  {
+    auto c = server_->client();
+    for (std::size_t r = 0; r < requests.size(); ++r) {
+      auto answer = http_post(*c, "/v1/rerank", requests[r]);
+      ASSERT_EQ(answer.status, 200) << answer.raw;
+      alone[r] = answer.body["results"];
+    }
+  }
+  std::vector<std::thread> clients;
+  std::vector<int> statuses(requests.size(), 0);
+  for (std::size_t t = 0; t < kClients; ++t) {
+    clients.emplace_back([&, t] {
+      auto c = server_->client();
+      for (std::size_t r = t; r < requests.size(); r += kClients) {
+        auto answer = http_post(*c, "/v1/rerank", requests[r]);
+        statuses[r] = answer.status;
+        together[r] = answer.body["results"];
+      }
+    });
+  }
+  for (auto& c : clients) c.join();
+  for (std::size_t r = 0; r < requests.size(); ++r) {
+    ASSERT_EQ(statuses[r], 200) << "request " << r;
+    EXPECT_EQ(together[r], alone[r]) << "request " << r;
+  }
+
+  auto c = server_->client();
+  auto metrics = c->Get("/metrics");
+  ASSERT_TRUE(metrics);
+  const std::string sum_prefix = "winnow_engine_batch_pairs_sum{model=\"" + model_path("bert-ce-tiny") + "\"} ";
+  const std::size_t at = metrics->body.find(sum_prefix);
+  ASSERT_NE(at, std::string::npos) << metrics->body;
+  EXPECT_EQ(std::stod(metrics->body.substr(at + sum_prefix.size())), 2.0 * requests.size() * kDocs)
+      << "every pair, alone and concurrent, is in exactly one engine batch";
+  EXPECT_NE(metrics->body.find("winnow_engine_batch_tokens_bucket"), std::string::npos);
 }
 
 }  // namespace
