@@ -8,7 +8,7 @@ fp32, bf16 autocast, dynamic int8 on the onednn engine, as torch_bench.py
 runs them) and prints the agreement lines winnow bench prints, for PyTorch's
 modes, so the two can be read side by side:
 
-  /usr/bin/python3 bench/torch_agreement.py --model-dir /work/ck/minilm-l6-ce --scores FILE [--name short]
+  /usr/bin/python3 bench/torch_agreement.py --model-dir /work/ck/minilm-l6-ce --scores FILE
 
 Needs Debian's python3-torch and python3-numpy; not part of the test run.
 """

@@ -4,9 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -455,51 +453,6 @@ TEST_F(HubDownloadTest, ProgressReportsEachFileToCompletion) {
   ASSERT_EQ(last.size(), wanted().size());
   EXPECT_EQ(last["model.safetensors"].first, weights().size());
   EXPECT_EQ(last["model.safetensors"].second, weights().size());
-}
-
-// A measurement, not a check: run by hand with
-//   build/tests/winnow_rerankers_tests --gtest_also_run_disabled_tests --gtest_filter='*Throughput*'
-// It pulls a generated 100 MB model.safetensors from the loopback fake Hub and
-// prints MB/s for a bare GET that discards the bytes (what the fake server and
-// libcurl can do) and for the whole pull (write, sha256, fsync, rename).
-TEST_F(HubDownloadTest, DISABLED_ThroughputOf100MBFromTheLoopbackHub) {
-  constexpr std::size_t kSize = 100'000'000;
-  FakeRepo big = fixture_;
-  big.repo_id = "winnow-test/big";
-  std::string weights(kSize, '\0');
-  std::uint64_t x = 88172645463325252ull;
-  for (std::size_t i = 0; i < kSize; i += 8) {  // xorshift: incompressible bytes
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    std::memcpy(&weights[i], &x, std::min<std::size_t>(8, kSize - i));
-  }
-  big.files["model.safetensors"] = {weights, true};
-  hub_.add_repo(big);
-
-  HttpClient client;
-  HttpRequest get;
-  get.url = hub_.cdn_url() + "/repos/" + testing::sha256_hex(weights);
-  get.on_body = [](const HttpResponse&, std::string_view) { return true; };
-  auto start = std::chrono::steady_clock::now();
-  HttpResponse raw = client.perform(get);
-  const double raw_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  ASSERT_TRUE(raw.success());
-  ASSERT_EQ(raw.body_bytes, kSize);
-
-  PullOptions o = options();
-  double weights_speed = 0;  // the last speed reported for the big file: its own transfer, write and hash
-  o.on_progress = [&](const std::string& file, std::uint64_t, std::uint64_t, double speed) {
-    if (file == "model.safetensors") weights_speed = speed;
-  };
-  start = std::chrono::steady_clock::now();
-  auto pulled = pull("winnow-test/big", "main", o);
-  const double pull_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  ASSERT_TRUE(pulled.ok()) << pulled.status().to_string();
-  std::printf("bare GET: %.0f MB/s (%.3f s); model.safetensors: %.0f MB/s; whole pull of %.1f MB in %d files: "
-              "%.0f MB/s (%.2f s)\n",
-              kSize / raw_s / 1e6, raw_s, weights_speed / 1e6, pulled->bytes_downloaded / 1e6,
-              static_cast<int>(pulled->files.size()), pulled->bytes_downloaded / pull_s / 1e6, pull_s);
 }
 
 TEST(PullFileSelection, TakesWhatTheEngineReadsOnly) {
