@@ -14,7 +14,16 @@ namespace {
 
 bool use_avx512() { return base::cpu_features().avx512; }
 
-simd::RowAffine to_simd(const RowAffine& a) { return {a.row_scale, a.row_zero, a.column_comp, a.bias}; }
+// The affine of row i alone: the SIMD kernels index row parameters from the
+// first row they are given, and run here one row at a time.
+simd::RowAffine row_of(const RowAffine& affine, std::size_t i) {
+  simd::RowAffine a{affine.row_scale, affine.row_zero, affine.column_comp, affine.bias};
+  if (a.row_scale != nullptr) {
+    a.row_scale += i;
+    a.row_zero += i;
+  }
+  return a;
+}
 
 // Rows per OpenMP chunk: enough work per chunk to amortise the scheduling.
 constexpr std::int64_t kRowChunk = 8;
@@ -88,19 +97,12 @@ void add_layer_norm_fused(const float* y, const RowAffine& affine, const float* 
                           const LayerNormOutputs& outputs) {
   const auto n = static_cast<std::int64_t>(rows);
   const bool avx512 = use_avx512();
-  const simd::RowAffine a = to_simd(affine);
 #pragma omp parallel for schedule(static, kRowChunk)
   for (std::int64_t r = 0; r < n; ++r) {
     const auto i = static_cast<std::size_t>(r);
     if (avx512) {
-      // One row at a time: the kernel indexes row parameters from its first row.
-      simd::RowAffine row_affine = a;
-      if (a.row_scale != nullptr) {
-        row_affine.row_scale = a.row_scale + i;
-        row_affine.row_zero = a.row_zero + i;
-      }
       simd::avx512::add_layer_norm(
-          y + i * cols, row_affine, residual + i * cols, 1, cols, gamma, beta, eps, outputs.out + i * cols,
+          y + i * cols, row_of(affine, i), residual + i * cols, 1, cols, gamma, beta, eps, outputs.out + i * cols,
           outputs.out_bf16 == nullptr ? nullptr : reinterpret_cast<std::uint16_t*>(outputs.out_bf16) + i * cols,
           outputs.q == nullptr ? nullptr : outputs.q + i * cols,
           outputs.q_scale == nullptr ? nullptr : outputs.q_scale + i,
@@ -120,14 +122,9 @@ void affine_gelu_quantize(float* raw, const RowAffine& affine, std::size_t rows,
     const auto i = static_cast<std::size_t>(r);
     float* row = raw + i * cols;
     if (avx512) {
-      simd::RowAffine a = to_simd(affine);
-      if (a.row_scale != nullptr) {
-        a.row_scale += i;
-        a.row_zero += i;
-      }
       thread_local std::vector<float> row_buffer;
       if (row_buffer.size() < cols) row_buffer.resize(cols);
-      simd::avx512::affine_gelu_quantize(row, a, 1, cols, q + i * cols, scale + i, zero + i, row_buffer.data());
+      simd::avx512::affine_gelu_quantize(row, row_of(affine, i), 1, cols, q + i * cols, scale + i, zero + i, row_buffer.data());
     } else {
       for (std::size_t c = 0; c < cols; ++c) {
         const float v = affine_value(row, affine, i, c);
@@ -146,12 +143,7 @@ void affine_rows(float* raw, const RowAffine& affine, std::size_t rows, std::siz
     const auto i = static_cast<std::size_t>(r);
     float* row = raw + i * cols;
     if (avx512) {
-      simd::RowAffine a = to_simd(affine);
-      if (a.row_scale != nullptr) {
-        a.row_scale += i;
-        a.row_zero += i;
-      }
-      simd::avx512::affine_rows(row, a, 1, cols);
+      simd::avx512::affine_rows(row, row_of(affine, i), 1, cols);
     } else {
       for (std::size_t c = 0; c < cols; ++c) row[c] = affine_value(row, affine, i, c);
     }
