@@ -124,7 +124,8 @@ void affine_gelu_quantize(float* raw, const RowAffine& affine, std::size_t rows,
     if (avx512) {
       thread_local std::vector<float> row_buffer;
       if (row_buffer.size() < cols) row_buffer.resize(cols);
-      simd::avx512::affine_gelu_quantize(row, row_of(affine, i), 1, cols, q + i * cols, scale + i, zero + i, row_buffer.data());
+      simd::avx512::affine_gelu_quantize(row, row_of(affine, i), 1, cols, q + i * cols, scale + i, zero + i,
+                                         row_buffer.data());
     } else {
       for (std::size_t c = 0; c < cols; ++c) {
         const float v = affine_value(row, affine, i, c);
