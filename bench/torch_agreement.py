@@ -18,16 +18,8 @@ import json
 import os
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-
-
-def shared_bench():
-    for up in ("..", os.path.join("..", "..")):
-        path = os.path.normpath(os.path.join(ROOT, up, "shared", "bench"))
-        if os.path.exists(os.path.join(path, "hf_reference.py")):
-            return path
-    return os.path.normpath(os.path.join(ROOT, "..", "shared", "bench"))
+# Where ../shared/bench is: one answer for both torch scripts.
+from torch_reduced_precision import shared_bench
 
 
 def ranks(v):
