@@ -1,5 +1,5 @@
 // Hub download throughput against the loopback fake Hub of the tests
-// (tests/rerankers/fake_hub.h): a bare GET of a model.safetensors that
+// (tests/support/fake_hub.h): a bare GET of a model.safetensors that
 // discards the bytes (what the fake server and libcurl can do), then a whole
 // `pull` of that repo (write, sha256, fsync, rename into the HF cache layout).
 // Never run by ctest:
@@ -13,13 +13,15 @@
 
 #include <unistd.h>
 
-#include "rerankers/fake_hub.h"
-#include "rerankers/http_client.h"
-#include "rerankers/hub_download.h"
+#include "support/fake_hub.h"
+#include "net/http_client.h"
+#include "hub/hub_download.h"
 
 namespace {
 
-using namespace winnow::rerankers;
+using namespace winnow::hub;
+using namespace winnow::net;
+namespace test_support = winnow::test_support;
 namespace fs = std::filesystem;
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -48,16 +50,16 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string weights = random_bytes(megabytes * 1'000'000);
-  testing::FakeRepo repo{"winnow-bench/big", "0123456789abcdef0123456789abcdef01234567", {}, std::nullopt};
+  test_support::FakeRepo repo{"winnow-bench/big", "0123456789abcdef0123456789abcdef01234567", {}, std::nullopt};
   repo.files["config.json"] = {R"({"model_type": "bert"})", false};
   repo.files["tokenizer.json"] = {"{}", false};
   repo.files["model.safetensors"] = {weights, true};
-  testing::FakeHub hub;
+  test_support::FakeHub hub;
   hub.add_repo(repo);
 
   HttpClient client;
   HttpRequest get;
-  get.url = hub.cdn_url() + "/repos/" + testing::sha256_hex(weights);
+  get.url = hub.cdn_url() + "/repos/" + test_support::sha256_hex(weights);
   get.on_body = [](const HttpResponse&, std::string_view) { return true; };
   auto start = std::chrono::steady_clock::now();
   HttpResponse raw = client.perform(get);

@@ -7,7 +7,7 @@ are too small to keep both cores' GEMMs busy alone; concurrent ones are planned
 into shared batches under the token budget. Standard library only; never part
 of ctest.
 
-  /usr/bin/python3 bench/server_concurrency.py --model /work/ck/minilm-l6-ce \
+  /usr/bin/python3 bench/server_concurrency.py --model ~/.cache/winnow-bench/checkpoints/minilm-l6-ce \
       [--precision fp32] [--clients 8] [--requests 5] [--docs 20] [--winnow build/winnow]
 
 Prints one JSON line: requests per second both ways, the speed-up, p50 / p99

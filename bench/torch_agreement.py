@@ -1,14 +1,14 @@
 #!/usr/bin/python3
-"""PyTorch's own bf16 / int8 ranking agreement on the pairs `winnow bench` compared.
+"""PyTorch's own bf16 / int8 ranking agreement on the pairs `winnow-bench` compared.
 
-`winnow bench ... --precision all --agreement-out FILE` writes the queries it
+`winnow-bench ... --precision all --agreement-out FILE` writes the queries it
 built (query 0 is the workload's) and every precision's scores. This scores
 the same (query, document) pairs with PyTorch (../shared/bench/hf_reference.py:
 fp32, bf16 autocast, dynamic int8 on the onednn engine, as torch_bench.py
-runs them) and prints the agreement lines winnow bench prints, for PyTorch's
+runs them) and prints the agreement lines winnow-bench prints, for PyTorch's
 modes, so the two can be read side by side:
 
-  /usr/bin/python3 bench/torch_agreement.py --model-dir /work/ck/minilm-l6-ce --scores FILE
+  /usr/bin/python3 bench/torch_agreement.py --model-dir ~/.cache/winnow-bench/checkpoints/minilm-l6-ce --scores FILE
 
 Needs Debian's python3-torch and python3-numpy; not part of the test run.
 """
@@ -63,7 +63,7 @@ def agreement(ref, red):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model-dir", required=True)
-    ap.add_argument("--scores", required=True, help="winnow bench --agreement-out file")
+    ap.add_argument("--scores", required=True, help="winnow-bench --agreement-out file")
     ap.add_argument("--bench", default=shared_bench())
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()

@@ -1,7 +1,8 @@
 #include "base/cpu_features.h"
 
-#include <cstdlib>
-#include <string_view>
+#include <string>
+
+#include "base/env.h"
 
 namespace winnow::base {
 
@@ -17,18 +18,17 @@ CpuFeatures detect() {
   f.avx512_vnni = f.avx512 && __builtin_cpu_supports("avx512vnni");
   f.avx512_bf16 = f.avx512 && __builtin_cpu_supports("avx512bf16");
 #endif
-  const char* env = std::getenv("WINNOW_CPU");
-  const std::string_view cap = env == nullptr ? std::string_view() : std::string_view(env);
+  const std::string cap = env("WINNOW_CPU").value_or("");
   if (cap.empty() || cap == "native") return f;
   if (cap == "avx2") {
     f.avx512 = f.avx512_vnni = f.avx512_bf16 = false;
   } else if (cap == "avx512") {
     f.avx512_vnni = f.avx512_bf16 = false;
   } else {
-    f.cap_error = "WINNOW_CPU=" + std::string(cap) + ": expected avx2, avx512 or native";
+    f.cap_error = "WINNOW_CPU=" + cap + ": expected avx2, avx512 or native";
     return f;
   }
-  f.cap = std::string(cap);
+  f.cap = cap;
   return f;
 }
 

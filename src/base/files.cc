@@ -1,10 +1,18 @@
 #include "base/files.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <sstream>
+#include <thread>
+
+#include "base/mapped_file.h"
 
 namespace winnow::base {
 
@@ -59,20 +67,71 @@ Result<nlohmann::json> read_json_file(const std::filesystem::path& path) {
   return parse_json(text, path.string());
 }
 
-Status write_file_atomically(const std::filesystem::path& path, std::string_view contents) {
+std::filesystem::path temp_path_beside(const std::filesystem::path& path) {
+  static std::atomic<unsigned long> counter{0};
+  const auto thread = std::hash<std::thread::id>{}(std::this_thread::get_id());
   std::filesystem::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return failed_precondition(tmp.string() + ": cannot create: " + std::strerror(errno));
-    out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
-    out.flush();
-    if (!out) return data_loss(tmp.string() + ": write failed");
+  tmp += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(thread % 100000) + "." +
+         std::to_string(counter.fetch_add(1));
+  return tmp;
+}
+
+namespace {
+
+Status errno_status(const std::filesystem::path& path, std::string_view what) {
+  return failed_precondition(path.string() + ": " + std::string(what) + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+Status sync_file(const std::filesystem::path& path, bool directory) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (directory ? O_DIRECTORY : 0));
+  if (fd < 0) return errno_status(path, "cannot open");
+  const int rc = ::fsync(fd);
+  const int saved = errno;
+  ::close(fd);
+  if (rc != 0) {
+    errno = saved;
+    return errno_status(path, "fsync failed");
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return failed_precondition(path.string() + ": rename failed: " + ec.message());
   return {};
+}
+
+Status write_file_durably(const std::filesystem::path& path, std::string_view contents) {
+  const std::filesystem::path tmp = temp_path_beside(path);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return errno_status(tmp, "cannot create");
+  auto fail = [&](std::string_view what) {
+    Status status = errno_status(tmp, what);
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return status;
+  };
+  std::size_t written = 0;
+  while (written < contents.size()) {
+    const ssize_t n = ::write(fd, contents.data() + written, contents.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return fail("write failed");
+    written += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) return fail("fsync failed");
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    Status status = errno_status(path, "cannot rename into place");
+    ::unlink(tmp.c_str());
+    return status;
+  }
+  return sync_file(path.has_parent_path() ? path.parent_path() : ".", /*directory=*/true);
+}
+
+Result<std::uint64_t> file_checksum(const std::filesystem::path& path) {
+  WINNOW_ASSIGN_OR_RETURN(MappedFile file, MappedFile::open(path));
+  std::uint64_t hash = 0xcbf29ce484222325ULL;
+  for (std::uint8_t byte : file.bytes()) {
+    hash ^= byte;
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
 }
 
 }  // namespace winnow::base

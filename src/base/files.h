@@ -1,6 +1,8 @@
-// Whole-file reads and JSON files, with errors that name the file and line.
+// Whole-file reads and JSON files, with errors that name the file and line,
+// and durable atomic writes.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -19,8 +21,21 @@ Result<nlohmann::json> parse_json(std::string_view text, std::string_view source
 // read_file + parse_json.
 Result<nlohmann::json> read_json_file(const std::filesystem::path& path);
 
-// Writes `contents` to `path` through a temporary file and rename, so readers
-// never see a half-written file.
-Status write_file_atomically(const std::filesystem::path& path, std::string_view contents);
+// A path beside `path` that no other thread or process picks at the same
+// time (path + ".tmp.<pid>.<thread>.<counter>"), for write-then-rename.
+std::filesystem::path temp_path_beside(const std::filesystem::path& path);
+
+// Writes `contents` to `path` through a temporary file beside it: write,
+// fsync, rename, fsync of the directory. Readers never see a half-written
+// file, concurrent writers never share a temporary file, and after it
+// returns a crash (or power loss) leaves either the old or the new contents.
+Status write_file_durably(const std::filesystem::path& path, std::string_view contents);
+
+// fsync()s a file (or, with directory = true, a directory's entries).
+Status sync_file(const std::filesystem::path& path, bool directory = false);
+
+// 64-bit FNV-1a of the file's bytes (memory-mapped): a cheap check that a
+// file written earlier is the one read back.
+Result<std::uint64_t> file_checksum(const std::filesystem::path& path);
 
 }  // namespace winnow::base

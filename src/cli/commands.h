@@ -16,6 +16,5 @@ void add_ingest_command(CLI::App& app, int& exit_status);
 void add_query_command(CLI::App& app, int& exit_status);
 void add_eval_command(CLI::App& app, int& exit_status);
 void add_pull_command(CLI::App& app, int& exit_status);
-void add_bench_command(CLI::App& app, int& exit_status);
 
 }  // namespace winnow::cli

@@ -30,8 +30,8 @@ inference::ScorerOptions EngineFlags::scorer_options() const {
   options.truncation =
       truncation == "only_second" ? text::Truncation::kOnlySecond : text::Truncation::kLongestFirst;
   options.batch_limits.token_budget = batch_tokens;
-  auto parsed = kernels::parse_precision(precision);  // --precision's check admits only valid names
-  options.precision = parsed.ok() ? *parsed : kernels::Precision::kFp32;
+  auto parsed = base::parse_precision(precision);  // --precision's check admits only valid names
+  options.precision = parsed.ok() ? *parsed : base::Precision::kFp32;
   return options;
 }
 

@@ -177,7 +177,7 @@ int run_embed(const EmbedFlags& flags) {
     print_error("embed", registry.status());
     return kExitFailure;
   }
-  auto entry = (*registry)->resolve(flags.model, rerankers::ModelKind::kEmbedder);
+  auto entry = (*registry)->resolve(flags.model, registry::ModelKind::kEmbedder);
   if (!entry.ok()) {
     print_error("embed", entry.status());
     return kExitFailure;

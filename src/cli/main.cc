@@ -18,7 +18,6 @@ int main(int argc, char** argv) {
   winnow::cli::add_embed_command(app, exit_status);
   winnow::cli::add_models_command(app, exit_status);
   winnow::cli::add_pull_command(app, exit_status);
-  winnow::cli::add_bench_command(app, exit_status);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

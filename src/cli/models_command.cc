@@ -10,7 +10,7 @@
 #include "cli/jsonl.h"
 #include "cli/registry_flags.h"
 #include "model/model_description.h"
-#include "rerankers/hub_cache.h"
+#include "hub/hub_cache.h"
 
 namespace winnow::cli {
 namespace {
@@ -42,7 +42,7 @@ std::string human_bytes(std::uintmax_t bytes) {
 }
 
 // One model's description: the registry entry, and what its files hold when on disk.
-nlohmann::json describe_entry(const rerankers::ModelEntry& entry, const std::optional<std::filesystem::path>& dir) {
+nlohmann::json describe_entry(const registry::ModelEntry& entry, const std::optional<std::filesystem::path>& dir) {
   nlohmann::json d = entry.to_json();
   d["on_disk"] = dir.has_value();
   if (!dir) return d;
@@ -106,29 +106,29 @@ int run_models(const ModelsFlags& flags) {
   if (flags.models.empty()) {
     // Every known name, then cached repos that no name points at.
     std::set<std::string> sources;
-    for (const rerankers::ModelStatus& s : (*registry)->status()) {
+    for (const registry::ModelStatus& s : (*registry)->status()) {
       sources.insert(s.entry.source);
       described.push_back(describe_entry(s.entry, s.local_dir));
     }
-    for (const auto& repo : rerankers::list_cached_repos(rerankers::hub_cache_dir())) {
+    for (const auto& repo : hub::list_cached_repos(hub::hub_cache_dir())) {
       if (sources.count(repo.repo_id)) continue;
-      auto entry = (*registry)->resolve(repo.repo_id, rerankers::ModelKind::kReranker);
+      auto entry = (*registry)->resolve(repo.repo_id, registry::ModelKind::kReranker);
       if (entry.ok()) described.push_back(describe_entry(*entry, repo.snapshot));
     }
   }
   for (const std::string& spec : flags.models) {
-    auto entry = (*registry)->resolve(spec, rerankers::ModelKind::kReranker);
+    auto entry = (*registry)->resolve(spec, registry::ModelKind::kReranker);
     if (!entry.ok()) {
       print_error("models", entry.status());
       failed = true;
       continue;
     }
     std::optional<std::filesystem::path> dir;
-    if (entry->backend == rerankers::ModelBackend::kLocal) {
+    if (entry->backend == registry::ModelBackend::kLocal) {
       std::error_code ec;
       if (std::filesystem::is_directory(entry->source, ec)) {
         dir = std::filesystem::path(entry->source);
-      } else if (auto snapshot = rerankers::find_cached_snapshot(rerankers::hub_cache_dir(), entry->source,
+      } else if (auto snapshot = hub::find_cached_snapshot(hub::hub_cache_dir(), entry->source,
                                                                  entry->revision);
                  snapshot.ok()) {
         dir = *snapshot;

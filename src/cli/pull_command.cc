@@ -21,12 +21,12 @@ int run_pull(const PullFlags& flags) {
     print_error("pull", registry.status());
     return kExitFailure;
   }
-  auto entry = (*registry)->resolve(flags.model, rerankers::ModelKind::kReranker);
+  auto entry = (*registry)->resolve(flags.model, registry::ModelKind::kReranker);
   if (!entry.ok()) {
     print_error("pull", entry.status());
     return kExitFailure;
   }
-  if (entry->backend != rerankers::ModelBackend::kLocal) {
+  if (entry->backend != registry::ModelBackend::kLocal) {
     print_error("pull", base::invalid_argument("model \"" + entry->name +
                                                "\" is served by a remote API: there is nothing to download"));
     return kExitFailure;

@@ -7,14 +7,14 @@ void RegistryFlags::add_to(CLI::App& command) {
   command.add_flag("--offline", offline, "never download models (as HF_HUB_OFFLINE=1)");
 }
 
-rerankers::ProgressRenderer& RegistryFlags::progress() {
-  static rerankers::ProgressRenderer renderer(stderr);
+hub::ProgressRenderer& RegistryFlags::progress() {
+  static hub::ProgressRenderer renderer(stderr);
   return renderer;
 }
 
-base::Result<std::unique_ptr<rerankers::ModelRegistry>> RegistryFlags::open(
+base::Result<std::unique_ptr<registry::ModelRegistry>> RegistryFlags::open(
     const std::optional<std::filesystem::path>& default_models_file) const {
-  rerankers::RegistryOptions options;
+  registry::RegistryOptions options;
   if (!models_file.empty()) {
     options.models_file = models_file;
     options.models_file_required = true;
@@ -23,13 +23,13 @@ base::Result<std::unique_ptr<rerankers::ModelRegistry>> RegistryFlags::open(
   }
   options.pull.offline = offline;
   options.pull.on_progress = progress().callback();
-  return rerankers::ModelRegistry::create(options);
+  return registry::ModelRegistry::create(options);
 }
 
-base::Result<std::filesystem::path> local_model_dir(rerankers::ModelRegistry& registry, std::string_view spec,
+base::Result<std::filesystem::path> local_model_dir(registry::ModelRegistry& registry, std::string_view spec,
                                                     std::string_view command) {
-  WINNOW_ASSIGN_OR_RETURN(rerankers::ModelEntry entry, registry.resolve(spec, rerankers::ModelKind::kReranker));
-  if (entry.backend != rerankers::ModelBackend::kLocal) {
+  WINNOW_ASSIGN_OR_RETURN(registry::ModelEntry entry, registry.resolve(spec, registry::ModelKind::kReranker));
+  if (entry.backend != registry::ModelBackend::kLocal) {
     return base::invalid_argument("model \"" + entry.name + "\" is served by a remote API; winnow " +
                                   std::string(command) + " needs a local model");
   }

@@ -10,8 +10,8 @@
 #include <CLI/CLI.hpp>
 
 #include "base/status.h"
-#include "rerankers/download_progress.h"
-#include "rerankers/model_registry.h"
+#include "hub/download_progress.h"
+#include "registry/model_registry.h"
 
 namespace winnow::cli {
 
@@ -23,17 +23,17 @@ struct RegistryFlags {
 
   // The registry, with `default_models_file` read when --models was not given
   // (serve: DATA/models.json). Downloads draw a progress bar on standard error.
-  base::Result<std::unique_ptr<rerankers::ModelRegistry>> open(
+  base::Result<std::unique_ptr<registry::ModelRegistry>> open(
       const std::optional<std::filesystem::path>& default_models_file = std::nullopt) const;
 
  private:
   // Shared by every registry this process opens; outlives them.
-  static rerankers::ProgressRenderer& progress();
+  static hub::ProgressRenderer& progress();
 };
 
 // The directory of a local model named by `spec` (name, repo id or path),
 // downloaded first when needed. Remote models are InvalidArgument naming `command`.
-base::Result<std::filesystem::path> local_model_dir(rerankers::ModelRegistry& registry, std::string_view spec,
+base::Result<std::filesystem::path> local_model_dir(registry::ModelRegistry& registry, std::string_view spec,
                                                     std::string_view command);
 
 }  // namespace winnow::cli

@@ -14,7 +14,7 @@
 #include "cli/documents_input.h"
 #include "cli/engine_flags.h"
 #include "cli/jsonl.h"
-#include "rerankers/hub_cache.h"
+#include "hub/hub_cache.h"
 #include "rerankers/ranking.h"
 
 namespace winnow::cli {
@@ -88,7 +88,7 @@ int run_rerank(const RerankFlags& flags) {
     print_error("rerank", registry.status());
     return kExitFailure;
   }
-  auto entry = (*registry)->resolve(flags.engine.model, rerankers::ModelKind::kReranker);
+  auto entry = (*registry)->resolve(flags.engine.model, registry::ModelKind::kReranker);
   if (!entry.ok()) {
     print_error("rerank", entry.status());
     return kExitFailure;
@@ -98,7 +98,7 @@ int run_rerank(const RerankFlags& flags) {
   std::vector<rerankers::RankedDocument> ranked;
   std::size_t truncated = 0, max_length = 0;
   std::string answered_by = entry->name;  // reported on standard error
-  if (entry->backend == rerankers::ModelBackend::kLocal) {
+  if (entry->backend == registry::ModelBackend::kLocal) {
     auto model_dir = (*registry)->local_dir(*entry);
     if (!model_dir.ok()) {
       print_error("rerank", model_dir.status());
@@ -125,7 +125,7 @@ int run_rerank(const RerankFlags& flags) {
     }
     ranked = rerankers::rank_by_logit(logits, flags.top_n);
     max_length = (*scorer)->max_length();
-    if (std::string revision = rerankers::snapshot_revision(*model_dir); !revision.empty()) {
+    if (std::string revision = hub::snapshot_revision(*model_dir); !revision.empty()) {
       answered_by += " @ " + revision.substr(0, 12);
     }
   } else {

@@ -6,6 +6,7 @@
 #include <memory>
 #include <thread>
 
+#include "base/env.h"
 #include "cli/commands.h"
 #include "cli/engine_flags.h"
 #include "server/server.h"
@@ -60,7 +61,7 @@ int run_serve(const ServeFlags& flags) {
   options.pipeline_limits.default_max_candidates = flags.max_rerank_candidates;
   options.api_key = flags.api_key;
   if (options.api_key.empty()) {
-    if (const char* key = std::getenv("WINNOW_API_KEY")) options.api_key = key;
+    options.api_key = base::env("WINNOW_API_KEY").value_or("");
   }
   server::Server server(options, **store, **registry);
   // After the server exists, so its metrics observe these models' batches too.

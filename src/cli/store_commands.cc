@@ -12,9 +12,9 @@
 #include "cli/commands.h"
 #include "cli/engine_flags.h"
 #include "cli/jsonl.h"
+#include "eval/beir.h"
+#include "eval/evaluation.h"
 #include "pipeline/executor.h"
-#include "store/beir.h"
-#include "store/ir_metrics.h"
 #include "store/store.h"
 
 namespace winnow::cli {
@@ -227,7 +227,7 @@ int run_eval(const EvalFlags& flags) {
   EngineFlags engine;
   engine.threads = flags.threads;
   engine.apply_threads();
-  auto dataset = store::read_beir_dataset(flags.data, flags.split);
+  auto dataset = eval::read_beir_dataset(flags.data, flags.split);
   if (!dataset.ok()) {
     print_error("eval", dataset.status());
     return kExitFailure;
@@ -244,83 +244,35 @@ int run_eval(const EvalFlags& flags) {
     }
     request = std::move(*read);
   }
-  request.collection_ids = {"corpus"};
-
-  // A temporary store, removed afterwards; the corpus is ingested as BEIR's
-  // "flat" BM25 field: title then text.
-  std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                              ("winnow-eval-" + std::to_string(::getpid()) + "-" + std::to_string(std::time(nullptr)));
-  struct Cleanup {
-    std::filesystem::path dir;
-    ~Cleanup() {
-      std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
-    }
-  } cleanup{dir};
-  auto store = store::Store::open(dir);
-  if (!store.ok()) {
-    print_error("eval", store.status());
-    return kExitFailure;
-  }
   auto registry = flags.registry.open();
   if (!registry.ok()) {
     print_error("eval", registry.status());
     return kExitFailure;
   }
-  pipeline::PipelineServices services = pipeline::services_for(**store, **registry);
-  nlohmann::json settings = {{"text_fields", {"title", "text"}}};
-  if (auto created = (*store)->create_collection("corpus", settings); !created.ok()) {
-    print_error("eval", created.status());
+  eval::EvaluationOptions options;
+  options.max_queries = flags.max_queries;
+  auto report = eval::evaluate_pipeline(*dataset, std::move(request), **registry, options);
+  if (!report.ok()) {
+    print_error("eval", report.status());
     return kExitFailure;
   }
-  std::string ndjson;
-  for (const store::BeirDocument& d : dataset->corpus) ndjson += store::beir_document_ndjson(d) + "\n";
-  std::istringstream corpus(ndjson);
-  store::IngestOptions ingest_options;
-  ingest_options.embed = pipeline::ingest_embedder(services, "corpus");
-  base::Stopwatch ingest_clock;
-  auto ingested = (*store)->ingest("corpus", corpus, ingest_options);
-  const double ingest_seconds = ingest_clock.elapsed_ms() / 1000.0;
-  if (!ingested.ok()) {
-    print_error("eval", ingested.status());
-    return kExitFailure;
-  }
-
-  std::map<std::string, std::vector<std::string>> runs;
-  store::Qrels qrels;
-  base::Stopwatch query_clock;
-  std::size_t done = 0;
-  for (const store::BeirQuery& q : dataset->queries) {
-    if (flags.max_queries > 0 && done >= flags.max_queries) break;
-    request.inputs = {{"query", q.text}};
-    auto result = pipeline::execute_pipeline(services, pipeline::PipelineLimits{}, request);
-    if (!result.ok()) {
-      print_error("eval", result.status().with_context("query " + q.id));
-      return kExitFailure;
-    }
-    std::vector<std::string>& ranking = runs[q.id];
-    for (const pipeline::Candidate& c : result->documents) ranking.push_back(c.document_id);
-    qrels[q.id] = dataset->qrels.at(q.id);
-    ++done;
-  }
-  const double query_seconds = query_clock.elapsed_ms() / 1000.0;
-  store::IrMetrics metrics = store::evaluate_runs(runs, qrels);
+  const eval::IrMetrics& metrics = report->metrics;
   if (flags.json) {
     std::cout << to_json_line({{"ndcg@10", metrics.ndcg_at_10},
                                {"recall@100", metrics.recall_at_100},
                                {"mrr@10", metrics.mrr_at_10},
                                {"queries", metrics.queries},
-                               {"documents", ingested->documents_stored},
-                               {"ingest_seconds", ingest_seconds},
-                               {"query_seconds", query_seconds}});
+                               {"documents", report->documents},
+                               {"ingest_seconds", report->ingest_seconds},
+                               {"query_seconds", report->query_seconds}});
     return 0;
   }
   std::cout << std::fixed << std::setprecision(4) << "NDCG@10     " << metrics.ndcg_at_10 << "\n"
             << "Recall@100  " << metrics.recall_at_100 << "\n"
             << "MRR@10      " << metrics.mrr_at_10 << "\n"
             << "queries     " << metrics.queries << "\n"
-            << std::setprecision(1) << "documents   " << ingested->documents_stored << " (ingested in "
-            << ingest_seconds << " s; queries ran in " << query_seconds << " s)\n";
+            << std::setprecision(1) << "documents   " << report->documents << " (ingested in "
+            << report->ingest_seconds << " s; queries ran in " << report->query_seconds << " s)\n";
   return 0;
 }
 

@@ -9,7 +9,7 @@ base::Result<std::unique_ptr<Embedder>> Embedder::load(const std::filesystem::pa
                                                        const EmbedderOptions& options) {
   WINNOW_ASSIGN_OR_RETURN(text::Tokenizer tokenizer, text::Tokenizer::load_dir(model_dir));
   model::LoadOptions load;
-  WINNOW_ASSIGN_OR_RETURN(kernels::Precision precision, resolve_precision(options.precision));
+  WINNOW_ASSIGN_OR_RETURN(base::Precision precision, resolve_precision(options.precision));
   load.precisions = {precision};
   WINNOW_ASSIGN_OR_RETURN(std::unique_ptr<model::SentenceEmbedder> model,
                           model::SentenceEmbedder::load(model_dir, load));

@@ -28,7 +28,7 @@ struct EmbedderOptions {
   std::optional<std::size_t> max_length;
   BatchLimits batch_limits;
   // As ScorerOptions::precision (kAuto resolved by resolve_precision).
-  kernels::Precision precision = kernels::Precision::kFp32;
+  base::Precision precision = base::Precision::kFp32;
 };
 
 class Embedder {

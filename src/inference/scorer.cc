@@ -38,22 +38,22 @@ base::Result<std::size_t> resolve_max_length(std::optional<std::size_t> requeste
   return model_max_tokens;
 }
 
-base::Result<kernels::Precision> resolve_precision(kernels::Precision requested) {
+base::Result<base::Precision> resolve_precision(base::Precision requested) {
   WINNOW_RETURN_IF_ERROR(kernels::check_cpu_dispatch());
-  if (requested != kernels::Precision::kAuto) {
+  if (requested != base::Precision::kAuto) {
     WINNOW_RETURN_IF_ERROR(kernels::check_precision_supported(requested));
     return requested;
   }
   const base::CpuFeatures& cpu = base::cpu_features();
-  if (cpu.avx512_vnni) return kernels::Precision::kInt8;
-  if (cpu.avx512_bf16) return kernels::Precision::kBf16;
-  return kernels::Precision::kFp32;
+  if (cpu.avx512_vnni) return base::Precision::kInt8;
+  if (cpu.avx512_bf16) return base::Precision::kBf16;
+  return base::Precision::kFp32;
 }
 
 // One caller's pairs while they are being scored. Lives on the caller's
 // stack; `pending` and `done` are used under the Scorer's mutex.
 struct Scorer::Request {
-  kernels::Precision precision = kernels::Precision::kFp32;
+  base::Precision precision = base::Precision::kFp32;
   std::vector<std::optional<text::Encoding>> encodings;
   std::vector<base::Status> errors;
   std::vector<float> logits;
@@ -72,16 +72,10 @@ base::Result<std::unique_ptr<Scorer>> Scorer::create(std::shared_ptr<const text:
     return base::invalid_argument("max_length " + std::to_string(max_length) + " leaves no room for text: a pair takes " +
                                   std::to_string(specials) + " special tokens");
   }
-  std::vector<kernels::Precision> wanted = options.extra_precisions;
+  std::vector<base::Precision> wanted = options.extra_precisions;
   wanted.push_back(options.precision);
-  for (kernels::Precision p : wanted) {
-    if (p == kernels::Precision::kAuto) continue;
-    bool prepared = false;
-    for (const std::string& name : model->info().precisions) prepared |= name == kernels::precision_name(p);
-    if (!prepared) {
-      return base::failed_precondition("the model was loaded without precision " +
-                                       std::string(kernels::precision_name(p)));
-    }
+  for (base::Precision p : wanted) {
+    if (p != base::Precision::kAuto) WINNOW_RETURN_IF_ERROR(model->info().check_prepared(p));
   }
   return std::unique_ptr<Scorer>(new Scorer(std::move(tokenizer), std::move(model), options, max_length));
 }
@@ -90,10 +84,10 @@ base::Result<std::unique_ptr<Scorer>> Scorer::load(const std::filesystem::path& 
                                                    const ScorerOptions& options) {
   model::LoadOptions load;
   load.precisions.clear();
-  std::vector<kernels::Precision> requested{options.precision};
+  std::vector<base::Precision> requested{options.precision};
   requested.insert(requested.end(), options.extra_precisions.begin(), options.extra_precisions.end());
-  for (kernels::Precision p : requested) {
-    WINNOW_ASSIGN_OR_RETURN(kernels::Precision resolved, resolve_precision(p));
+  for (base::Precision p : requested) {
+    WINNOW_ASSIGN_OR_RETURN(base::Precision resolved, resolve_precision(p));
     if (std::find(load.precisions.begin(), load.precisions.end(), resolved) == load.precisions.end()) {
       load.precisions.push_back(resolved);
     }
@@ -132,14 +126,14 @@ Scorer::Stats Scorer::stats() const {
 }
 
 std::vector<base::Result<PairScore>> Scorer::score_pairs(std::span<const PairText> pairs) const {
-  return score_pairs(pairs, kernels::Precision::kAuto);
+  return score_pairs(pairs, base::Precision::kAuto);
 }
 
 std::vector<base::Result<PairScore>> Scorer::score_pairs(std::span<const PairText> pairs,
-                                                         kernels::Precision precision) const {
+                                                         base::Precision precision) const {
   const std::size_t n = pairs.size();
   Request request;
-  request.precision = precision == kernels::Precision::kAuto ? model_->default_precision() : precision;
+  request.precision = precision == base::Precision::kAuto ? model_->default_precision() : precision;
   request.encodings.resize(n);
   request.errors.resize(n);
   request.logits.assign(n, 0.0f);
@@ -158,13 +152,7 @@ std::vector<base::Result<PairScore>> Scorer::score_pairs(std::span<const PairTex
 
   // What the model would refuse is refused here, per pair, so that one bad
   // pair never fails another caller's pairs batched with it.
-  base::Status unprepared;
-  bool prepared = false;
-  for (const std::string& name : model_->info().precisions) prepared |= name == kernels::precision_name(request.precision);
-  if (!prepared) {
-    unprepared = base::failed_precondition("precision " + std::string(kernels::precision_name(request.precision)) +
-                                           " was not prepared when the model was loaded");
-  }
+  const base::Status unprepared = model_->info().check_prepared(request.precision);
   std::vector<std::size_t> to_queue;
   model::TokenBatch single;
   for (std::size_t i = 0; i < n; ++i) {
@@ -250,7 +238,7 @@ void Scorer::run_round(std::vector<Item>& items) {
   std::vector<std::size_t> lengths;
   model::TokenBatch batch;
   while (!items.empty()) {
-    const kernels::Precision precision = items.front().request->precision;
+    const base::Precision precision = items.front().request->precision;
     group.clear();
     std::erase_if(items, [&](const Item& item) {
       if (item.request->precision != precision) return false;
@@ -324,11 +312,11 @@ void Scorer::run_round(std::vector<Item>& items) {
 
 base::Result<std::vector<PairScore>> Scorer::score(std::string_view query,
                                                    std::span<const std::string> documents) const {
-  return score(query, documents, kernels::Precision::kAuto);
+  return score(query, documents, base::Precision::kAuto);
 }
 
 base::Result<std::vector<PairScore>> Scorer::score(std::string_view query, std::span<const std::string> documents,
-                                                   kernels::Precision precision) const {
+                                                   base::Precision precision) const {
   std::vector<PairText> pairs;
   pairs.reserve(documents.size());
   for (const std::string& document : documents) pairs.push_back({query, document});

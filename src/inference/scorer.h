@@ -43,10 +43,10 @@ struct ScorerOptions {
   // The model's default precision (resolve_precision() turns kAuto into a
   // concrete one). fp32 is exact (1e-4 of transformers); bf16 and int8 are
   // faster with a measured ranking agreement (see resolve_precision).
-  kernels::Precision precision = kernels::Precision::kFp32;
+  base::Precision precision = base::Precision::kFp32;
   // Further precisions to prepare at load, for requests that ask for them
   // (score_pairs(pairs, precision)); each costs its weights' memory.
-  std::vector<kernels::Precision> extra_precisions;
+  std::vector<base::Precision> extra_precisions;
   // Tokens waiting for the batching worker, over all callers, beyond which
   // callers block until the worker catches up (backpressure). A request
   // larger than this still goes through, a part at a time.
@@ -88,7 +88,7 @@ base::Result<std::size_t> resolve_max_length(std::optional<std::size_t> requeste
 // identical top-10 for ≥ 99% of queries, against fp32) on the golden fixtures
 // and on full-size MiniLM-L6 / jina-v2 / bge-m3 shapes: int8 where the CPU has
 // AVX512_VNNI, else bf16 where it has AVX512_BF16, else fp32.
-base::Result<kernels::Precision> resolve_precision(kernels::Precision requested);
+base::Result<base::Precision> resolve_precision(base::Precision requested);
 
 class Scorer {
  public:
@@ -117,21 +117,21 @@ class Scorer {
   // The same in `precision` (one prepared at load; kAuto = the default);
   // otherwise every pair gets the FailedPrecondition naming the prepared ones.
   std::vector<base::Result<PairScore>> score_pairs(std::span<const PairText> pairs,
-                                                   kernels::Precision precision) const;
+                                                   base::Precision precision) const;
 
   // Scores every document against one query; one score per document, in input
   // order. Fails as a whole if any document fails, naming its index.
   base::Result<std::vector<PairScore>> score(std::string_view query,
                                              std::span<const std::string> documents) const;
   base::Result<std::vector<PairScore>> score(std::string_view query, std::span<const std::string> documents,
-                                             kernels::Precision precision) const;
+                                             base::Precision precision) const;
 
   std::size_t max_length() const { return max_length_; }
   const ScorerOptions& options() const { return options_; }
   const text::Tokenizer& tokenizer() const { return *tokenizer_; }
   const model::CrossEncoder& model() const { return *model_; }
   // The precision requests get when they name none.
-  kernels::Precision precision() const { return model_->default_precision(); }
+  base::Precision precision() const { return model_->default_precision(); }
 
   // Counters of the batching worker, for tests and metrics.
   struct Stats {

@@ -12,6 +12,9 @@
 
 namespace winnow::kernels {
 
+using base::Precision;
+using base::precision_name;
+
 namespace {
 
 using dnnl::memory;

@@ -49,7 +49,7 @@ class Linear {
   // the CPU support check_precision_supported() reports). `bias` may be empty.
   static base::Result<Linear> create(std::span<const float> weight, std::span<const float> bias,
                                      std::size_t out_features, std::size_t in_features,
-                                     Epilogue epilogue = Epilogue::kNone, Precision precision = Precision::kFp32);
+                                     Epilogue epilogue = Epilogue::kNone, base::Precision precision = base::Precision::kFp32);
 
   Linear();
   Linear(Linear&&) noexcept;
@@ -74,7 +74,7 @@ class Linear {
 
   std::size_t in_features() const;
   std::size_t out_features() const;
-  Precision precision() const;
+  base::Precision precision() const;
   Epilogue epilogue() const;
   // The bias [out_features], or nullptr.
   const float* bias() const;

@@ -4,24 +4,8 @@
 
 namespace winnow::kernels {
 
-std::string_view precision_name(Precision precision) {
-  switch (precision) {
-    case Precision::kFp32: return "fp32";
-    case Precision::kBf16: return "bf16";
-    case Precision::kInt8: return "int8";
-    case Precision::kAuto: return "auto";
-  }
-  return "unknown";
-}
-
-base::Result<Precision> parse_precision(std::string_view name) {
-  for (Precision p : {Precision::kFp32, Precision::kBf16, Precision::kInt8, Precision::kAuto}) {
-    if (name == precision_name(p)) return p;
-  }
-  return base::invalid_argument("precision \"" + std::string(name) + "\": expected fp32, bf16, int8 or auto");
-}
-
-base::Status check_precision_supported(Precision precision) {
+base::Status check_precision_supported(base::Precision precision) {
+  using base::Precision;
   const base::CpuFeatures& cpu = base::cpu_features();
   const std::string capped = cpu.cap.empty() ? std::string() : " (WINNOW_CPU=" + cpu.cap + ")";
   switch (precision) {

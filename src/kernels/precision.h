@@ -1,4 +1,5 @@
-// Numeric precisions of the model's dense layers, and what the CPU allows.
+// What the CPU allows of the numeric precisions (base/precision.h), and how
+// the kernels implement each:
 //
 //   fp32  exact mode: fp32 weights and activations (oneDNN f32 brgemm).
 //   bf16  bf16 weights and GEMM inputs, fp32 accumulation and outputs
@@ -14,30 +15,16 @@
 #include <string>
 #include <string_view>
 
+#include "base/precision.h"
 #include "base/status.h"
 
 namespace winnow::kernels {
-
-enum class Precision : std::uint8_t {
-  kFp32,
-  kBf16,
-  kInt8,
-  // Resolved when a model is loaded (see inference::resolve_precision); no
-  // kernel runs "auto".
-  kAuto,
-};
-
-// "fp32", "bf16", "int8", "auto".
-std::string_view precision_name(Precision precision);
-
-// Parses precision_name()'s strings; anything else is InvalidArgument.
-base::Result<Precision> parse_precision(std::string_view name);
 
 // OK if this CPU (after the WINNOW_CPU cap) runs `precision` with native
 // instructions; otherwise FailedPrecondition naming the missing instruction
 // set, e.g. "bf16 needs AVX512_BF16, which this CPU lacks (WINNOW_CPU=avx2)".
 // kAuto is always supported (it resolves to a supported precision).
-base::Status check_precision_supported(Precision precision);
+base::Status check_precision_supported(base::Precision precision);
 
 // The dense-layer instruction set in use: "avx512_bf16", ..., "avx2",
 // "generic" (see base::cpu_level_name), with " (WINNOW_CPU=...)" when capped.

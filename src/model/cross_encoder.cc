@@ -76,7 +76,7 @@ base::Result<std::vector<float>> CrossEncoder::score(const TokenBatch& batch) co
   return score(batch, encoder_.default_precision());
 }
 
-base::Result<std::vector<float>> CrossEncoder::score(const TokenBatch& batch, kernels::Precision precision) const {
+base::Result<std::vector<float>> CrossEncoder::score(const TokenBatch& batch, base::Precision precision) const {
   WINNOW_RETURN_IF_ERROR(encoder_.check_prepared(precision));
   WINNOW_RETURN_IF_ERROR(encoder_.validate(batch));
   const std::size_t n = batch.num_sequences();

@@ -39,8 +39,8 @@ class CrossEncoder {
   base::Result<std::vector<float>> score(const TokenBatch& batch) const;
   // The same in `precision`, one of info().precisions (else FailedPrecondition).
   // The last layer computes only what the head reads (the first tokens).
-  base::Result<std::vector<float>> score(const TokenBatch& batch, kernels::Precision precision) const;
-  kernels::Precision default_precision() const { return encoder_.default_precision(); }
+  base::Result<std::vector<float>> score(const TokenBatch& batch, base::Precision precision) const;
+  base::Precision default_precision() const { return encoder_.default_precision(); }
   // From now on, score() adds its stage times to `profile` (nullptr: stop).
   // For benchmarks; thread-compatible like score().
   void set_profile(EncoderProfile* profile) const { workspace_.profile = profile; }

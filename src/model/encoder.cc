@@ -70,12 +70,12 @@ base::Result<Encoder> Encoder::load(const ModelConfig& config, const EncoderLayo
   WINNOW_RETURN_IF_ERROR(kernels::check_cpu_dispatch());
   if (options.precisions.empty()) return base::invalid_argument("no precision to prepare the model in");
   for (std::size_t i = 0; i < options.precisions.size(); ++i) {
-    const kernels::Precision p = options.precisions[i];
-    if (p == kernels::Precision::kAuto) return base::invalid_argument("precision auto must be resolved before loading");
+    const base::Precision p = options.precisions[i];
+    if (p == base::Precision::kAuto) return base::invalid_argument("precision auto must be resolved before loading");
     WINNOW_RETURN_IF_ERROR(kernels::check_precision_supported(p));
     for (std::size_t j = 0; j < i; ++j) {
       if (options.precisions[j] == p) {
-        return base::invalid_argument("precision " + std::string(kernels::precision_name(p)) + " listed twice");
+        return base::invalid_argument("precision " + std::string(base::precision_name(p)) + " listed twice");
       }
     }
   }
@@ -92,7 +92,7 @@ base::Result<Encoder> Encoder::load(const ModelConfig& config, const EncoderLayo
   WINNOW_ASSIGN_OR_RETURN(encoder.attention_, kernels::Attention::create(config.num_attention_heads,
                                                                          h / config.num_attention_heads,
                                                                          options.attention));
-  for (kernels::Precision p : options.precisions) encoder.prepared_.push_back(Prepared{p, {}});
+  for (base::Precision p : options.precisions) encoder.prepared_.push_back(Prepared{p, {}});
   const std::size_t before_layers = weights.parameter_count();
   for (std::size_t i = 0; i < config.num_hidden_layers; ++i) {
     const std::string p = layout.layer(i) + ".";
@@ -114,8 +114,8 @@ base::Result<Encoder> Encoder::load(const ModelConfig& config, const EncoderLayo
     encoder.norms_.push_back(std::move(norms));
     for (Prepared& prepared : encoder.prepared_) {
       Dense dense;
-      const kernels::Precision precision = prepared.precision;
-      const std::string where = layout.layer(i) + " (" + std::string(kernels::precision_name(precision)) + ")";
+      const base::Precision precision = prepared.precision;
+      const std::string where = layout.layer(i) + " (" + std::string(base::precision_name(precision)) + ")";
       auto with_where = [&](base::Result<kernels::Linear> r) -> base::Result<kernels::Linear> {
         if (!r.ok()) return r.status().with_context(where);
         return r;
@@ -133,32 +133,32 @@ base::Result<Encoder> Encoder::load(const ModelConfig& config, const EncoderLayo
   return encoder;
 }
 
-bool Encoder::bf16_attention(kernels::Precision precision) const {
+bool Encoder::bf16_attention(base::Precision precision) const {
   if (!base::cpu_features().avx512_bf16) return false;
   switch (attention_precision_) {
     case AttentionPrecision::kFp32: return false;
     case AttentionPrecision::kBf16: return true;
-    case AttentionPrecision::kAuto: return precision == kernels::Precision::kInt8;
+    case AttentionPrecision::kAuto: return precision == base::Precision::kInt8;
   }
   return false;
 }
 
-base::Status Encoder::check_prepared(kernels::Precision precision) const {
+base::Status Encoder::check_prepared(base::Precision precision) const {
   if (find(precision) != nullptr) return {};
   std::string prepared;
-  for (kernels::Precision p : precisions_) prepared += (prepared.empty() ? "" : ", ") + std::string(kernels::precision_name(p));
-  return base::failed_precondition("precision " + std::string(kernels::precision_name(precision)) +
+  for (base::Precision p : precisions_) prepared += (prepared.empty() ? "" : ", ") + std::string(base::precision_name(p));
+  return base::failed_precondition("precision " + std::string(base::precision_name(precision)) +
                                    " was not prepared when the model was loaded (prepared: " + prepared + ")");
 }
 
-const Encoder::Prepared* Encoder::find(kernels::Precision precision) const {
+const Encoder::Prepared* Encoder::find(base::Precision precision) const {
   for (const Prepared& p : prepared_) {
     if (p.precision == precision) return &p;
   }
   return nullptr;
 }
 
-base::Status Encoder::forward(const TokenBatch& batch, kernels::Precision precision, EncoderWorkspace& ws,
+base::Status Encoder::forward(const TokenBatch& batch, base::Precision precision, EncoderWorkspace& ws,
                               std::vector<float>& hidden) const {
   const Prepared* prepared = find(precision);
   if (prepared == nullptr) return check_prepared(precision);
@@ -167,7 +167,7 @@ base::Status Encoder::forward(const TokenBatch& batch, kernels::Precision precis
   return run(batch, *prepared, /*first_only=*/false, ws, hidden);
 }
 
-base::Status Encoder::forward_first_tokens(const TokenBatch& batch, kernels::Precision precision,
+base::Status Encoder::forward_first_tokens(const TokenBatch& batch, base::Precision precision,
                                            EncoderWorkspace& ws, std::vector<float>& first) const {
   const Prepared* prepared = find(precision);
   if (prepared == nullptr) return check_prepared(precision);
@@ -202,16 +202,16 @@ base::Status Encoder::run(const TokenBatch& batch, const Prepared& prepared, boo
   clock.lap(&EncoderProfile::embeddings);
   base::Status status;
   switch (prepared.precision) {
-    case kernels::Precision::kFp32:
+    case base::Precision::kFp32:
       status = run_fp32(batch, prepared, first_only, ws, x, out.data());
       break;
-    case kernels::Precision::kBf16:
+    case base::Precision::kBf16:
       status = run_bf16(batch, prepared, first_only, ws, x, out.data());
       break;
-    case kernels::Precision::kInt8:
+    case base::Precision::kInt8:
       status = run_int8(batch, prepared, first_only, ws, x, out.data());
       break;
-    case kernels::Precision::kAuto:
+    case base::Precision::kAuto:
       status = base::internal_error("encoder: unresolved precision");
       break;
   }
@@ -285,7 +285,7 @@ base::Status Encoder::run_bf16(const TokenBatch& batch, const Prepared& prepared
     kernels::AttentionRequest attention;
     attention.qkv = ws.qkv.data();
     attention.offsets = batch.offsets;
-    attention.bf16 = bf16_attention(kernels::Precision::kBf16);
+    attention.bf16 = bf16_attention(base::Precision::kBf16);
     attention.first_token_only = last;
     attention.out_bf16 = ws.context_bf16.data();
     WINNOW_RETURN_IF_ERROR(attention_.forward(attention));
@@ -339,7 +339,7 @@ base::Status Encoder::run_int8(const TokenBatch& batch, const Prepared& prepared
     attention.row_zero = qkv_affine.row_zero;
     attention.column_comp = qkv_affine.column_comp;
     attention.bias = qkv_affine.bias;
-    attention.bf16 = bf16_attention(kernels::Precision::kInt8);
+    attention.bf16 = bf16_attention(base::Precision::kInt8);
     attention.first_token_only = last;
     attention.out = ws.context.data();
     WINNOW_RETURN_IF_ERROR(attention_.forward(attention));
@@ -389,8 +389,8 @@ ModelInfo describe_encoder(const ModelConfig& config, const EncoderLayout& layou
   info.parameter_count = weights.parameter_count();
   info.encoder_layer_parameter_count = encoder.layer_parameter_count();
   info.weight_bytes = weights.weight_bytes();
-  info.precision = std::string(kernels::precision_name(encoder.default_precision()));
-  for (kernels::Precision p : encoder.precisions()) info.precisions.emplace_back(kernels::precision_name(p));
+  info.precision = encoder.default_precision();
+  info.precisions = encoder.precisions();
   info.attention_kernel = encoder.attention_kernel();
   return info;
 }

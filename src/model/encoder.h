@@ -95,7 +95,7 @@ class Encoder {
   // sequence's own tokens); the parity tests check that its logit is bitwise
   // the one it gets alone on AVX-512, within 1e-5 on AVX2 (where oneDNN's
   // gemm:jit blocks rows by their count).
-  base::Status forward(const TokenBatch& batch, kernels::Precision precision, EncoderWorkspace& workspace,
+  base::Status forward(const TokenBatch& batch, base::Precision precision, EncoderWorkspace& workspace,
                        std::vector<float>& hidden) const;
   // The same in default_precision().
   base::Status forward(const TokenBatch& batch, EncoderWorkspace& workspace, std::vector<float>& hidden) const {
@@ -107,7 +107,7 @@ class Encoder {
   // values as forward()'s rows offsets[s], but the last layer runs attention
   // (as queries), the output projection, the FFN and both LayerNorms for
   // those rows only.
-  base::Status forward_first_tokens(const TokenBatch& batch, kernels::Precision precision,
+  base::Status forward_first_tokens(const TokenBatch& batch, base::Precision precision,
                                     EncoderWorkspace& workspace, std::vector<float>& first) const;
 
   std::size_t hidden_size() const { return hidden_; }
@@ -115,10 +115,10 @@ class Encoder {
   // Weights of all layers (attention, FFN, LayerNorms), without embeddings.
   std::size_t layer_parameter_count() const { return layer_parameter_count_; }
   // The prepared precisions, the default first.
-  const std::vector<kernels::Precision>& precisions() const { return precisions_; }
-  kernels::Precision default_precision() const { return precisions_.front(); }
+  const std::vector<base::Precision>& precisions() const { return precisions_; }
+  base::Precision default_precision() const { return precisions_.front(); }
   // FailedPrecondition naming the prepared ones if `precision` is not among them.
-  base::Status check_prepared(kernels::Precision precision) const;
+  base::Status check_prepared(base::Precision precision) const;
   // What attention runs on: "avx512", "avx2" or "onednn".
   std::string attention_kernel() const { return attention_.kernel_name(); }
 
@@ -134,7 +134,7 @@ class Encoder {
     LayerNormWeights output;
   };
   struct Prepared {
-    kernels::Precision precision = kernels::Precision::kFp32;
+    base::Precision precision = base::Precision::kFp32;
     std::vector<Dense> layers;
   };
 
@@ -148,9 +148,9 @@ class Encoder {
                         float* x, float* out) const;
   base::Status run_int8(const TokenBatch& batch, const Prepared& prepared, bool first_only, EncoderWorkspace& ws,
                         float* x, float* out) const;
-  const Prepared* find(kernels::Precision precision) const;
+  const Prepared* find(base::Precision precision) const;
   // Whether a `precision` model computes attention in bf16 (LoadOptions).
-  bool bf16_attention(kernels::Precision precision) const;
+  bool bf16_attention(base::Precision precision) const;
 
   std::size_t hidden_ = 0;
   std::size_t intermediate_size_ = 0;
@@ -161,7 +161,7 @@ class Encoder {
   kernels::Attention attention_;
   std::vector<Norms> norms_;
   std::vector<Prepared> prepared_;
-  std::vector<kernels::Precision> precisions_;
+  std::vector<base::Precision> precisions_;
 };
 
 // The ModelInfo fields the config, layout and encoder determine; heads add

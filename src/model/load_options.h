@@ -17,7 +17,7 @@ struct LoadOptions {
   // (inference::resolve_precision). Every extra precision costs its weights'
   // memory: bge-reranker-v2-m3's layers take 1.2 GB in fp32, 0.6 GB in bf16,
   // 0.3 GB in int8.
-  std::vector<kernels::Precision> precisions{kernels::Precision::kFp32};
+  std::vector<base::Precision> precisions{base::Precision::kFp32};
   // Which attention code runs (the hand-written kernel unless told otherwise).
   kernels::AttentionKernel attention = kernels::AttentionKernel::kAuto;
   // The precision of attention's Q·Kᵀ and P·V (softmax is fp32 always).

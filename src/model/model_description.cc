@@ -8,6 +8,17 @@
 
 namespace winnow::model {
 
+base::Status ModelInfo::check_prepared(base::Precision wanted) const {
+  for (base::Precision p : precisions) {
+    if (p == wanted) return {};
+  }
+  std::string prepared;
+  for (base::Precision p : precisions) prepared += (prepared.empty() ? "" : ", ") + std::string(base::precision_name(p));
+  return base::failed_precondition("precision " + std::string(base::precision_name(wanted)) +
+                                   " was not prepared when the model was loaded (prepared: " + prepared +
+                                   "; a models file entry's precision and extra_precisions choose what is prepared)");
+}
+
 ModelInfo describe_config(const ModelConfig& config, const EncoderLayout& layout, std::size_t max_tokens) {
   ModelInfo info;
   info.architecture = config.architecture();

@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "base/precision.h"
+#include "base/status.h"
+
 namespace winnow::model {
 
 struct ModelInfo {
@@ -35,10 +38,10 @@ struct ModelInfo {
   // embedding table, which is read in place from the mapped file in its
   // stored dtype (paged in on demand).
   std::size_t weight_bytes = 0;
-  // The precision score() / embed() use by default ("fp32", "bf16", "int8"),
-  // and every precision prepared at load (the default first).
-  std::string precision = "fp32";
-  std::vector<std::string> precisions;
+  // The precision score() / embed() use by default, and every precision
+  // prepared at load (the default first).
+  base::Precision precision = base::Precision::kFp32;
+  std::vector<base::Precision> precisions;
   // What attention runs on: "avx512", "avx2" or "onednn".
   std::string attention_kernel;
   // Cross-encoders: sentence-transformers' sbert_ce_default_activation_function
@@ -50,6 +53,10 @@ struct ModelInfo {
   std::optional<std::size_t> max_seq_length;
   std::optional<std::string> pooling;
   bool normalize = false;
+
+  // OK when `precision` was prepared at load; otherwise FailedPrecondition
+  // naming the prepared ones and how to prepare more.
+  base::Status check_prepared(base::Precision precision) const;
 };
 
 }  // namespace winnow::model

@@ -117,7 +117,7 @@ base::Result<std::vector<std::vector<float>>> SentenceEmbedder::embed(const Toke
 }
 
 base::Result<std::vector<std::vector<float>>> SentenceEmbedder::embed(const TokenBatch& batch,
-                                                                      kernels::Precision precision) const {
+                                                                      base::Precision precision) const {
   WINNOW_RETURN_IF_ERROR(encoder_.check_prepared(precision));
   WINNOW_RETURN_IF_ERROR(encoder_.validate(batch));
   const std::size_t n = batch.num_sequences();

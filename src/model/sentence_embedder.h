@@ -35,7 +35,7 @@ class SentenceEmbedder {
   // validation as CrossEncoder::score. Thread-compatible: callers serialize.
   base::Result<std::vector<std::vector<float>>> embed(const TokenBatch& batch) const;
   // The same in `precision`, one of info().precisions (else FailedPrecondition).
-  base::Result<std::vector<std::vector<float>>> embed(const TokenBatch& batch, kernels::Precision precision) const;
+  base::Result<std::vector<std::vector<float>>> embed(const TokenBatch& batch, base::Precision precision) const;
 
  private:
   SentenceEmbedder() = default;

@@ -47,7 +47,7 @@ base::Result<LinearWeights> WeightReader::read_fused_linear(const std::vector<st
 }
 
 base::Result<kernels::Linear> WeightReader::prepare(const LinearWeights& weights, kernels::Epilogue epilogue,
-                                                    kernels::Precision precision) {
+                                                    base::Precision precision) {
   WINNOW_ASSIGN_OR_RETURN(kernels::Linear layer,
                           kernels::Linear::create(weights.weight, weights.bias, weights.out, weights.in, epilogue,
                                                   precision));
@@ -58,13 +58,13 @@ base::Result<kernels::Linear> WeightReader::prepare(const LinearWeights& weights
 base::Result<kernels::Linear> WeightReader::linear(const std::string& prefix, std::size_t out, std::size_t in,
                                                    kernels::Epilogue epilogue) {
   WINNOW_ASSIGN_OR_RETURN(LinearWeights weights, read_linear(prefix, out, in));
-  return prepare(weights, epilogue, kernels::Precision::kFp32);
+  return prepare(weights, epilogue, base::Precision::kFp32);
 }
 
 base::Result<kernels::Linear> WeightReader::fused_linear(const std::vector<std::string>& prefixes,
                                                          std::size_t out_each, std::size_t in) {
   WINNOW_ASSIGN_OR_RETURN(LinearWeights weights, read_fused_linear(prefixes, out_each, in));
-  return prepare(weights, kernels::Epilogue::kNone, kernels::Precision::kFp32);
+  return prepare(weights, kernels::Epilogue::kNone, base::Precision::kFp32);
 }
 
 base::Result<LayerNormWeights> WeightReader::layer_norm(const std::string& prefix, std::size_t hidden) {

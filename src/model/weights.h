@@ -53,7 +53,7 @@ class WeightReader {
                                                 std::size_t in);
   // A Linear prepared from `weights` in `precision`; its bytes are counted.
   base::Result<kernels::Linear> prepare(const LinearWeights& weights, kernels::Epilogue epilogue,
-                                        kernels::Precision precision);
+                                        base::Precision precision);
 
   // A torch.nn.LayerNorm `prefix`.weight / .bias, [hidden]; also accepts the
   // .gamma / .beta names of TF-converted BERT checkpoints.

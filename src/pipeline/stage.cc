@@ -54,7 +54,7 @@ base::Status StageContext::load_documents(std::vector<Candidate>& candidates) {
   return {};
 }
 
-PipelineServices services_for(store::Store& store, rerankers::ModelRegistry& registry) {
+PipelineServices services_for(store::Store& store, registry::ModelRegistry& registry) {
   PipelineServices services;
   services.store = &store;
   services.reranker = [&registry](std::string_view model) { return registry.reranker(model); };

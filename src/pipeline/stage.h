@@ -12,7 +12,7 @@
 
 #include "base/status.h"
 #include "pipeline/candidate.h"
-#include "rerankers/model_registry.h"
+#include "registry/model_registry.h"
 #include "rerankers/reranker.h"
 #include "store/store.h"
 
@@ -37,7 +37,7 @@ struct PipelineServices {
 
 // Services backed by a store and a model registry (what the server and the
 // command line use). `registry` loads models on first use.
-PipelineServices services_for(store::Store& store, rerankers::ModelRegistry& registry);
+PipelineServices services_for(store::Store& store, registry::ModelRegistry& registry);
 
 // The function a store ingest calls to fill `collection_id`'s vector indexes
 // from their models.

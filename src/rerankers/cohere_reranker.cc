@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/env.h"
+
 namespace winnow::rerankers {
 
 namespace {
@@ -39,14 +41,14 @@ std::string body_message(const std::string& body) {
   return text;
 }
 
-bool retryable(const HttpResponse& r) {
-  if (r.failure == HttpFailure::kInterrupted) return true;  // reset or empty reply: reranking is idempotent
+bool retryable(const net::HttpResponse& r) {
+  if (r.failure == net::HttpFailure::kInterrupted) return true;  // reset or empty reply: reranking is idempotent
   if (!r.complete()) return false;  // timeouts spend the caller's budget; refused means nobody is there
   return r.status == 429 || r.status >= 500;
 }
 
 bool is_cohere_api(const std::string& base_url) {
-  const std::string origin = url_origin(base_url);
+  const std::string origin = net::url_origin(base_url);
   return origin.size() >= 10 && origin.compare(origin.size() - 10, 10, "cohere.com") == 0;
 }
 
@@ -68,8 +70,7 @@ base::Result<std::unique_ptr<CohereReranker>> CohereReranker::create(CohereOptio
     return base::invalid_argument("remote reranker at " + options.base_url + ": max_documents_per_request must be >= 1");
   }
   if (!options.api_key) {
-    const char* key = std::getenv("COHERE_API_KEY");
-    options.api_key = key != nullptr ? std::string(key) : std::string();
+    options.api_key = base::env("COHERE_API_KEY").value_or("");
   }
   if (options.api_key->empty() && is_cohere_api(options.base_url)) {
     return base::failed_precondition("Cohere's API needs a key: set COHERE_API_KEY (model " + options.model + ")");
@@ -85,19 +86,19 @@ CohereReranker::CohereReranker(CohereOptions options) : options_(std::move(optio
   url_ = base + path;
 }
 
-base::Status CohereReranker::error_for(const HttpResponse& r, int tries) const {
+base::Status CohereReranker::error_for(const net::HttpResponse& r, int tries) const {
   const std::string after = tries > 1 ? " after " + std::to_string(tries) + " tries" : "";
   switch (r.failure) {
-    case HttpFailure::kNone: break;
-    case HttpFailure::kTimeout:
+    case net::HttpFailure::kNone: break;
+    case net::HttpFailure::kTimeout:
       return base::deadline_exceeded(url_ + " did not answer within the " + seconds_text(options_.timeout) +
                                      " timeout (connect timeout " + seconds_text(options_.connect_timeout) +
                                      "): " + r.failure_message);
-    case HttpFailure::kConnect: return base::unavailable("cannot connect to " + url_ + ": " + r.failure_message);
-    case HttpFailure::kInterrupted:
+    case net::HttpFailure::kConnect: return base::unavailable("cannot connect to " + url_ + ": " + r.failure_message);
+    case net::HttpFailure::kInterrupted:
       return base::unavailable("the connection to " + url_ + " broke" + after + ": " + r.failure_message);
-    case HttpFailure::kAborted:
-    case HttpFailure::kOther: return base::unavailable(url_ + ": " + r.failure_message);
+    case net::HttpFailure::kAborted:
+    case net::HttpFailure::kOther: return base::unavailable(url_ + ": " + r.failure_message);
   }
   const std::string answered = url_ + " answered " + std::to_string(r.status) + after + ": " + body_message(r.body);
   switch (r.status) {
@@ -123,35 +124,26 @@ base::Result<CohereReranker::Chunk> CohereReranker::rerank_chunk(std::string_vie
                {"top_n", top_n}};
   for (const std::string& document : documents) body["documents"].push_back(document);
 
-  HttpRequest request;
+  net::HttpRequest request;
   request.method = "POST";
   request.url = url_;
-  request.headers = {"Content-Type: application/json", "Accept: application/json", "User-Agent: " + user_agent()};
+  request.headers = {"Content-Type: application/json", "Accept: application/json", "User-Agent: " + net::user_agent()};
   if (options_.api_key && !options_.api_key->empty()) request.headers.push_back("Authorization: Bearer " + *options_.api_key);
   // Invalid UTF-8 in a document is replaced rather than failing the whole request.
   request.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
   request.connect_timeout = options_.connect_timeout;
   request.timeout = options_.timeout;
 
-  HttpResponse response;
-  int tries = 0;
-  for (int retry = 0;; ++retry) {
-    response = client_.perform(request);
-    tries = retry + 1;
-    if (!retryable(response) || retry >= options_.retry.max_retries) break;
-    auto delay = backoff_delay(options_.retry, retry);
-    if (auto header = response.header("Retry-After")) {
-      if (auto wait = parse_retry_after(*header)) {
-        if (*wait > options_.retry.max_delay) {
-          return base::resource_exhausted("rate limited / quota exhausted: " + url_ + " asks to retry after " +
-                                          seconds_text(*wait) + ", more than the " +
-                                          seconds_text(options_.retry.max_delay) + " this client waits");
-        }
-        delay = std::max(delay, *wait);
-      }
-    }
-    std::this_thread::sleep_for(delay);
+  net::RetryPolicy policy = options_.retry;
+  policy.give_up_on_long_retry_after = true;  // a caller is waiting on this request
+  const net::RetriedResponse retried = net::perform_with_retries(client_, request, policy, retryable);
+  if (retried.refused_wait) {
+    return base::resource_exhausted("rate limited / quota exhausted: " + url_ + " asks to retry after " +
+                                    seconds_text(*retried.refused_wait) + ", more than the " +
+                                    seconds_text(options_.retry.max_delay) + " this client waits");
   }
+  const net::HttpResponse& response = retried.response;
+  const int tries = retried.tries;
   if (!response.success()) return error_for(response, tries);
 
   const auto malformed = [&](const std::string& what) {
@@ -212,7 +204,7 @@ base::Result<CohereReranker::Chunk> CohereReranker::rerank_chunk(std::string_vie
 
 base::Result<RerankOutcome> CohereReranker::rerank(std::string_view query, std::span<const std::string> documents,
                                                    std::size_t top_n, const RerankOptions& options) const {
-  if (options.precision && *options.precision != kernels::Precision::kAuto) {
+  if (options.precision && *options.precision != base::Precision::kAuto) {
     return base::invalid_argument("precision applies to local models; " + url_ + " chooses its own");
   }
   if (top_n == 0) return base::invalid_argument("rerank: top_n must be at least 1");

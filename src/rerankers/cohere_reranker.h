@@ -16,9 +16,9 @@
 #include <string_view>
 
 #include "base/status.h"
-#include "rerankers/http_client.h"
+#include "net/http_client.h"
+#include "net/retry.h"
 #include "rerankers/reranker.h"
-#include "rerankers/retry.h"
 
 namespace winnow::rerankers {
 
@@ -31,7 +31,7 @@ struct CohereOptions {
   std::optional<std::string> api_key;         // default $COHERE_API_KEY; "" sends no Authorization header
   std::chrono::milliseconds connect_timeout{5'000};
   std::chrono::milliseconds timeout{30'000};  // one request, from connect to the last byte; not retried
-  RetryPolicy retry;                          // 429, 5xx and broken connections; Retry-After honoured up to max_delay
+  net::RetryPolicy retry;                          // 429, 5xx and broken connections; Retry-After honoured up to max_delay
   std::size_t max_documents_per_request = 1000;  // Cohere's limit; above it the documents are split
 };
 
@@ -67,11 +67,11 @@ class CohereReranker : public Reranker {
   struct Chunk;
   base::Result<Chunk> rerank_chunk(std::string_view query, std::span<const std::string> documents,
                                    std::size_t top_n) const;
-  base::Status error_for(const HttpResponse& response, int tries) const;
+  base::Status error_for(const net::HttpResponse& response, int tries) const;
 
   CohereOptions options_;
   std::string url_;
-  HttpClient client_;
+  net::HttpClient client_;
 };
 
 }  // namespace winnow::rerankers

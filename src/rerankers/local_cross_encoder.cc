@@ -16,16 +16,10 @@ base::Result<std::unique_ptr<LocalCrossEncoder>> LocalCrossEncoder::load(const s
 
 base::Result<RerankOutcome> LocalCrossEncoder::rerank(std::string_view query, std::span<const std::string> documents,
                                                       std::size_t top_n, const RerankOptions& options) const {
-  const kernels::Precision precision = options.precision.value_or(kernels::Precision::kAuto);
-  if (precision != kernels::Precision::kAuto) {
-    const std::vector<std::string>& prepared = scorer_->model().info().precisions;
-    const std::string wanted(kernels::precision_name(precision));
-    if (std::find(prepared.begin(), prepared.end(), wanted) == prepared.end()) {
-      std::string list;
-      for (const std::string& p : prepared) list += (list.empty() ? "" : ", ") + p;
-      return base::failed_precondition("model \"" + name_ + "\" was loaded in " + list + ", not " + wanted +
-                                       " (a models file entry's precision and extra_precisions choose what is prepared)");
-    }
+  const base::Precision precision = options.precision.value_or(base::Precision::kAuto);
+  if (precision != base::Precision::kAuto) {
+    base::Status prepared = scorer_->model().info().check_prepared(precision);
+    if (!prepared.ok()) return prepared.with_context("model \"" + name_ + "\"");
   }
   WINNOW_ASSIGN_OR_RETURN(std::vector<inference::PairScore> scores, scorer_->score(query, documents, precision));
   RerankOutcome outcome;
@@ -40,8 +34,8 @@ base::Result<RerankOutcome> LocalCrossEncoder::rerank(std::string_view query, st
   outcome.results = rank_by_logit(logits, top_n);
   outcome.model = name_;
   outcome.revision = revision_;
-  outcome.precision = std::string(kernels::precision_name(
-      precision == kernels::Precision::kAuto ? scorer_->precision() : precision));
+  outcome.precision = std::string(base::precision_name(
+      precision == base::Precision::kAuto ? scorer_->precision() : precision));
   return outcome;
 }
 

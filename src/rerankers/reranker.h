@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "base/status.h"
-#include "kernels/precision.h"
+#include "base/precision.h"
 
 namespace winnow::rerankers {
 
@@ -24,7 +24,7 @@ struct RankedDocument {
 struct RerankOptions {
   // Local models: one of the precisions the model prepared at load; unset,
   // the model's default. Remote models refuse anything but unset.
-  std::optional<kernels::Precision> precision;
+  std::optional<base::Precision> precision;
 };
 
 struct RerankOutcome {

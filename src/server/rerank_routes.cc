@@ -94,10 +94,10 @@ base::Result<Reply> rerank(ServerContext& ctx, const httplib::Request& req, cons
   }
   rerankers::RerankOptions options;
   if (auto it = body.find("precision"); it != body.end() && !it->is_null()) {
-    auto parsed = it->is_string() ? kernels::parse_precision(it->get<std::string>())
-                                  : base::Result<kernels::Precision>(base::invalid_argument("not a string"));
+    auto parsed = it->is_string() ? base::parse_precision(it->get<std::string>())
+                                  : base::Result<base::Precision>(base::invalid_argument("not a string"));
     if (!parsed.ok()) return base::invalid_argument("precision: must be fp32, bf16, int8 or auto");
-    if (*parsed != kernels::Precision::kAuto) options.precision = *parsed;
+    if (*parsed != base::Precision::kAuto) options.precision = *parsed;
   }
   std::vector<std::string> texts;
   texts.reserve(documents->size());

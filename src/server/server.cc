@@ -8,7 +8,7 @@
 
 namespace winnow::server {
 
-Server::Server(const ServerOptions& options, store::Store& store, rerankers::ModelRegistry& registry)
+Server::Server(const ServerOptions& options, store::Store& store, registry::ModelRegistry& registry)
     : options_(options), http_(std::make_unique<httplib::Server>()) {
   context_.store = &store;
   context_.registry = &registry;

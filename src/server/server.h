@@ -29,7 +29,7 @@ struct ServerOptions {
 class Server {
  public:
   // Does not take ownership of `store` and `registry`; they must outlive it.
-  Server(const ServerOptions& options, store::Store& store, rerankers::ModelRegistry& registry);
+  Server(const ServerOptions& options, store::Store& store, registry::ModelRegistry& registry);
   ~Server();
 
   // Binds the port; FailedPrecondition naming the address when it is taken.

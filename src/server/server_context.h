@@ -5,7 +5,7 @@
 #include <string>
 
 #include "pipeline/stage.h"
-#include "rerankers/model_registry.h"
+#include "registry/model_registry.h"
 #include "server/metrics.h"
 #include "store/store.h"
 
@@ -20,7 +20,7 @@ struct ServerLimits {
 
 struct ServerContext {
   store::Store* store = nullptr;
-  rerankers::ModelRegistry* registry = nullptr;
+  registry::ModelRegistry* registry = nullptr;
   pipeline::PipelineServices services;  // the pipeline's view of store and models
   pipeline::PipelineLimits pipeline_limits;
   ServerLimits limits;

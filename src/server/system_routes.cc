@@ -19,7 +19,7 @@ void add_system_routes(Api& api) {
 
   api.get("/v1/models", "/v1/models", [&ctx](const httplib::Request&) -> base::Result<Reply> {
     nlohmann::json models = nlohmann::json::array();
-    for (const rerankers::ModelStatus& s : ctx.registry->status()) {
+    for (const registry::ModelStatus& s : ctx.registry->status()) {
       nlohmann::json m = s.entry.to_json();
       m["on_disk"] = s.local_dir.has_value();
       if (s.local_dir) m["path"] = s.local_dir->string();

@@ -9,7 +9,7 @@
 
 #include "store/collections.h"
 #include "store/documents.h"
-#include "store/durable_file.h"
+#include "base/file_lock.h"
 #include "store/ids.h"
 #include "store/ingest.h"
 #include "store/lexical_index.h"
@@ -44,7 +44,7 @@ bool better(const ScoredDocument& a, const ScoredDocument& b) {
 
 class Store::Impl {
  public:
-  Impl(std::filesystem::path dir, StoreOptions options, DirectoryLock lock)
+  Impl(std::filesystem::path dir, StoreOptions options, base::FileLock lock)
       : dir_(std::move(dir)), index_dir_(dir_ / kIndexDirectory), options_(options), lock_(std::move(lock)) {}
 
   Result<std::unique_ptr<Database>> open_connection(bool writer) {
@@ -311,7 +311,7 @@ class Store::Impl {
   std::filesystem::path dir_;
   std::filesystem::path index_dir_;
   StoreOptions options_;
-  DirectoryLock lock_;
+  base::FileLock lock_;
   std::string store_id_;
 
   std::mutex write_mutex_;  // one writer at a time; guards writer_ and changes_since_checkpoint_
@@ -333,9 +333,10 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir, Sto
   std::error_code ec;
   std::filesystem::create_directories(dir / kIndexDirectory, ec);
   if (ec) return base::failed_precondition(dir.string() + ": cannot create the data directory: " + ec.message());
-  WINNOW_ASSIGN_OR_RETURN(DirectoryLock lock, DirectoryLock::acquire(dir / kLockFile));
+  WINNOW_ASSIGN_OR_RETURN(std::optional<base::FileLock> lock, base::FileLock::try_acquire(dir / kLockFile));
+  if (!lock) return base::failed_precondition(dir.string() + ": data directory is in use by another process");
   std::unique_ptr<Store> store(new Store(dir));
-  store->impl_ = std::make_unique<Impl>(dir, options, std::move(lock));
+  store->impl_ = std::make_unique<Impl>(dir, options, std::move(*lock));
   Impl& impl = *store->impl_;
   WINNOW_ASSIGN_OR_RETURN(impl.writer_, impl.open_connection(true));
   WINNOW_RETURN_IF_ERROR(migrate(*impl.writer_));

@@ -13,7 +13,7 @@
 
 #include "base/files.h"
 #include "base/mapped_file.h"
-#include "store/durable_file.h"
+#include "base/files.h"
 
 namespace winnow::store {
 
@@ -315,8 +315,8 @@ Status VectorIndex::save(const std::filesystem::path& file) const {
   } catch (const std::exception& e) {
     return base::internal_error(tmp.string() + ": hnswlib could not save the index: " + e.what());
   }
-  WINNOW_ASSIGN_OR_RETURN(std::uint64_t checksum, file_checksum(tmp));
-  WINNOW_RETURN_IF_ERROR(sync_file(tmp));
+  WINNOW_ASSIGN_OR_RETURN(std::uint64_t checksum, base::file_checksum(tmp));
+  WINNOW_RETURN_IF_ERROR(base::sync_file(tmp));
   std::uintmax_t bytes = std::filesystem::file_size(tmp, ec);
   if (ec) return base::internal_error(tmp.string() + ": " + ec.message());
   // Remove the old header first: a crash between the renames leaves a data
@@ -336,7 +336,7 @@ Status VectorIndex::save(const std::filesystem::path& file) const {
       {"bytes", bytes},
       {"checksum", checksum},
   };
-  return write_file_durably(meta_path(file), meta.dump(2) + "\n");
+  return base::write_file_durably(meta_path(file), meta.dump(2) + "\n");
 }
 
 Result<std::unique_ptr<VectorIndex>> VectorIndex::load(const std::filesystem::path& file,
@@ -378,7 +378,7 @@ Result<std::unique_ptr<VectorIndex>> VectorIndex::load(const std::filesystem::pa
     return base::data_loss(where + "has " + std::to_string(bytes) + " bytes, its header says " +
                            std::to_string(header_bytes));
   }
-  WINNOW_ASSIGN_OR_RETURN(std::uint64_t checksum, file_checksum(file));
+  WINNOW_ASSIGN_OR_RETURN(std::uint64_t checksum, base::file_checksum(file));
   if (header_checksum != checksum) return base::data_loss(where + "checksum mismatch");
 
   auto index = std::make_unique<VectorIndex>(identity, options);

@@ -46,7 +46,7 @@ base::Result<std::vector<AddedToken>> AddedVocabulary::parse(const nlohmann::jso
   return tokens;
 }
 
-AddedVocabulary AddedVocabulary::build(const std::vector<AddedToken>& tokens, const Model& model,
+AddedVocabulary AddedVocabulary::build(const std::vector<AddedToken>& tokens, const SubwordModel& model,
                                        const Normalizer* normalizer) {
   AddedVocabulary vocab;
   std::vector<AddedToken> special_tokens;

@@ -19,7 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/status.h"
-#include "text/model.h"
+#include "text/subword_model.h"
 #include "text/normalizers.h"
 
 namespace winnow::text {
@@ -47,7 +47,7 @@ class AddedVocabulary {
 
   // Registers `tokens` as the crate's add_tokens does; `normalizer` (may be
   // null) prepares the patterns of normalized tokens.
-  static AddedVocabulary build(const std::vector<AddedToken>& tokens, const Model& model,
+  static AddedVocabulary build(const std::vector<AddedToken>& tokens, const SubwordModel& model,
                                const Normalizer* normalizer);
 
   // Cuts `text` into segments, normalizing the non-token pieces with

@@ -5,7 +5,7 @@
 #include "base/files.h"
 #include "text/added_vocabulary.h"
 #include "text/json_fields.h"
-#include "text/model.h"
+#include "text/subword_model.h"
 #include "text/normalizers.h"
 #include "text/post_processor.h"
 #include "text/pre_tokenizers.h"
@@ -17,7 +17,7 @@ namespace winnow::text {
 struct Tokenizer::Impl {
   std::unique_ptr<Normalizer> normalizer;      // may be null
   std::unique_ptr<PreTokenizer> pre_tokenizer;  // may be null
-  std::unique_ptr<Model> model;
+  std::unique_ptr<SubwordModel> model;
   PostProcessor post_processor;
   AddedVocabulary added;
   std::optional<std::size_t> model_max_length;
@@ -88,7 +88,7 @@ base::Result<Tokenizer> Tokenizer::from_json_text(std::string_view tokenizer_jso
     WINNOW_ASSIGN_OR_RETURN(impl->pre_tokenizer, make_pre_tokenizer(root["pre_tokenizer"], file));
   }
   if (!root.contains("model") || root["model"].is_null()) return base::invalid_argument(file + ": has no \"model\"");
-  WINNOW_ASSIGN_OR_RETURN(impl->model, make_model(root["model"], file));
+  WINNOW_ASSIGN_OR_RETURN(impl->model, make_subword_model(root["model"], file));
   nlohmann::json null_json;
   WINNOW_ASSIGN_OR_RETURN(impl->post_processor,
                           PostProcessor::from_json(root.contains("post_processor") ? root["post_processor"] : null_json, file));

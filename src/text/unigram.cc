@@ -132,7 +132,7 @@ std::int32_t PieceTrie::child(const Node& n, unsigned char label) const {
   return static_cast<std::int32_t>(n.first_child + (it - begin));
 }
 
-base::Result<std::unique_ptr<Model>> Unigram::from_json(const nlohmann::json& spec, std::string_view where) {
+base::Result<std::unique_ptr<SubwordModel>> Unigram::from_json(const nlohmann::json& spec, std::string_view where) {
   auto model = std::make_unique<Unigram>();
   auto vocab_it = spec.find("vocab");
   if (vocab_it == spec.end() || !vocab_it->is_array()) {
@@ -174,7 +174,7 @@ base::Result<std::unique_ptr<Model>> Unigram::from_json(const nlohmann::json& sp
     model->byte_ids_[static_cast<std::size_t>(b)] = it == model->vocab_.end() ? -1 : it->second;
   }
   model->trie_.build(pieces);
-  return std::unique_ptr<Model>(std::move(model));
+  return std::unique_ptr<SubwordModel>(std::move(model));
 }
 
 std::optional<std::int32_t> Unigram::token_to_id(std::string_view token) const {

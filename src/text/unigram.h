@@ -11,7 +11,7 @@
 
 #include <array>
 
-#include "text/model.h"
+#include "text/subword_model.h"
 
 namespace winnow::text {
 
@@ -50,9 +50,9 @@ class PieceTrie {
   std::array<std::int32_t, 256> root_children_{};
 };
 
-class Unigram final : public Model {
+class Unigram final : public SubwordModel {
  public:
-  static base::Result<std::unique_ptr<Model>> from_json(const nlohmann::json& spec, std::string_view where);
+  static base::Result<std::unique_ptr<SubwordModel>> from_json(const nlohmann::json& spec, std::string_view where);
 
   base::Status tokenize(std::string_view word, std::vector<std::int32_t>& ids) const override;
   std::optional<std::int32_t> token_to_id(std::string_view token) const override;

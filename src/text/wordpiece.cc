@@ -7,7 +7,7 @@
 
 namespace winnow::text {
 
-base::Result<std::unique_ptr<Model>> WordPiece::from_json(const nlohmann::json& spec, std::string_view where) {
+base::Result<std::unique_ptr<SubwordModel>> WordPiece::from_json(const nlohmann::json& spec, std::string_view where) {
   auto model = std::make_unique<WordPiece>();
   WINNOW_ASSIGN_OR_RETURN(model->unk_token_, get_string(spec, "unk_token", "[UNK]", where));
   WINNOW_ASSIGN_OR_RETURN(model->prefix_, get_string(spec, "continuing_subword_prefix", "##", where));
@@ -26,7 +26,7 @@ base::Result<std::unique_ptr<Model>> WordPiece::from_json(const nlohmann::json& 
     model->vocab_[token] = static_cast<std::int32_t>(id.get<std::int64_t>());
     model->max_token_bytes_ = std::max(model->max_token_bytes_, token.size());
   }
-  return std::unique_ptr<Model>(std::move(model));
+  return std::unique_ptr<SubwordModel>(std::move(model));
 }
 
 std::optional<std::int32_t> WordPiece::token_to_id(std::string_view token) const {

@@ -3,13 +3,13 @@
 // cannot be covered by the vocabulary, becomes the single unknown token.
 #pragma once
 
-#include "text/model.h"
+#include "text/subword_model.h"
 
 namespace winnow::text {
 
-class WordPiece final : public Model {
+class WordPiece final : public SubwordModel {
  public:
-  static base::Result<std::unique_ptr<Model>> from_json(const nlohmann::json& spec, std::string_view where);
+  static base::Result<std::unique_ptr<SubwordModel>> from_json(const nlohmann::json& spec, std::string_view where);
 
   base::Status tokenize(std::string_view word, std::vector<std::int32_t>& ids) const override;
   std::optional<std::int32_t> token_to_id(std::string_view token) const override;

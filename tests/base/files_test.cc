@@ -31,7 +31,7 @@ TEST(FilesTest, JsonSyntaxErrorNamesSourceLineAndColumn) {
 
 TEST(FilesTest, AtomicWriteThenMapReadsTheSameBytes) {
   auto path = temp_path("blob.bin");
-  ASSERT_TRUE(write_file_atomically(path, std::string("abc\0def", 7)).ok());
+  ASSERT_TRUE(write_file_durably(path, std::string("abc\0def", 7)).ok());
   auto mapped = MappedFile::open(path);
   ASSERT_TRUE(mapped.ok()) << mapped.status().to_string();
   ASSERT_EQ(mapped->size(), 7u);

@@ -49,7 +49,7 @@ std::vector<Request> golden_requests(const std::string& model, std::size_t count
 }
 
 std::vector<float> logits_of(const Scorer& scorer, const Request& request,
-                             kernels::Precision precision = kernels::Precision::kAuto) {
+                             base::Precision precision = base::Precision::kAuto) {
   auto scores = scorer.score(request.query, request.documents, precision);
   EXPECT_TRUE(scores.ok()) << scores.status().to_string();
   std::vector<float> out;
@@ -75,7 +75,7 @@ std::vector<std::vector<float>> score_concurrently(const Scorer& scorer, const s
   return out;
 }
 
-class ScorerConcurrencyTest : public ::testing::TestWithParam<kernels::Precision> {
+class ScorerConcurrencyTest : public ::testing::TestWithParam<base::Precision> {
  protected:
   void SetUp() override {
     if (auto s = kernels::check_precision_supported(GetParam()); !s.ok()) GTEST_SKIP() << s.message();
@@ -112,9 +112,9 @@ TEST_P(ScorerConcurrencyTest, ConcurrentCallersShareBatchesAndGetBitwiseTheirAlo
 }
 
 INSTANTIATE_TEST_SUITE_P(Precisions, ScorerConcurrencyTest,
-                         ::testing::Values(kernels::Precision::kFp32, kernels::Precision::kBf16,
-                                           kernels::Precision::kInt8),
-                         [](const auto& param_info) { return std::string(kernels::precision_name(param_info.param)); });
+                         ::testing::Values(base::Precision::kFp32, base::Precision::kBf16,
+                                           base::Precision::kInt8),
+                         [](const auto& param_info) { return std::string(base::precision_name(param_info.param)); });
 
 TEST(ScorerQueueTest, BoundedQueuePushesBackAndEveryoneStillGetsTheirScores) {
   ScorerOptions options;
@@ -171,35 +171,35 @@ TEST(ScorerQueueTest, OneCallersBadPairFailsOnlyThatPair) {
 TEST(ScorerPrecisionTest, RequestsPickAPreparedPrecisionAndNameTheMissingOnes) {
   if (!base::cpu_features().avx512_vnni) GTEST_SKIP() << "no AVX512_VNNI";
   ScorerOptions options;
-  options.extra_precisions = {kernels::Precision::kInt8};
+  options.extra_precisions = {base::Precision::kInt8};
   auto scorer = Scorer::load(model_dir("bert-ce-tiny"), options);
   ASSERT_TRUE(scorer.ok()) << scorer.status().to_string();
-  EXPECT_EQ((*scorer)->precision(), kernels::Precision::kFp32);
-  EXPECT_EQ((*scorer)->model().info().precisions, (std::vector<std::string>{"fp32", "int8"}));
+  EXPECT_EQ((*scorer)->precision(), base::Precision::kFp32);
+  EXPECT_EQ((*scorer)->model().info().precisions, (std::vector<base::Precision>{base::Precision::kFp32, base::Precision::kInt8}));
   const Request request = golden_requests("bert-ce-tiny", 1)[0];
   const auto fp32 = logits_of(**scorer, request);
-  const auto int8 = logits_of(**scorer, request, kernels::Precision::kInt8);
+  const auto int8 = logits_of(**scorer, request, base::Precision::kInt8);
   ASSERT_EQ(fp32.size(), int8.size());
   EXPECT_NE(fp32, int8);
   for (std::size_t i = 0; i < fp32.size(); ++i) EXPECT_NEAR(fp32[i], int8[i], 0.1);
-  auto missing = (*scorer)->score(request.query, request.documents, kernels::Precision::kBf16);
+  auto missing = (*scorer)->score(request.query, request.documents, base::Precision::kBf16);
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("bf16 was not prepared"), std::string::npos) << missing.status().message();
 }
 
 TEST(ResolvePrecisionTest, AutoPicksWhatTheCpuRunsAndExplicitRequestsAreChecked) {
   const base::CpuFeatures& cpu = base::cpu_features();
-  auto automatic = resolve_precision(kernels::Precision::kAuto);
+  auto automatic = resolve_precision(base::Precision::kAuto);
   ASSERT_TRUE(automatic.ok());
-  EXPECT_EQ(*automatic, cpu.avx512_vnni   ? kernels::Precision::kInt8
-                        : cpu.avx512_bf16 ? kernels::Precision::kBf16
-                                          : kernels::Precision::kFp32);
-  auto bf16 = resolve_precision(kernels::Precision::kBf16);
+  EXPECT_EQ(*automatic, cpu.avx512_vnni   ? base::Precision::kInt8
+                        : cpu.avx512_bf16 ? base::Precision::kBf16
+                                          : base::Precision::kFp32);
+  auto bf16 = resolve_precision(base::Precision::kBf16);
   EXPECT_EQ(bf16.ok(), cpu.avx512_bf16);
   if (!bf16.ok()) {
     EXPECT_NE(bf16.status().message().find("AVX512_BF16"), std::string::npos);
   }
-  auto int8 = resolve_precision(kernels::Precision::kInt8);
+  auto int8 = resolve_precision(base::Precision::kInt8);
   EXPECT_EQ(int8.ok(), cpu.avx512_vnni);
   if (!int8.ok()) {
     EXPECT_NE(int8.status().message().find("AVX512_VNNI"), std::string::npos);

@@ -18,6 +18,10 @@
 namespace winnow::kernels {
 namespace {
 
+using base::Precision;
+using base::parse_precision;
+using base::precision_name;
+
 bool forced_avx2() {
   const char* cap = std::getenv("WINNOW_CPU");
   return cap != nullptr && std::string(cap) == "avx2";

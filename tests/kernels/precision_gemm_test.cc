@@ -16,6 +16,10 @@
 namespace winnow::kernels {
 namespace {
 
+using base::Precision;
+using base::parse_precision;
+using base::precision_name;
+
 std::vector<float> random_vector(std::size_t n, std::mt19937& rng, float scale = 1.0f, float mean = 0.0f) {
   std::normal_distribution<float> dist(mean, scale);
   std::vector<float> v(n);

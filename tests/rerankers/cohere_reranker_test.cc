@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "rerankers/loopback_server.h"
+#include "support/loopback_server.h"
 
 namespace winnow::rerankers {
 namespace {
@@ -107,7 +107,7 @@ class FakeCohere {
   std::deque<Answer> script_;
   Answer always_;
   std::vector<Seen> seen_;
-  testing::LoopbackServer server_;
+  test_support::LoopbackServer server_;
 };
 
 FakeCohere::Answer status_answer(int status, std::string body = R"({"message":"try later"})",
@@ -281,7 +281,7 @@ TEST_F(CohereRerankerTest, SlowServerIsDeadlineExceededWithinTheTimeout) {
 
 TEST_F(CohereRerankerTest, ConnectionRefusedIsUnavailable) {
   CohereOptions o = options();
-  o.base_url = "http://127.0.0.1:" + std::to_string(testing::closed_port());
+  o.base_url = "http://127.0.0.1:" + std::to_string(test_support::closed_port());
   auto reranker = make(o);
   auto outcome = reranker->rerank("q", docs({0.3}), 1);
   ASSERT_FALSE(outcome.ok());

@@ -8,18 +8,18 @@
 namespace winnow::text {
 namespace {
 
-std::vector<std::int32_t> tokenize(const Model& model, std::string_view word) {
+std::vector<std::int32_t> tokenize(const SubwordModel& model, std::string_view word) {
   std::vector<std::int32_t> ids;
   auto status = model.tokenize(word, ids);
   EXPECT_TRUE(status.ok()) << status.to_string();
   return ids;
 }
 
-std::unique_ptr<Model> wordpiece(int max_chars = 100) {
+std::unique_ptr<SubwordModel> wordpiece(int max_chars = 100) {
   auto spec = nlohmann::json::parse(R"({"type":"WordPiece","unk_token":"[UNK]","continuing_subword_prefix":"##",
       "vocab":{"[UNK]":0,"un":1,"##aff":2,"##able":3,"una":4,"##ff":5,"é":6,"##é":7}})");
   spec["max_input_chars_per_word"] = max_chars;
-  auto model = make_model(spec, "tokenizer.json");
+  auto model = make_subword_model(spec, "tokenizer.json");
   EXPECT_TRUE(model.ok()) << model.status().to_string();
   return std::move(model).value();
 }
@@ -39,12 +39,12 @@ TEST(WordPieceTest, LongWordsAreUnknown) {
   EXPECT_EQ(tokenize(*model, "unaffable"), (std::vector<std::int32_t>{0}));
 }
 
-std::unique_ptr<Model> unigram(bool byte_fallback) {
+std::unique_ptr<SubwordModel> unigram(bool byte_fallback) {
   auto spec = nlohmann::json::parse(R"({"type":"Unigram","unk_id":0,"vocab":[
       ["<unk>",0.0],["a",-1.0],["b",-1.0],["ab",-2.0],["c",-3.0],["abc",-5.5],
       ["<0x78>",-8.0],["<0x79>",-8.0]]})");
   spec["byte_fallback"] = byte_fallback;
-  auto model = make_model(spec, "tokenizer.json");
+  auto model = make_subword_model(spec, "tokenizer.json");
   EXPECT_TRUE(model.ok()) << model.status().to_string();
   return std::move(model).value();
 }
@@ -72,7 +72,7 @@ TEST(UnigramTest, ByteFallbackSpellsUnknownPiecesAsBytes) {
 }
 
 TEST(ModelFactoryTest, UnsupportedTypeIsNamed) {
-  auto model = make_model(nlohmann::json::parse(R"({"type":"BPE","vocab":{},"merges":[]})"), "tokenizer.json");
+  auto model = make_subword_model(nlohmann::json::parse(R"({"type":"BPE","vocab":{},"merges":[]})"), "tokenizer.json");
   ASSERT_FALSE(model.ok());
   EXPECT_EQ(model.status().message(), "tokenizer.json: model type \"BPE\" is not supported");
 }

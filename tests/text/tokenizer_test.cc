@@ -222,7 +222,7 @@ TEST(TokenizerLoadTest, MalformedJsonNamesFileAndLine) {
 
   auto dir = std::filesystem::temp_directory_path() / ("winnow_text_test_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
-  ASSERT_TRUE(base::write_file_atomically(dir / "tokenizer.json", "{\n\"model\": [1,,2]\n}").ok());
+  ASSERT_TRUE(base::write_file_durably(dir / "tokenizer.json", "{\n\"model\": [1,,2]\n}").ok());
   auto loaded = Tokenizer::load_dir(dir);
   ASSERT_FALSE(loaded.ok());
   EXPECT_NE(loaded.status().message().find((dir / "tokenizer.json").string() + ": invalid JSON at line 2"),

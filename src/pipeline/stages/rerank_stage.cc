@@ -108,9 +108,9 @@ StageDefinition rerank_stage() {
     RerankStage::Settings s{*model, *query, static_cast<std::size_t>(*top_n), *fields,
                             static_cast<std::size_t>(*max_candidates), {}};
     if (!p.is_pending("precision")) {
-      auto parsed = kernels::parse_precision(*precision);
+      auto parsed = base::parse_precision(*precision);
       if (!parsed.ok()) return p.error("precision", "must be fp32, bf16, int8 or auto, got \"" + *precision + "\"");
-      if (*parsed != kernels::Precision::kAuto) s.options.precision = *parsed;
+      if (*parsed != base::Precision::kAuto) s.options.precision = *parsed;
     }
     return std::unique_ptr<Stage>(new RerankStage(std::move(s)));
   };

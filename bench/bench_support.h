@@ -1,0 +1,90 @@
+// What `winnow bench` measures with: the shared/bench workloads, process
+// statistics, the GEMM ceiling, and ranking agreement between precisions.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/status.h"
+#include "kernels/precision.h"
+#include "model/token_batch.h"
+
+namespace winnow::bench {
+
+// One (query, document) pair as token ids, built as shared/bench/ort_bench.mjs
+// builds it: BERT [CLS] q [SEP] d [SEP] (types 0 then 1), XLM-R
+// <s> q </s></s> d </s> (types 0), the document's tail cut to max_pair_tokens.
+struct TokenPair {
+  std::vector<std::int32_t> ids;
+  std::vector<std::int32_t> types;
+};
+
+struct Workload {
+  std::string name;                 // "short", "long"
+  std::vector<std::int32_t> query;  // the workload's query ids
+  std::vector<std::vector<std::int32_t>> docs;
+  std::int32_t min_id = 1000, max_id = 30000;  // token_id_range
+  std::size_t max_pair_tokens = 512;
+  nlohmann::json templates;         // pair_templates
+};
+
+// Reads `name` from a workloads.json; errors name the file and what is missing.
+base::Result<Workload> read_workload(const std::filesystem::path& file, const std::string& name);
+
+// The pairs of `query` with every document of the workload, for a BERT
+// ("bert") or XLM-R ("xlm-roberta", "jina-flash") layout.
+std::vector<TokenPair> build_pairs(const Workload& workload, const std::vector<std::int32_t>& query,
+                                   const std::string& layout);
+
+// `count` queries of the workload's query length, random ids in its range
+// (deterministic); query 0 is the workload's own.
+std::vector<std::vector<std::int32_t>> agreement_queries(const Workload& workload, std::size_t count);
+
+// FLOPs of scoring `pairs` as shared/bench counts them: Σ 2·P·L + 4·L²·hidden·layers.
+double count_gflop(const std::vector<TokenPair>& pairs, std::size_t layer_parameters, std::size_t hidden,
+             std::size_t layers);
+
+// Median as ort_bench.mjs takes it (mean of the middle two for even counts).
+double median(std::vector<double> values);
+
+// VmHWM of this process in MiB; reset_peak_rss() restarts it (Linux ≥ 4.0),
+// so each precision's peak can be measured in one process.
+double peak_rss_mb();
+void reset_peak_rss();
+
+// Tracks what other processes take of the CPUs over an interval:
+// (machine busy time − this process's time) / wall time, as ort_bench.mjs's other_load.
+class OtherLoad {
+ public:
+  OtherLoad();
+  double value() const;  // since construction
+
+ private:
+  double machine_ = 0, self_ = 0, wall_ = 0;
+};
+
+// One GEMM shape's measured rate.
+struct GemmRate {
+  std::size_t rows = 0, in = 0, out = 0;
+  std::string implementation;  // oneDNN's
+  double gflops = 0;           // median over the runs
+};
+
+// The GEMM ceiling of `precision` at a transformer layer's four shapes
+// (hidden → 3·hidden, hidden → hidden, hidden → intermediate, intermediate →
+// hidden) with `rows` rows, through kernels::Linear on inputs already in the
+// precision's type (no conversion timed). `total` is the layer's rate: all
+// FLOPs over all median times.
+struct GemmCeiling {
+  std::vector<GemmRate> shapes;
+  double total = 0;
+};
+base::Result<GemmCeiling> measure_gemm(base::Precision precision, std::size_t hidden, std::size_t intermediate,
+                                       std::size_t rows, int runs);
+
+}  // namespace winnow::bench

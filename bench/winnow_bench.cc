@@ -1,0 +1,547 @@
+// winnow-bench: the cross-encoder on shared/bench workloads, side by side
+// with shared/bench/ort_bench.mjs (the same pairs, the same JSON fields), the
+// GEMM ceiling per precision, ranking agreement of bf16 / int8 with fp32, and
+// the Scorer under concurrent callers.
+//
+//   winnow-bench --model DIR --workload FILE --name short|long [--precision P|all]
+//                [--batch-tokens N] [--runs 5] [--warmup 1] [--threads 2] [--json]
+//   winnow-bench --gemm [--model DIR] [--threads 2]
+//   winnow-bench --model DIR --concurrency 8 [--requests 6] [--docs 20]
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <random>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include "base/cpu_features.h"
+#include "base/stopwatch.h"
+#include "bench_support.h"
+#include "eval/agreement.h"
+#include "inference/batch_planner.h"
+#include "inference/scorer.h"
+#include "kernels/precision.h"
+#include "model/config.h"
+#include "model/cross_encoder.h"
+
+namespace winnow::bench {
+namespace {
+
+constexpr int kExitFailure = 1;
+
+void print_error(std::string_view what, const base::Status& status) {
+  std::cerr << "winnow-bench " << what << ": " << status.to_string() << "\n";
+}
+
+struct BenchFlags {
+  std::string model;
+  std::string workload = "../shared/bench/workloads.json";
+  std::string name = "short";
+  std::string precision = "fp32";
+  std::string attention = "auto";
+  std::size_t batch_tokens = inference::BatchLimits{}.token_budget;
+  int runs = 5;
+  int warmup = 1;
+  int threads = 2;
+  bool json = false;
+  bool profile = false;
+  bool gemm = false;
+  std::size_t gemm_rows = 4096;
+  std::size_t agreement_queries = 10;
+  std::string agreement_out;  // JSON file: the queries and every precision's scores
+  int concurrency = 0;
+  int requests = 6;
+  std::size_t docs = 20;
+};
+
+double round_to(double v, int digits) {
+  const double f = std::pow(10.0, digits);
+  return std::round(v * f) / f;
+}
+
+void emit(const nlohmann::json& line, bool json) {
+  if (json) {
+    std::cout << line.dump() << "\n" << std::flush;
+    return;
+  }
+  // Human form: key=value, one configuration a line.
+  std::string out;
+  for (const auto& [key, value] : line.items()) out += (out.empty() ? "" : " ") + key + "=" + value.dump();
+  std::cout << out << "\n" << std::flush;
+}
+
+// The precisions a --precision value names, resolved for this CPU.
+base::Result<std::vector<base::Precision>> precisions_of(const std::string& value) {
+  std::vector<base::Precision> out;
+  if (value == "all") {
+    out.push_back(base::Precision::kFp32);
+    for (base::Precision p : {base::Precision::kBf16, base::Precision::kInt8}) {
+      if (kernels::check_precision_supported(p).ok()) out.push_back(p);
+    }
+    return out;
+  }
+  WINNOW_ASSIGN_OR_RETURN(base::Precision p, base::parse_precision(value));
+  WINNOW_ASSIGN_OR_RETURN(base::Precision resolved, inference::resolve_precision(p));
+  out.push_back(resolved);
+  return out;
+}
+
+// Scores pairs in length-sorted batches under the token budget, as the Scorer
+// plans them; scores land in pair order.
+class BatchedPairs {
+ public:
+  BatchedPairs(const std::vector<TokenPair>& pairs, std::size_t budget) {
+    std::vector<std::size_t> lengths;
+    for (const auto& p : pairs) lengths.push_back(p.ids.size());
+    for (const auto& positions : inference::plan_batches(lengths, {.token_budget = budget})) {
+      model::TokenBatch batch;
+      for (std::size_t i : positions) batch.add(pairs[i].ids, pairs[i].types);
+      batches_.push_back(std::move(batch));
+      items_.push_back(positions);
+      max_pairs_ = std::max(max_pairs_, positions.size());
+    }
+    size_ = pairs.size();
+  }
+
+  base::Status score(const model::CrossEncoder& model, base::Precision precision, std::vector<float>& out) const {
+    out.assign(size_, 0.0f);
+    for (std::size_t b = 0; b < batches_.size(); ++b) {
+      WINNOW_ASSIGN_OR_RETURN(std::vector<float> logits, model.score(batches_[b], precision));
+      for (std::size_t k = 0; k < items_[b].size(); ++k) out[items_[b][k]] = logits[k];
+    }
+    return {};
+  }
+
+  std::size_t max_pairs() const { return max_pairs_; }
+  std::size_t count() const { return batches_.size(); }
+
+ private:
+  std::vector<model::TokenBatch> batches_;
+  std::vector<std::vector<std::size_t>> items_;
+  std::size_t size_ = 0;
+  std::size_t max_pairs_ = 0;
+};
+
+nlohmann::json gemm_json(base::Precision precision, const GemmCeiling& ceiling, int threads) {
+  nlohmann::json shapes = nlohmann::json::array();
+  for (const auto& s : ceiling.shapes) {
+    shapes.push_back({{"m", s.rows}, {"k", s.in}, {"n", s.out}, {"gflops", round_to(s.gflops, 1)},
+                      {"impl", s.implementation}});
+  }
+  return {{"engine", "winnow"},        {"bench", "gemm"},
+          {"precision", std::string(base::precision_name(precision))},
+          {"gflops", round_to(ceiling.total, 1)},
+          {"threads", threads},        {"cpu", kernels::cpu_dispatch_name()},
+          {"shapes", shapes}};
+}
+
+// Hidden and intermediate sizes of DIR's config.json, else bge-reranker-v2-m3's.
+std::pair<std::size_t, std::size_t> layer_shape(const std::string& model_dir) {
+  if (!model_dir.empty()) {
+    auto config = model::read_model_config(std::filesystem::path(model_dir) / "config.json");
+    if (config.ok()) return {config->hidden_size, config->intermediate_size};
+  }
+  return {1024, 4096};
+}
+
+int run_gemm(const BenchFlags& flags) {
+  auto precisions = precisions_of(flags.precision == "fp32" ? "all" : flags.precision);
+  if (!precisions.ok()) {
+    print_error("bench", precisions.status());
+    return kExitFailure;
+  }
+  const auto [hidden, intermediate] = layer_shape(flags.model);
+  for (base::Precision p : *precisions) {
+    auto ceiling = measure_gemm(p, hidden, intermediate, flags.gemm_rows, std::max(flags.runs, 5));
+    if (!ceiling.ok()) {
+      print_error("bench", ceiling.status());
+      return kExitFailure;
+    }
+    emit(gemm_json(p, *ceiling, flags.threads), flags.json);
+  }
+  return 0;
+}
+
+struct PrecisionRun {
+  base::Precision precision;
+  std::vector<std::vector<float>> scores;  // per agreement query
+};
+
+int run_workload(const BenchFlags& flags) {
+  auto precisions = precisions_of(flags.precision);
+  if (!precisions.ok()) {
+    print_error("bench", precisions.status());
+    return kExitFailure;
+  }
+  auto workload = read_workload(flags.workload, flags.name);
+  if (!workload.ok()) {
+    print_error("bench", workload.status());
+    return kExitFailure;
+  }
+  auto config = model::read_model_config(std::filesystem::path(flags.model) / "config.json");
+  if (!config.ok()) {
+    print_error("bench", config.status());
+    return kExitFailure;
+  }
+  const std::string model_name = std::filesystem::path(flags.model).lexically_normal().filename().string().empty()
+                                     ? std::filesystem::path(flags.model).parent_path().filename().string()
+                                     : std::filesystem::path(flags.model).filename().string();
+  // Agreement needs fp32 scores: computed first (and not printed) when fp32
+  // was not asked for.
+  std::vector<base::Precision> order = *precisions;
+  const bool agreement = flags.agreement_queries > 0 &&
+                         std::any_of(order.begin(), order.end(), [](auto p) { return p != base::Precision::kFp32; });
+  const bool fp32_asked = std::find(order.begin(), order.end(), base::Precision::kFp32) != order.end();
+  if (agreement && !fp32_asked) order.insert(order.begin(), base::Precision::kFp32);
+
+  std::vector<PrecisionRun> runs;
+  for (base::Precision precision : order) {
+    const bool report = precision != base::Precision::kFp32 || fp32_asked;
+    // The GEMM ceiling of this precision at this model's shapes, in this run.
+    double ceiling = 0;
+    if (report) {
+      auto measured = measure_gemm(precision, config->hidden_size, config->intermediate_size, flags.gemm_rows, 5);
+      if (!measured.ok()) {
+        print_error("bench", measured.status());
+        return kExitFailure;
+      }
+      ceiling = measured->total;
+    }
+    reset_peak_rss();
+    model::LoadOptions load;
+    load.precisions = {precision};
+    load.attention = flags.attention == "onednn" ? kernels::AttentionKernel::kOneDnn : kernels::AttentionKernel::kAuto;
+    base::Stopwatch load_clock;
+    auto loaded = model::CrossEncoder::load(flags.model, load);
+    if (!loaded.ok()) {
+      print_error("bench", loaded.status());
+      return kExitFailure;
+    }
+    const double load_ms = load_clock.elapsed_ms();
+    std::unique_ptr<model::CrossEncoder> model = std::move(loaded).value();
+    const model::ModelInfo& info = model->info();
+    const std::vector<TokenPair> pairs = build_pairs(*workload, workload->query, info.layout);
+    const BatchedPairs batched(pairs, flags.batch_tokens);
+    std::vector<float> scores;
+    PrecisionRun run{precision, {}};
+    if (report) {
+      for (int w = 0; w < flags.warmup; ++w) {
+        if (auto s = batched.score(*model, precision, scores); !s.ok()) {
+          print_error("bench", s);
+          return kExitFailure;
+        }
+      }
+      model::EncoderProfile profile;
+      if (flags.profile) model->set_profile(&profile);
+      std::vector<double> times;
+      const OtherLoad other_load;
+      for (int r = 0; r < flags.runs; ++r) {
+        base::Stopwatch clock;
+        if (auto s = batched.score(*model, precision, scores); !s.ok()) {
+          print_error("bench", s);
+          return kExitFailure;
+        }
+        times.push_back(clock.elapsed_ms());
+      }
+      const double load_other = other_load.value();
+      model->set_profile(nullptr);
+      const double med = median(times);
+      std::size_t tokens = 0;
+      for (const auto& p : pairs) tokens += p.ids.size();
+      const double gflop = count_gflop(pairs, info.encoder_layer_parameter_count, info.hidden_size, info.num_layers);
+      const double gflops_eff = gflop / (med / 1000.0);
+      nlohmann::json line = {{"engine", "winnow"},
+            {"precision", std::string(base::precision_name(precision))},
+            {"requested", flags.precision},
+            {"model", model_name},
+            {"workload", flags.name},
+            {"batch", batched.max_pairs()},
+            {"batch_tokens", flags.batch_tokens},
+            {"sorted", true},
+            {"median_ms", round_to(med, 2)},
+            {"min_ms", round_to(*std::min_element(times.begin(), times.end()), 2)},
+            {"max_ms", round_to(*std::max_element(times.begin(), times.end()), 2)},
+            {"runs", flags.runs},
+            {"pairs_per_s", round_to(static_cast<double>(pairs.size()) / (med / 1000.0), 2)},
+            {"tokens", tokens},
+            {"padded_tokens", tokens},
+            {"gflop", round_to(gflop, 2)},
+            {"gflops_eff", round_to(gflops_eff, 1)},
+            {"gemm_gflops", round_to(ceiling, 1)},
+            {"efficiency", round_to(gflops_eff / ceiling, 3)},
+            {"peak_rss_mb", round_to(peak_rss_mb(), 1)},
+            {"weight_mb", round_to(static_cast<double>(info.weight_bytes) / (1 << 20), 1)},
+            {"threads", flags.threads},
+            {"load_ms", round_to(load_ms, 1)},
+            {"score0", round_to(scores.empty() ? 0.0 : scores[0], 5)},
+            {"other_load", round_to(load_other, 2)},
+            {"attention", info.attention_kernel},
+            {"cpu", kernels::cpu_dispatch_name()}};
+      if (flags.profile) {
+        // Milliseconds per run in each stage of the encoder (the head and batching are the rest).
+        const double n = flags.runs;
+        line["stages_ms"] = {{"embeddings", round_to(profile.embeddings / n, 1)},
+                             {"qkv", round_to(profile.qkv / n, 1)},
+                             {"attention", round_to(profile.attention / n, 1)},
+                             {"attention_out", round_to(profile.attention_out / n, 1)},
+                             {"norms", round_to(profile.norms / n, 1)},
+                             {"ffn_in", round_to(profile.ffn_in / n, 1)},
+                             {"ffn_act", round_to(profile.ffn_act / n, 1)},
+                             {"ffn_out", round_to(profile.ffn_out / n, 1)},
+                             {"total", round_to(profile.total() / n, 1)}};
+      }
+      emit(line, flags.json);
+    }
+    if (agreement) {
+      for (const auto& query : agreement_queries(*workload, flags.agreement_queries)) {
+        const BatchedPairs q(build_pairs(*workload, query, info.layout), flags.batch_tokens);
+        if (auto s = q.score(*model, precision, scores); !s.ok()) {
+          print_error("bench", s);
+          return kExitFailure;
+        }
+        run.scores.push_back(scores);
+      }
+    }
+    runs.push_back(std::move(run));
+  }
+  if (agreement && !flags.agreement_out.empty()) {
+    nlohmann::json dump = {{"model", model_name},
+                           {"workload", flags.name},
+                           {"queries", agreement_queries(*workload, flags.agreement_queries)},
+                           {"scores", nlohmann::json::object()}};
+    for (const PrecisionRun& run : runs) dump["scores"][std::string(base::precision_name(run.precision))] = run.scores;
+    std::ofstream(flags.agreement_out) << dump.dump() << "\n";
+  }
+  if (agreement) {
+    const PrecisionRun& reference = runs.front();
+    for (const PrecisionRun& run : runs) {
+      if (run.precision == base::Precision::kFp32) continue;
+      const eval::Agreement a = eval::measure_agreement(reference.scores, run.scores);
+      emit({{"engine", "winnow"},
+            {"agreement", std::string(base::precision_name(run.precision)) + " vs fp32"},
+            {"model", model_name},
+            {"workload", flags.name},
+            {"queries", a.queries},
+            {"docs", workload->docs.size()},
+            {"spearman_min", round_to(a.spearman_min, 5)},
+            {"spearman_mean", round_to(a.spearman_mean, 5)},
+            {"top10_identical", round_to(a.top10_identical, 3)},
+            {"top10_same_set", round_to(a.top10_same_set, 3)},
+            {"max_abs_diff", round_to(a.max_abs_diff, 6)},
+            {"fp32_score_std", round_to(a.reference_std, 6)},
+            {"fp32_top10_min_gap", round_to(a.reference_top10_min_gap, 7)},
+            {"meets_bar", a.meets_bar()}},
+           flags.json);
+    }
+  }
+  return 0;
+}
+
+// ------------------------------------------------------------ concurrency
+
+// Documents of pseudo-words (syllables), 'short'-like once tokenized.
+std::vector<std::string> synthetic_texts(std::size_t count, std::size_t min_words, std::size_t max_words,
+                                         std::uint32_t seed) {
+  static const char* kSyllables[] = {"ka", "lo", "mi", "ren", "sa", "tor", "vel", "du", "ne", "pa", "qui", "ber",
+                                     "gan", "il", "mo", "rus", "te", "xo", "zar", "el", "fin", "hal", "jo", "wen"};
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<std::size_t> words(min_words, max_words), syllables(1, 3),
+      syllable(0, std::size(kSyllables) - 1);
+  std::vector<std::string> texts;
+  for (std::size_t i = 0; i < count; ++i) {
+    std::string text;
+    const std::size_t n = words(rng);
+    for (std::size_t w = 0; w < n; ++w) {
+      if (!text.empty()) text += ' ';
+      const std::size_t s = syllables(rng);
+      for (std::size_t k = 0; k < s; ++k) text += kSyllables[syllable(rng)];
+    }
+    texts.push_back(std::move(text));
+  }
+  return texts;
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const double rank = p / 100.0 * static_cast<double>(v.size() - 1);
+  const auto lo = static_cast<std::size_t>(std::floor(rank));
+  const auto hi = static_cast<std::size_t>(std::ceil(rank));
+  return v[lo] + (v[hi] - v[lo]) * (rank - static_cast<double>(lo));
+}
+
+int run_concurrency(const BenchFlags& flags) {
+  auto precisions = precisions_of(flags.precision);
+  if (!precisions.ok() || precisions->size() != 1) {
+    print_error("bench", precisions.ok() ? base::invalid_argument("--concurrency takes one precision")
+                                         : precisions.status());
+    return kExitFailure;
+  }
+  inference::ScorerOptions options;
+  options.precision = precisions->front();
+  options.batch_limits.token_budget = flags.batch_tokens;
+  auto scorer = inference::Scorer::load(flags.model, options);
+  if (!scorer.ok()) {
+    print_error("bench", scorer.status());
+    return kExitFailure;
+  }
+  const std::size_t clients = static_cast<std::size_t>(flags.concurrency);
+  const std::size_t total = clients * static_cast<std::size_t>(flags.requests);
+  struct Request {
+    std::string query;
+    std::vector<std::string> docs;
+  };
+  std::vector<Request> requests;
+  for (std::size_t r = 0; r < total; ++r) {
+    Request request;
+    request.query = synthetic_texts(1, 6, 10, static_cast<std::uint32_t>(r) * 7919u + 1)[0];
+    request.docs = synthetic_texts(flags.docs, 20, 60, static_cast<std::uint32_t>(r) * 104729u + 3);
+    requests.push_back(std::move(request));
+  }
+  std::vector<std::vector<float>> alone(total), together(total);
+  std::vector<double> alone_ms(total), together_ms(total);
+  std::size_t pair_tokens = 0;
+  auto score = [&](std::size_t r, std::vector<float>& logits, double& ms) -> base::Status {
+    base::Stopwatch clock;
+    WINNOW_ASSIGN_OR_RETURN(std::vector<inference::PairScore> scores,
+                            (*scorer)->score(requests[r].query, requests[r].docs));
+    ms = clock.elapsed_ms();
+    logits.clear();
+    for (const auto& s : scores) logits.push_back(s.logit);
+    return {};
+  };
+  // Warm-up: primitives for the usual row counts.
+  for (std::size_t r = 0; r < std::min<std::size_t>(total, 2); ++r) {
+    double ms = 0;
+    std::vector<float> ignored;
+    if (auto s = score(r, ignored, ms); !s.ok()) {
+      print_error("bench", s);
+      return kExitFailure;
+    }
+  }
+  for (const auto& d : requests[0].docs) {
+    auto e = (*scorer)->tokenizer().encode_pair(requests[0].query, d, (*scorer)->max_length(), text::Truncation::kLongestFirst);
+    if (e.ok()) pair_tokens += e->ids.size();
+  }
+  const OtherLoad other_load;
+  base::Stopwatch sequential_clock;
+  for (std::size_t r = 0; r < total; ++r) {
+    if (auto s = score(r, alone[r], alone_ms[r]); !s.ok()) {
+      print_error("bench", s);
+      return kExitFailure;
+    }
+  }
+  const double sequential_s = sequential_clock.elapsed_ms() / 1000.0;
+  const auto before = (*scorer)->stats();
+  std::vector<base::Status> errors(clients);
+  base::Stopwatch concurrent_clock;
+  std::vector<std::thread> threads;
+  for (std::size_t c = 0; c < clients; ++c) {
+    threads.emplace_back([&, c] {
+      for (std::size_t r = c; r < total; r += clients) {
+        base::Status s = score(r, together[r], together_ms[r]);
+        if (!s.ok() && errors[c].ok()) errors[c] = s;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double concurrent_s = concurrent_clock.elapsed_ms() / 1000.0;
+  for (const auto& e : errors) {
+    if (!e.ok()) {
+      print_error("bench", e);
+      return kExitFailure;
+    }
+  }
+  const auto after = (*scorer)->stats();
+  std::size_t identical = 0;
+  for (std::size_t r = 0; r < total; ++r) identical += alone[r] == together[r];
+  const double batches = static_cast<double>(after.batches - before.batches);
+  emit({{"engine", "winnow"},
+        {"bench", "concurrency"},
+        {"precision", std::string(base::precision_name((*scorer)->precision()))},
+        {"model", std::filesystem::path(flags.model).filename().string()},
+        {"clients", clients},
+        {"requests", total},
+        {"docs", flags.docs},
+        {"pair_tokens_mean", round_to(static_cast<double>(pair_tokens) / static_cast<double>(flags.docs), 1)},
+        {"sequential_rps", round_to(static_cast<double>(total) / sequential_s, 2)},
+        {"concurrent_rps", round_to(static_cast<double>(total) / concurrent_s, 2)},
+        {"speedup", round_to(sequential_s / concurrent_s, 2)},
+        {"sequential_p50_ms", round_to(percentile(alone_ms, 50), 1)},
+        {"sequential_p99_ms", round_to(percentile(alone_ms, 99), 1)},
+        {"p50_ms", round_to(percentile(together_ms, 50), 1)},
+        {"p99_ms", round_to(percentile(together_ms, 99), 1)},
+        {"pairs_per_batch", round_to(static_cast<double>(after.pairs - before.pairs) / std::max(batches, 1.0), 1)},
+        {"identical_to_alone", identical == total},
+        {"batch_tokens", flags.batch_tokens},
+        {"threads", flags.threads},
+        {"other_load", round_to(other_load.value(), 2)}},
+       flags.json);
+  return identical == total ? 0 : kExitFailure;
+}
+
+int run_bench(const BenchFlags& flags) {
+  omp_set_num_threads(flags.threads);
+  if (auto s = kernels::check_cpu_dispatch(); !s.ok()) {
+    print_error("bench", s);
+    return kExitFailure;
+  }
+  if (flags.gemm) return run_gemm(flags);
+  if (flags.model.empty()) {
+    print_error("bench", base::invalid_argument("--model is required (or --gemm)"));
+    return kExitFailure;
+  }
+  if (flags.concurrency > 0) return run_concurrency(flags);
+  return run_workload(flags);
+}
+
+}  // namespace
+}  // namespace winnow::bench
+
+int main(int argc, char** argv) {
+  winnow::bench::BenchFlags flags_storage;
+  auto* flags = &flags_storage;
+  CLI::App app{"winnow-bench: time the cross-encoder on shared/bench workloads (ort_bench.mjs's JSON fields), the GEMM ceiling, "
+               "precision agreement, concurrent callers", "winnow-bench"};
+  CLI::App* command = &app;
+  command->add_option("--model,-m", flags->model, "model directory");
+  command->add_option("--workload", flags->workload, "shared/bench/workloads.json");
+  command->add_option("--name", flags->name, "workload name")->check(CLI::IsMember({"short", "long"}));
+  command->add_option("--precision", flags->precision, "fp32, bf16, int8, auto, or all (fp32 + what the CPU runs)")
+      ->check(CLI::IsMember({"fp32", "bf16", "int8", "auto", "all"}));
+  command->add_option("--batch-tokens", flags->batch_tokens, "token budget of one model batch")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24));
+  command->add_option("--runs", flags->runs, "timed runs (the median is reported)")->check(CLI::Range(1, 1000));
+  command->add_option("--warmup", flags->warmup, "untimed runs first")->check(CLI::Range(0, 100));
+  command->add_option("--threads", flags->threads, "compute threads")->check(CLI::Range(1, 1024));
+  command->add_flag("--json", flags->json, "one JSON object per line");
+  command->add_flag("--profile", flags->profile, "add the time per encoder stage (stages_ms; costs a clock read per stage)");
+  command->add_flag("--gemm", flags->gemm, "measure the GEMM ceiling per precision (the model's shapes with --model)");
+  command->add_option("--gemm-rows", flags->gemm_rows, "rows of the GEMM ceiling's matrices")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
+  command->add_option("--agreement-queries", flags->agreement_queries,
+                      "queries (x the workload's documents) to compare bf16 / int8 rankings with fp32; 0: none");
+  command->add_option("--agreement-out", flags->agreement_out,
+                      "write the agreement queries and every precision's scores to this JSON file "
+                      "(bench/torch_agreement.py scores the same pairs with PyTorch)");
+  command->add_option("--attention", flags->attention, "auto (hand-written kernel) or onednn")
+      ->check(CLI::IsMember({"auto", "onednn"}));
+  command->add_option("--concurrency", flags->concurrency,
+                      "callers scoring through one Scorer at once, against the same requests one at a time")
+      ->check(CLI::Range(0, 1024));
+  command->add_option("--requests", flags->requests, "requests per caller (--concurrency)")->check(CLI::Range(1, 100000));
+  command->add_option("--docs", flags->docs, "documents per request (--concurrency)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return winnow::bench::run_bench(*flags);
+}

@@ -1,0 +1,115 @@
+#include "registry/model_registry.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+namespace winnow::registry {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string fixture(const std::string& name) { return (fs::path(WINNOW_TEST_DATA) / "models" / name).string(); }
+
+TEST(ModelRegistryTest, BuiltInNamesOfTheSpec) {
+  auto registry = ModelRegistry::create({});
+  ASSERT_TRUE(registry.ok()) << registry.status().to_string();
+  auto bge = (*registry)->resolve("bge-reranker-v2-m3", ModelKind::kReranker);
+  ASSERT_TRUE(bge.ok());
+  EXPECT_EQ(bge->source, "BAAI/bge-reranker-v2-m3");
+  EXPECT_EQ(bge->backend, ModelBackend::kLocal);
+  auto jina = (*registry)->resolve("jina-reranker-v2", ModelKind::kReranker);
+  ASSERT_TRUE(jina.ok());
+  EXPECT_EQ(jina->source, "jinaai/jina-reranker-v2-base-multilingual");
+  auto cohere = (*registry)->resolve("cohere-rerank-v3", ModelKind::kReranker);
+  ASSERT_TRUE(cohere.ok());
+  EXPECT_EQ(cohere->backend, ModelBackend::kCohere);
+  EXPECT_EQ(cohere->remote_model, "rerank-english-v3.0");
+  EXPECT_EQ((*registry)->resolve("cohere-rerank-v3.5", ModelKind::kReranker)->remote_model, "rerank-v3.5");
+}
+
+TEST(ModelRegistryTest, UnknownNamesListTheKnownOnes) {
+  auto registry = ModelRegistry::create({});
+  auto bad = (*registry)->resolve("not a model!", ModelKind::kReranker);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), base::StatusCode::kNotFound);
+  EXPECT_NE(bad.status().message().find("bge-reranker-v2-m3"), std::string::npos) << bad.status().message();
+}
+
+TEST(ModelRegistryTest, ModelsFileAddsAndOverridesWithErrorsNamingTheEntry) {
+  auto parsed = parse_models_file(
+      json{{"models",
+            {{{"name", "fast"}, {"source", "cross-encoder/ms-marco-MiniLM-L-6-v2"}, {"max_tokens", 256}},
+             {{"name", "far"}, {"base_url", "http://10.0.0.2:8080"}, {"path", "/v1/rerank"}, {"model", "bge-reranker-v2-m3"}},
+             {{"name", "bge-m3"}, {"kind", "embedder"}, {"source", "/models/bge-m3"}}}}},
+      "models.json");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().to_string();
+  ASSERT_EQ(parsed->size(), 3u);
+  EXPECT_EQ((*parsed)[0].max_tokens, 256u);
+  EXPECT_EQ((*parsed)[1].backend, ModelBackend::kCohere);
+  EXPECT_EQ((*parsed)[1].remote_model, "bge-reranker-v2-m3");
+  EXPECT_EQ((*parsed)[2].kind, ModelKind::kEmbedder);
+
+  auto precise = parse_models_file(
+      json{{"models", {{{"name", "q"}, {"source", "a/b"}, {"precision", "int8"}, {"extra_precisions", {"fp32"}}}}}},
+      "models.json");
+  ASSERT_TRUE(precise.ok()) << precise.status().to_string();
+  EXPECT_EQ((*precise)[0].precision, base::Precision::kInt8);
+  ASSERT_EQ((*precise)[0].extra_precisions.size(), 1u);
+  EXPECT_FALSE(parse_models_file(json{{"models", {{{"name", "q"}, {"source", "a/b"}, {"precision", "fp8"}}}}}, "m.json").ok());
+
+  auto bad = parse_models_file(json{{"models", {{{"name", "x"}, {"source", "a/b"}, {"max_token", 5}}}}}, "models.json");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "models.json: models[0]: unknown field \"max_token\"");
+  bad = parse_models_file(json{{"models", {{{"source", "a/b"}}}}}, "models.json");
+  EXPECT_EQ(bad.status().message(), "models.json: models[0]: needs a string \"name\"");
+  bad = parse_models_file(json{{"models", {{{"name", "x"}, {"source", "a/b"}, {"kind", "classifier"}}}}}, "m.json");
+  EXPECT_EQ(bad.status().message(), "m.json: models[0].kind: must be \"reranker\" or \"embedder\"");
+}
+
+TEST(ModelRegistryTest, LoadsLocalDirectoriesOnceAndChecksTheKind) {
+  auto registry = ModelRegistry::create({});
+  auto a = (*registry)->reranker(fixture("bert-ce-tiny"));
+  ASSERT_TRUE(a.ok()) << a.status().to_string();
+  auto b = (*registry)->reranker(fixture("bert-ce-tiny"));
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(a->get(), b->get()) << "loaded once, shared";
+  std::vector<std::string> docs = {"a cat", "bm25 ranking"};
+  auto outcome = (*a)->rerank("ranking", docs, 1);
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_EQ(outcome->results.size(), 1u);
+  auto embedder = (*registry)->embedder(fixture("bert-embed-tiny"));
+  ASSERT_TRUE(embedder.ok()) << embedder.status().to_string();
+  EXPECT_EQ((*embedder)->dimensions(), 64u);
+  bool listed = false;
+  for (const ModelStatus& s : (*registry)->status()) listed = listed || (s.entry.name == fixture("bert-ce-tiny") && s.loaded);
+  EXPECT_TRUE(listed);
+  auto wrong = (*registry)->embedder("bge-reranker-v2-m3");
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.status().message(), "model \"bge-reranker-v2-m3\" is a reranker, not an embedding model");
+}
+
+TEST(ModelRegistryTest, OfflineWithoutTheModelSaysHowToGetIt) {
+  RegistryOptions options;
+  options.pull.cache_dir = fs::temp_directory_path() / ("winnow_registry_empty_" + std::to_string(::getpid()));
+  options.download = false;
+  auto registry = ModelRegistry::create(options);
+  auto missing = (*registry)->reranker("bge-reranker-v2-m3");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), base::StatusCode::kNotFound);
+  EXPECT_NE(missing.status().message().find("winnow pull bge-reranker-v2-m3"), std::string::npos)
+      << missing.status().message();
+}
+
+TEST(ModelRegistryTest, AMissingExplicitModelsFileIsAnError) {
+  RegistryOptions options;
+  options.models_file = "/nonexistent/models.json";
+  options.models_file_required = true;
+  auto registry = ModelRegistry::create(options);
+  ASSERT_FALSE(registry.ok());
+  EXPECT_NE(registry.status().message().find("/nonexistent/models.json"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace winnow::registry
