@@ -46,20 +46,102 @@ std::pair<std::size_t, std::size_t> line_and_column(std::string_view text, std::
 
 }  // namespace
 
-Result<nlohmann::json> parse_json(std::string_view text, std::string_view source) {
+namespace {
+
+// Where the parser is, kept up to date by the parse callback: the path of the
+// value being read, and the nesting depth.
+class JsonPosition {
+ public:
+  void enter(bool array) { frames_.push_back({array, 0, {}}); }
+  void leave() {
+    if (!frames_.empty()) frames_.pop_back();
+    finished_value();
+  }
+  void key(std::string key) {
+    if (!frames_.empty()) frames_.back().key = std::move(key);
+  }
+  void finished_value() {
+    if (!frames_.empty() && frames_.back().array) ++frames_.back().index;
+  }
+  std::size_t depth() const { return frames_.size(); }
+
+  // "metadata.n", "documents[3].text", "" at the top.
+  std::string path() const {
+    std::string out;
+    for (const Frame& f : frames_) {
+      if (f.array) {
+        out += "[" + std::to_string(f.index) + "]";
+      } else if (!f.key.empty()) {
+        out += (out.empty() ? "" : ".") + f.key;
+      }
+    }
+    return out;
+  }
+
+ private:
+  struct Frame {
+    bool array;
+    std::size_t index;
+    std::string key;
+  };
+  std::vector<Frame> frames_;
+};
+
+struct TooDeep {};
+
+template <typename Json>
+Result<Json> parse_json_as(std::string_view text, std::string_view source) {
+  JsonPosition position;
+  auto track = [&](int /*depth*/, nlohmann::json::parse_event_t event, Json& parsed) {
+    using Event = nlohmann::json::parse_event_t;
+    switch (event) {
+      case Event::object_start:
+      case Event::array_start:
+        position.enter(event == Event::array_start);
+        // Thrown through nlohmann's parser, which holds no resources of ours.
+        if (position.depth() > kMaxJsonDepth) throw TooDeep{};
+        break;
+      case Event::object_end:
+      case Event::array_end: position.leave(); break;
+      case Event::key: position.key(parsed.template get<std::string>()); break;
+      case Event::value: position.finished_value(); break;
+    }
+    return true;
+  };
+  const auto at = [&](std::size_t byte) {
+    // nlohmann's byte is 1-based and points just past the offending character.
+    auto [line, column] = line_and_column(text, byte > 0 ? byte - 1 : 0);
+    return std::string(source) + ": invalid JSON at line " + std::to_string(line) + ", column " +
+           std::to_string(column) + ": ";
+  };
   try {
-    return nlohmann::json::parse(text.begin(), text.end());
+    return Json::parse(text.begin(), text.end(), track);
+  } catch (const TooDeep&) {
+    return invalid_argument(std::string(source) + ": JSON nested deeper than " + std::to_string(kMaxJsonDepth) +
+                            " levels" + (position.path().empty() ? "" : " (at " + position.path() + ")"));
   } catch (const nlohmann::json::parse_error& e) {
-    // e.byte is 1-based and points just past the offending character.
-    std::size_t pos = e.byte > 0 ? e.byte - 1 : 0;
-    auto [line, column] = line_and_column(text, pos);
     std::string what = e.what();
     // nlohmann's message starts "[json.exception.parse_error.101] parse error at line 1, column 2: ...".
     auto colon = what.find(": ", what.find("parse error"));
-    std::string reason = colon == std::string::npos ? what : what.substr(colon + 2);
-    return invalid_argument(std::string(source) + ": invalid JSON at line " + std::to_string(line) +
-                            ", column " + std::to_string(column) + ": " + reason);
+    return invalid_argument(at(e.byte) + (colon == std::string::npos ? what : what.substr(colon + 2)));
+  } catch (const nlohmann::json::exception& e) {
+    // out_of_range.406: a number too large for a double ("1e400").
+    const std::string field = position.path();
+    std::string what = e.what();
+    auto bracket = what.find("] ");
+    return invalid_argument(std::string(source) + (field.empty() ? "" : ": field " + field) + ": " +
+                            (bracket == std::string::npos ? what : what.substr(bracket + 2)));
   }
+}
+
+}  // namespace
+
+Result<nlohmann::json> parse_json(std::string_view text, std::string_view source) {
+  return parse_json_as<nlohmann::json>(text, source);
+}
+
+Result<nlohmann::ordered_json> parse_ordered_json(std::string_view text, std::string_view source) {
+  return parse_json_as<nlohmann::ordered_json>(text, source);
 }
 
 Result<nlohmann::json> read_json_file(const std::filesystem::path& path) {

@@ -15,8 +15,18 @@ namespace winnow::base {
 // The file's bytes. NotFound if it does not exist.
 Result<std::string> read_file(const std::filesystem::path& path);
 
-// Parses `text` as JSON; a syntax error names `source`, the line and column.
+// How deep arrays and objects may nest in any JSON Winnow reads. Deeper
+// input is refused at parse time, so no code that walks a value (copies,
+// dumps, templates, conditions) can run out of stack on hostile input.
+inline constexpr std::size_t kMaxJsonDepth = 512;
+
+// Parses `text` as JSON. InvalidArgument naming `source`, and where it
+// could, the line and column: a syntax error, nesting deeper than
+// kMaxJsonDepth, or a number out of range (1e400), which also names the
+// field it is in (e.g. "metadata.n", "documents[3]").
 Result<nlohmann::json> parse_json(std::string_view text, std::string_view source);
+// The same, keeping the order of object members.
+Result<nlohmann::ordered_json> parse_ordered_json(std::string_view text, std::string_view source);
 
 // read_file + parse_json.
 Result<nlohmann::json> read_json_file(const std::filesystem::path& path);

@@ -81,6 +81,11 @@ const nlohmann::json* field_at(const nlohmann::json& document, const std::vector
 }
 
 base::Result<Condition> Condition::parse(const nlohmann::json& spec, const std::string& where) {
+  return parse_at(spec, where, 0);
+}
+
+base::Result<Condition> Condition::parse_at(const nlohmann::json& spec, const std::string& where,
+                                            std::size_t depth) {
   if (!spec.is_object()) return base::invalid_argument(where + ": a condition must be an object");
   Condition c;
   for (const char* group : {"AND", "OR", "NOT", "and", "or", "not"}) {
@@ -90,9 +95,14 @@ base::Result<Condition> Condition::parse(const nlohmann::json& spec, const std::
       return base::invalid_argument(where + ": \"" + std::string(group) + "\" must be the condition's only key");
     }
     const std::string upper = lowercase(group) == "and" ? "AND" : lowercase(group) == "or" ? "OR" : "NOT";
+    if (depth >= kMaxConditionDepth) {
+      // `where` would name every level; the first few say where it starts.
+      return base::invalid_argument(where.substr(0, 120) + "...: AND / OR / NOT nested deeper than " +
+                                    std::to_string(kMaxConditionDepth) + " levels");
+    }
     if (upper == "NOT") {
       c.kind_ = Kind::kNot;
-      WINNOW_ASSIGN_OR_RETURN(Condition child, parse(*it, where + "." + group));
+      WINNOW_ASSIGN_OR_RETURN(Condition child, parse_at(*it, where + "." + group, depth + 1));
       c.children_.push_back(std::move(child));
       return c;
     }
@@ -101,7 +111,8 @@ base::Result<Condition> Condition::parse(const nlohmann::json& spec, const std::
       return base::invalid_argument(where + "." + group + ": must be a non-empty array of conditions");
     }
     for (std::size_t i = 0; i < it->size(); ++i) {
-      WINNOW_ASSIGN_OR_RETURN(Condition child, parse((*it)[i], where + "." + group + "[" + std::to_string(i) + "]"));
+      WINNOW_ASSIGN_OR_RETURN(Condition child,
+                              parse_at((*it)[i], where + "." + group + "[" + std::to_string(i) + "]", depth + 1));
       c.children_.push_back(std::move(child));
     }
     return c;

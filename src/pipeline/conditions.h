@@ -17,10 +17,14 @@ namespace winnow::pipeline {
 
 enum class Operator { kEq, kNe, kGt, kGte, kLt, kLte, kIn, kNin, kContains, kExists };
 
+// How deep AND / OR / NOT may nest (a leaf under 64 groups is the deepest).
+inline constexpr std::size_t kMaxConditionDepth = 64;
+
 class Condition {
  public:
   // Parses a condition tree. Errors name the JSON path of the bad node, below
-  // `where` (e.g. "stages[1] (structured_filter) parameter conditions.AND[2]").
+  // `where` (e.g. "stages[1] (structured_filter) parameter conditions.AND[2]");
+  // groups nested deeper than kMaxConditionDepth are InvalidArgument.
   static base::Result<Condition> parse(const nlohmann::json& spec, const std::string& where);
 
   // True when `document` satisfies the condition. A missing field satisfies
@@ -29,6 +33,8 @@ class Condition {
   bool matches(const nlohmann::json& document) const;
 
  private:
+  static base::Result<Condition> parse_at(const nlohmann::json& spec, const std::string& where, std::size_t depth);
+
   enum class Kind { kLeaf, kAnd, kOr, kNot };
   Kind kind_ = Kind::kLeaf;
   std::vector<std::string> path_;  // leaf: the field, split at dots

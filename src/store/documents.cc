@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "base/files.h"
+#include "store/ids.h"
 #include "store/lexical_index.h"
 
 namespace winnow::store {
@@ -44,15 +46,7 @@ std::string describe(const ordered_json& value) {
 }  // namespace
 
 Result<ParsedDocument> parse_document(std::string_view json_text) {
-  ordered_json value;
-  try {
-    value = ordered_json::parse(json_text.begin(), json_text.end());
-  } catch (const ordered_json::parse_error& e) {
-    std::string what = e.what();
-    auto colon = what.find(": ", what.find("parse error"));
-    std::string reason = colon == std::string::npos ? what : what.substr(colon + 2);
-    return base::invalid_argument("invalid JSON at column " + std::to_string(e.byte) + ": " + reason);
-  }
+  WINNOW_ASSIGN_OR_RETURN(ordered_json value, base::parse_ordered_json(json_text, "document"));
   return parse_document_value(value);
 }
 
@@ -63,9 +57,7 @@ Result<ParsedDocument> parse_document_value(const ordered_json& value) {
     if (key == "id") {
       if (!member.is_string()) return base::invalid_argument("field 'id' must be a string, got " + describe(member));
       std::string id = member.get<std::string>();
-      if (id.empty() || id.size() > 512) {
-        return base::invalid_argument("field 'id' must be 1 to 512 bytes, got " + std::to_string(id.size()));
-      }
+      WINNOW_RETURN_IF_ERROR(validate_document_id(id));
       document.id = std::move(id);
     } else if (key == "metadata") {
       if (!member.is_object()) {

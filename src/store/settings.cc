@@ -3,6 +3,8 @@
 #include <cmath>
 #include <set>
 
+#include "store/ids.h"
+
 namespace winnow::store {
 
 using base::Result;
@@ -59,22 +61,6 @@ json CollectionSettings::to_json() const {
   json out = {{"vector_indexes", indexes}, {"bm25", bm25.to_json()}};
   if (!text_fields.empty()) out["text_fields"] = text_fields;
   return out;
-}
-
-Status validate_id(std::string_view id, std::string_view what) {
-  if (id.empty() || id.size() > 128) {
-    return base::invalid_argument(std::string(what) + " must be 1 to 128 characters, got " +
-                                  std::to_string(id.size()));
-  }
-  for (char c : id) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-              c == '_' || c == '-';
-    if (!ok) {
-      return base::invalid_argument(std::string(what) + " '" + std::string(id) +
-                                    "' may only contain letters, digits, '.', '_' and '-'");
-    }
-  }
-  return {};
 }
 
 namespace {

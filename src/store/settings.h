@@ -71,8 +71,4 @@ struct CollectionSettings {
 // Every key is optional; an unknown key is an error that names it.
 base::Result<CollectionSettings> parse_collection_settings(const nlohmann::json& json);
 
-// Collection, retriever and vector index ids: 1-128 characters of
-// [A-Za-z0-9._-]. `what` names the kind in the error ("collection_id").
-base::Status validate_id(std::string_view id, std::string_view what);
-
 }  // namespace winnow::store

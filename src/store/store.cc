@@ -445,7 +445,14 @@ Result<IngestReport> Store::ingest(std::string_view collection_id, std::istream&
     std::vector<PendingDocument> documents;
     documents.reserve(lines->size());
     for (auto& line : *lines) {
-      auto parsed = parse_document(line.text);
+      // A line is the client's data: whatever it holds becomes its own error,
+      // never an exception that ends the ingest (or the process).
+      Result<ParsedDocument> parsed = base::internal_error("not parsed");
+      try {
+        parsed = parse_document(line.text);
+      } catch (const std::exception& e) {
+        parsed = base::internal_error(std::string("unexpected error reading the document: ") + e.what());
+      }
       if (!parsed.ok()) {
         errors.push_back({line.number, parsed.status().message()});
         continue;

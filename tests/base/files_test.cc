@@ -29,6 +29,45 @@ TEST(FilesTest, JsonSyntaxErrorNamesSourceLineAndColumn) {
       << r.status().message();
 }
 
+TEST(FilesTest, JsonNestedPastTheLimitIsRefusedNotACrash) {
+  // Hostile bodies: 70,000 '[' would overflow the stack of any recursive walk.
+  for (std::size_t depth : {kMaxJsonDepth + 1, std::size_t{70000}}) {
+    std::string text = "{\"top_n\": " + std::string(depth, '[') + std::string(depth, ']') + "}";
+    auto r = parse_json(text, "request body");
+    ASSERT_FALSE(r.ok()) << depth;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(r.status().message().find("nested deeper than 512 levels"), std::string::npos) << r.status().message();
+    EXPECT_NE(r.status().message().find("at top_n"), std::string::npos) << r.status().message();
+  }
+  // The limit itself is fine: the outer object plus 511 arrays.
+  std::string at_limit = "{\"a\": " + std::string(kMaxJsonDepth - 1, '[') + std::string(kMaxJsonDepth - 1, ']') + "}";
+  EXPECT_TRUE(parse_json(at_limit, "x").ok());
+  EXPECT_FALSE(parse_ordered_json("[" + at_limit + "]", "x").ok());
+}
+
+TEST(FilesTest, NumberOverflowNamesTheField) {
+  auto r = parse_json(R"({"id": "x", "metadata": {"ok": 1, "n": 1e400}})", "line 3");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("line 3: field metadata.n: number overflow"), std::string::npos)
+      << r.status().message();
+
+  auto in_array = parse_ordered_json(R"({"documents": ["a", {"text": "b"}, -1e999]})", "request body");
+  ASSERT_FALSE(in_array.ok());
+  EXPECT_NE(in_array.status().message().find("field documents[2]"), std::string::npos) << in_array.status().message();
+
+  auto top = parse_json("1e400", "--input-json k");
+  ASSERT_FALSE(top.ok());
+  EXPECT_NE(top.status().message().find("--input-json k: number overflow"), std::string::npos)
+      << top.status().message();
+}
+
+TEST(FilesTest, OrderedJsonKeepsMemberOrder) {
+  auto r = parse_ordered_json(R"({"z": 1, "a": [1, 2, {"m": null}], "b": true})", "x");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->dump(), R"({"z":1,"a":[1,2,{"m":null}],"b":true})");
+}
+
 TEST(FilesTest, AtomicWriteThenMapReadsTheSameBytes) {
   auto path = temp_path("blob.bin");
   ASSERT_TRUE(write_file_durably(path, std::string("abc\0def", 7)).ok());

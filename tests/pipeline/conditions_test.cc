@@ -45,6 +45,27 @@ TEST(ConditionsTest, AndOrNotNest) {
   EXPECT_FALSE(eval({{"AND", {physics, year}}}));
 }
 
+// issue 10: 10,000 nested ANDs crashed the server (stack overflow).
+TEST(ConditionsTest, NestingPastTheLimitIsRefused) {
+  const json leaf = {{"field", "metadata.year"}, {"operator", "gte"}, {"value", 2020}};
+  auto nested = [&](std::size_t groups, const char* group) {
+    json c = leaf;
+    for (std::size_t i = 0; i < groups; ++i) c = std::string(group) == "NOT" ? json{{group, c}} : json{{group, {c}}};
+    return c;
+  };
+  EXPECT_TRUE(Condition::parse(nested(kMaxConditionDepth, "AND"), "conditions").ok());
+  for (const char* group : {"AND", "OR", "NOT"}) {
+    auto refused = Condition::parse(nested(kMaxConditionDepth + 1, group), "conditions");
+    ASSERT_FALSE(refused.ok()) << group;
+    EXPECT_EQ(refused.status().code(), base::StatusCode::kInvalidArgument);
+    EXPECT_NE(refused.status().message().find("nested deeper than 64 levels"), std::string::npos)
+        << refused.status().message();
+  }
+  auto ok = Condition::parse(nested(kMaxConditionDepth, "NOT"), "conditions");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_TRUE(ok->matches(doc()));  // 64 NOTs cancel out: year 2021 >= 2020
+}
+
 TEST(ConditionsTest, ErrorsNameTheNode) {
   auto bad = Condition::parse({{"AND", {{{"field", "x"}, {"operator", "like"}, {"value", 1}}}}}, "stages[1].conditions");
   ASSERT_FALSE(bad.ok());

@@ -69,6 +69,12 @@ TEST(Collections, ErrorsNameTheProblem) {
   EXPECT_EQ(store->create_collection(std::string(129, 'x'), nullptr).status().code(), StatusCode::kInvalidArgument);
   WINNOW_ASSERT_OK(store->create_collection(std::string(128, 'x'), nullptr));
   WINNOW_ASSERT_OK(store->create_collection("A-b_c.9", nullptr));
+  // issue 10: ids that are path components with a meaning of their own.
+  for (const char* id : {".", "..", "a/b", "a\nb", "a%2Fb"}) {
+    auto refused = store->create_collection(id, nullptr);
+    EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument) << id;
+  }
+  WINNOW_ASSERT_OK(store->create_collection("...", nullptr));
 
   auto unknown_key = store->create_collection("b", {{"text_feilds", {"x"}}});
   EXPECT_EQ(unknown_key.status().code(), StatusCode::kInvalidArgument);

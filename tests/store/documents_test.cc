@@ -76,6 +76,16 @@ TEST_F(DocumentsTest, BadDocumentsNameTheField) {
   EXPECT_NE(zero.status().message().find("zero length"), std::string::npos);
   auto bad_json = store_->put_document("c", R"({"id": )");
   EXPECT_NE(bad_json.status().message().find("invalid JSON"), std::string::npos);
+  // issue 10: a number out of range aborted the process; it is the document's error.
+  auto overflow = store_->put_document("c", R"({"id": "x", "text": "a", "metadata": {"n": 1e400}})");
+  EXPECT_EQ(overflow.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(overflow.status().message().find("field metadata.n: number overflow"), std::string::npos)
+      << overflow.status().message();
+  auto control = store_->put_document("c", R"({"id": "a\u0000b", "text": "a"})");
+  EXPECT_NE(control.status().message().find("control characters"), std::string::npos) << control.status().message();
+  auto deep = store_->put_document("c", R"({"id": "x", "metadata": {"n": )" + std::string(600, '[') +
+                                            std::string(600, ']') + "}}");
+  EXPECT_NE(deep.status().message().find("nested deeper than 512"), std::string::npos) << deep.status().message();
   EXPECT_EQ(store_->get_document("c", "x").status().code(), StatusCode::kNotFound);
 }
 

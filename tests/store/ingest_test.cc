@@ -56,6 +56,26 @@ TEST(Ingest, BadLinesAreReportedWithLineNumbersAndGoodOnesStored) {
   EXPECT_EQ(hits.size(), 3u);
 }
 
+// issue 10: this one line aborted the server (an uncaught number overflow).
+TEST(Ingest, HostileLinesAreTheirOwnErrorsAndIngestGoesOn) {
+  TempDir dir;
+  WINNOW_ASSERT_OK_AND_ASSIGN(auto store, Store::open(dir.path()));
+  WINNOW_ASSERT_OK(store->create_collection("c", nullptr));
+  std::istringstream input(std::string(R"({"id":"x","text":"a","metadata":{"n":1e400}})") + "\n" +
+                           R"({"id":"y","text":"b","metadata":{"deep":)" + std::string(70000, '[') +
+                           std::string(70000, ']') + "}}\n" + R"({"id":"z","text":"c"})" + "\n");
+  WINNOW_ASSERT_OK_AND_ASSIGN(IngestReport report, store->ingest("c", input, IngestOptions{}));
+  EXPECT_EQ(report.documents_stored, 1u);
+  ASSERT_EQ(report.errors.size(), 2u);
+  EXPECT_EQ(report.errors[0].line, 1u);
+  EXPECT_NE(report.errors[0].error.find("field metadata.n: number overflow"), std::string::npos)
+      << report.errors[0].error;
+  EXPECT_EQ(report.errors[1].line, 2u);
+  EXPECT_NE(report.errors[1].error.find("nested deeper than 512 levels"), std::string::npos)
+      << report.errors[1].error;
+  WINNOW_ASSERT_OK(store->get_document("c", "z"));
+}
+
 TEST(Ingest, UnknownCollectionIsNotFound) {
   TempDir dir;
   WINNOW_ASSERT_OK_AND_ASSIGN(auto store, Store::open(dir.path()));
