@@ -263,6 +263,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (!has_body) {
       head_parser_.reset();
       body_done_ = true;
+      if (route.streaming) {  // an empty stream
+        stream_ = std::make_shared<BodyStream>();
+        stream_->buffer().finish();
+        request.stream = stream_.get();
+      }
       return run_handler();
     }
     auto expect = message.find(http::field::expect);
@@ -369,10 +374,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // ---- a streamed body (NDJSON ingest) ----
 
+  char* chunk() {
+    if (!chunk_) chunk_.reset(new char[kChunkBytes]);
+    return chunk_.get();
+  }
+
   void pump_stream() {
     arm(server_.options.body_timeout);
-    stream_parser_->get().body().data = chunk_.data();
-    stream_parser_->get().body().size = chunk_.size();
+    stream_parser_->get().body().data = chunk();
+    stream_parser_->get().body().size = kChunkBytes;
     reading_ = true;
     http::async_read_some(socket_, buffer_, *stream_parser_,
                           [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -406,9 +416,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
       return body_error(ec);
     }
-    const std::size_t n = chunk_.size() - stream_parser_->get().body().size;
+    const std::size_t n = kChunkBytes - stream_parser_->get().body().size;
     bool room = true;
-    if (n > 0) room = stream_->buffer().push(std::string(chunk_.data(), n));
+    if (n > 0) room = stream_->buffer().push(std::string(chunk(), n));
     if (stream_parser_->is_done()) {
       body_done_ = true;
       stream_->buffer().finish();
@@ -537,7 +547,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void linger_read() {
     reading_ = true;
-    socket_.async_read_some(asio::buffer(chunk_), [self = shared_from_this()](const beast::error_code& ec, std::size_t n) {
+    socket_.async_read_some(asio::buffer(chunk(), kChunkBytes), [self = shared_from_this()](const beast::error_code& ec, std::size_t n) {
       self->reading_ = false;
       if (self->phase_ == Phase::kClosed) return;
       self->lingered_ += n;
@@ -596,7 +606,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::shared_ptr<BodyStream> stream_;
   Dispatch dispatch_;
   base::Stopwatch stopwatch_;
-  std::array<char, 64 << 10> chunk_{};
+  // Streamed bodies and lingering closes read into it; allocated on first use.
+  std::unique_ptr<char[]> chunk_;
+  static constexpr std::size_t kChunkBytes = 64 << 10;
 
   bool keep_alive_ = true;
   bool keep_alive_after_early_answer_ = true;

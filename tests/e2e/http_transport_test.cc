@@ -146,6 +146,8 @@ TEST_F(TransportTest, LimitsAnswerWithJsonErrors) {
   // ... and a chunk that announces 2^63 - 1 bytes is refused at once, on a
   // JSON route and on the streaming ingest route.
   ASSERT_EQ(raw_request(port(), json_post("/v1/collections", json{{"collection_id", "papers"}}.dump())).status, 201);
+  RawResponse empty = raw_request(port(), json_post("/v1/collections/papers/documents", ""));
+  EXPECT_EQ(empty.status, 200) << "an empty ingest body is an empty stream: " << empty.body;
   for (const char* path : {"/v1/collections", "/v1/collections/papers/documents"}) {
     RawConnection c(port());
     ASSERT_TRUE(c.send(chunked_post(path) + "7FFFFFFFFFFFFFFF\r\n"));
