@@ -222,7 +222,7 @@ TEST_F(TransportTest, HealthAndReadyAnswerWhileEveryWorkerIsBusy) {
     ASSERT_TRUE(ingests.back()->send(chunked_post(std::string("/v1/collections/") + id + "/documents") +
                                      chunk("{\"id\": \"first\", \"text\": \"the first line\"}\n")));
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // the handlers have started
   RawConnection queued(port());
   ASSERT_TRUE(queued.send(get_request("/v1/collections")));
   EXPECT_EQ(queued.read_response(0.3).status, 0) << "the workers should be saturated";
@@ -268,15 +268,18 @@ TEST_F(TransportTest, HealthAnswersWhileWorkersScore) {
       }
     });
   }
-  while (answered < 2) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const double start_time = now_seconds();
+  while (answered < 2 && now_seconds() - start_time < 120) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   std::vector<double> health;
-  for (int i = 0; i < 10; ++i) {
+  const bool scoring = answered >= 2;
+  for (int i = 0; scoring && i < 10; ++i) {
     int status = 0;
     health.push_back(probe_ms(port(), "/health", &status));
     EXPECT_EQ(status, 200);
   }
   busy = false;
   for (auto& t : clients) t.join();
+  ASSERT_TRUE(scoring) << "the reranks do not answer";
   EXPECT_LT(median(health), 100);
 }
 
@@ -287,7 +290,7 @@ TEST_F(TransportTest, SigtermDrainsInFlightRequestsAndRefusesNewOnes) {
   RawConnection ingest(port());
   ASSERT_TRUE(ingest.send(chunked_post("/v1/collections/papers/documents") +
                           chunk("{\"id\": \"d1\", \"text\": \"one\"}\n")));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // the handlers have started
   RawConnection idle(port());
   ASSERT_TRUE(idle.connected());
   server_->signal(SIGTERM);
@@ -316,7 +319,7 @@ TEST_F(TransportTest, RequestsStillRunningAtTheDrainDeadlineAreCut) {
   RawConnection ingest(port());
   ASSERT_TRUE(ingest.send(chunked_post("/v1/collections/papers/documents", "X-Request-Id: cut-me\r\n") +
                           chunk("{\"id\": \"d1\", \"text\": \"one\"}\n")));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // the handlers have started
   server_->signal(SIGTERM);
   EXPECT_EQ(server_->wait_exit(30), 3) << "the exit status says requests were cut: " << server_->log();
   EXPECT_NE(server_->log().find("request_cut request_id=cut-me"), std::string::npos) << server_->log();
@@ -453,6 +456,26 @@ TEST_F(TransportTest, OneJsonLogLinePerRequestWithoutSecretsOrText) {
   EXPECT_EQ(log.find("SECRET-KEY-123"), std::string::npos) << "no API key in the log";
   EXPECT_EQ(log.find("zebra"), std::string::npos) << "no query text in the log";
   EXPECT_EQ(log.find("aardvark"), std::string::npos) << "no document text in the log";
+}
+
+TEST_F(TransportTest, LogBodiesPutsBodiesInTheLog) {
+  start({"--log-bodies"});
+  const std::string body = json{{"collection_id", "visible-body-marker"}}.dump();
+  ASSERT_EQ(raw_request(port(), json_post("/v1/collections", body, "X-Request-Id: with-body\r\n")).status, 201);
+  auto logged = [&] {
+    std::istringstream log(server_->log());
+    std::string line;
+    while (std::getline(log, line)) {
+      if (line.find("request_id=with-body") != std::string::npos && line.find(" body=") != std::string::npos &&
+          line.find("visible-body-marker") != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  };
+  const double start_time = now_seconds();
+  while (!logged() && now_seconds() - start_time < 10) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_TRUE(logged()) << server_->log();
 }
 
 }  // namespace
