@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <boost/asio.hpp>
@@ -34,7 +35,12 @@ std::string reason(int status) {
   return r.empty() ? "Unknown" : to_string(r);
 }
 
-double seconds(std::chrono::milliseconds d) { return static_cast<double>(d.count()) / 1000.0; }
+// "0.5", "30": a duration in seconds for messages.
+std::string seconds(std::chrono::milliseconds d) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", static_cast<double>(d.count()) / 1000.0);
+  return text;
+}
 
 // The bytes of a response: status line, headers, body (none for HEAD and 204).
 std::string serialize(const Response& response, bool head_request, bool keep_alive, bool http10,
@@ -165,7 +171,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         if (buffer_.size() > 0) {
           log_event(LogLevel::kWarn, "timeout",
                     {{"peer", peer_}, {"error", "request head not complete within " +
-                                                    std::to_string(seconds(server_.options.header_timeout)) + " s"}});
+                                                    seconds(server_.options.header_timeout) + " s"}});
         }
         break;
       case Phase::kBody:
@@ -173,7 +179,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         if (stream_ && !body_done_) {
           body_done_ = true;
           stream_->buffer().finish(base::deadline_exceeded(
-              "request body: nothing arrived for " + std::to_string(seconds(server_.options.body_timeout)) + " s"));
+              "request body: nothing arrived for " + seconds(server_.options.body_timeout) + " s"));
         }
         log_request(408, "body_timeout", "request body stopped arriving");
         break;
