@@ -1,30 +1,56 @@
 #include "server/api.h"
 
+#include <strings.h>
+
 #include "base/files.h"
 #include "base/stopwatch.h"
 #include "server/http_errors.h"
+#include "server/logging.h"
 
 namespace winnow::server {
 namespace {
 
-void write(httplib::Response& response, const Reply& reply) {
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> segments;
+  std::size_t begin = 0;
+  while (true) {
+    const std::size_t slash = path.find('/', begin);
+    segments.emplace_back(path.substr(begin, slash - begin));
+    if (slash == std::string_view::npos) break;
+    begin = slash + 1;
+  }
+  return segments;
+}
+
+Response to_response(const Reply& reply) {
+  Response response;
   response.status = reply.status;
   if (!reply.text.empty() || reply.body.is_null()) {
-    response.set_content(reply.text, reply.content_type.c_str());
+    response.body = reply.text;
+    response.content_type = reply.content_type;
   } else {
-    response.set_content(reply.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                         "application/json");
+    response.body = reply.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    response.content_type = "application/json";
   }
+  return response;
 }
 
-bool authorized(const httplib::Request& request, const std::string& api_key) {
-  if (api_key.empty()) return true;
-  std::string header = request.get_header_value("Authorization");
-  if (header == "Bearer " + api_key) return true;
-  return request.get_header_value("X-API-Key") == api_key;
+bool starts_with_nocase(std::string_view text, std::string_view prefix) {
+  return text.size() >= prefix.size() && strncasecmp(text.data(), prefix.data(), prefix.size()) == 0;
 }
+
+const char* kAllowedHeaders = "Authorization, Content-Type, X-API-Key, X-Request-Id";
 
 }  // namespace
+
+Response error_response(const base::Status& status) {
+  Response response;
+  response.status = http_status(status.code());
+  response.body = error_body(status).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  response.error_code = error_code(status.code());
+  response.error_message = status.message();
+  return response;
+}
 
 void declare_metrics(Metrics& metrics) {
   metrics.declare_counter("winnow_http_requests_total", "HTTP requests by route, method and status.");
@@ -43,62 +69,204 @@ void declare_metrics(Metrics& metrics) {
   metrics.declare_counter("winnow_documents_ingested_total", "Documents stored by ingest, by collection.");
 }
 
-void Api::respond(const std::string& route, const httplib::Request& request, httplib::Response& response,
-                  const std::function<base::Result<Reply>()>& run, bool public_route) {
-  base::Stopwatch stopwatch;
-  Reply reply;
-  if (!public_route && !authorized(request, context_.api_key)) {
-    base::Status denied = base::unauthenticated("missing or wrong API key: send Authorization: Bearer <key>");
-    reply = {http_status(denied.code()), error_body(denied)};
-  } else {
-    try {
-      base::Result<Reply> result = run();
-      if (result.ok()) {
-        reply = std::move(*result);
-      } else {
-        reply = {http_status(result.status().code()), error_body(result.status())};
-      }
-    } catch (const std::exception& e) {
-      base::Status internal = base::internal_error(std::string("unexpected error: ") + e.what());
-      reply = {500, error_body(internal)};
+bool match_route(const std::vector<std::string>& segments, std::string_view raw_path, Params* params) {
+  std::vector<std::string> parts = split_path(raw_path);
+  if (parts.size() != segments.size()) return false;
+  Params found;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const std::string& want = segments[i];
+    if (want.size() > 2 && want.front() == '{' && want.back() == '}') {
+      if (parts[i].empty()) return false;
+      found.emplace_back(want.substr(1, want.size() - 2), std::move(parts[i]));
+    } else if (want != parts[i]) {
+      return false;
     }
   }
-  write(response, reply);
+  if (params) *params = std::move(found);
+  return true;
+}
+
+void Api::add(const std::string& method, const std::string& route, Handler handler, Access access, Lane lane,
+              bool streaming) {
+  routes_.push_back({method, route, split_path(route), std::move(handler), access, lane, streaming});
+}
+
+void Api::get(const std::string& route, Handler handler, Access access, Lane lane) {
+  add("GET", route, std::move(handler), access, lane, false);
+}
+
+void Api::post(const std::string& route, Handler handler) {
+  add("POST", route, std::move(handler), Access::kKey, Lane::kWorkers, false);
+}
+
+void Api::del(const std::string& route, Handler handler) {
+  add("DELETE", route, std::move(handler), Access::kKey, Lane::kWorkers, false);
+}
+
+void Api::post_streaming(const std::string& route, Handler handler) {
+  add("POST", route, std::move(handler), Access::kKey, Lane::kWorkers, true);
+}
+
+bool Api::authorized(const Request& request) const {
+  if (!context_.api_keys.enabled()) return true;
+  std::string_view authorization = request.header("Authorization");
+  if (starts_with_nocase(authorization, "Bearer ")) {
+    std::string_view key = authorization.substr(7);
+    while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
+    if (context_.api_keys.accepts(key)) return true;
+  }
+  if (request.has_header("X-API-Key")) return context_.api_keys.accepts(request.header("X-API-Key"));
+  return false;
+}
+
+bool Api::origin_allowed(std::string_view origin) const {
+  for (const std::string& allowed : context_.cors_origins) {
+    if (allowed == "*" || allowed == origin) return true;
+  }
+  return false;
+}
+
+void Api::add_cors_headers(const Request& request, Response& response) const {
+  if (context_.cors_origins.empty() || !request.has_header("Origin")) return;
+  std::string_view origin = request.header("Origin");
+  if (!origin_allowed(origin)) return;
+  const bool any = std::find(context_.cors_origins.begin(), context_.cors_origins.end(), "*") !=
+                   context_.cors_origins.end();
+  response.headers.emplace_back("Access-Control-Allow-Origin", any ? "*" : std::string(origin));
+  response.headers.emplace_back("Vary", "Origin");
+  response.headers.emplace_back("Access-Control-Expose-Headers", "X-Request-Id");
+}
+
+// OPTIONS: the methods of the path, and CORS preflights. Public, as browsers
+// send preflights without credentials.
+std::optional<Response> Api::options_answer(const Request& request) const {
+  std::string methods;
+  for (const Route& route : routes_) {
+    if (!match_route(route.segments, request.path, nullptr)) continue;
+    if (methods.find(route.method) == std::string::npos) methods += route.method + ", ";
+  }
+  if (methods.empty()) return error_response(base::not_found("no such route: " + request.path));
+  if (methods.find("GET") != std::string::npos) methods += "HEAD, ";
+  methods += "OPTIONS";
+  Response response;
+  response.status = 204;
+  response.content_type.clear();
+  if (!request.has_header("Origin") || !request.has_header("Access-Control-Request-Method")) {
+    response.headers.emplace_back("Allow", methods);
+    return response;
+  }
+  std::string_view origin = request.header("Origin");
+  if (!origin_allowed(origin)) {
+    Response refused = error_response(base::permission_denied(
+        "origin " + std::string(origin) + " is not allowed to call this server" +
+        (context_.cors_origins.empty() ? " (CORS is off: see --cors-origin)" : " (see --cors-origin)")));
+    return refused;
+  }
+  add_cors_headers(request, response);
+  response.headers.emplace_back("Access-Control-Allow-Methods", methods);
+  response.headers.emplace_back("Access-Control-Allow-Headers", kAllowedHeaders);
+  response.headers.emplace_back("Access-Control-Max-Age", "600");
+  return response;
+}
+
+Dispatch Api::route(Request& request) const {
+  Dispatch dispatch;
+  if (request.path.empty() || request.path.front() != '/') {
+    dispatch.answer = error_response(base::invalid_argument("request target must be a path starting with /"));
+    return dispatch;
+  }
+  if (request.method == "OPTIONS") {
+    dispatch.answer = options_answer(request);
+    return dispatch;
+  }
+  const std::string& method = request.method == "HEAD" ? std::string("GET") : request.method;
+  const Route* found = nullptr;
+  Params raw_params;
+  std::string allowed;
+  for (const Route& route : routes_) {
+    Params params;
+    if (!match_route(route.segments, request.path, &params)) continue;
+    if (route.method == method) {
+      found = &route;
+      raw_params = std::move(params);
+      break;
+    }
+    if (allowed.find(route.method) == std::string::npos) allowed += route.method + ", ";
+  }
+  if (!found) {
+    if (allowed.empty()) {
+      dispatch.answer = error_response(base::not_found("no such route: " + request.method + " " + request.path));
+    } else {
+      if (allowed.find("GET") != std::string::npos) allowed += "HEAD, ";
+      allowed += "OPTIONS";
+      Response response = error_response(
+          base::invalid_argument("method " + request.method + " not allowed on " + request.path + " (allowed: " +
+                                 allowed + ")"));
+      response.status = 405;
+      response.headers.emplace_back("Allow", allowed);
+      dispatch.answer = std::move(response);
+    }
+    return dispatch;
+  }
+  for (auto& [name, raw] : raw_params) {
+    base::Result<std::string> decoded = percent_decode(raw, false, "path parameter " + name);
+    if (!decoded.ok()) {
+      dispatch.answer = error_response(decoded.status());
+      return dispatch;
+    }
+    request.path_params.emplace_back(name, std::move(*decoded));
+  }
+  if (const std::size_t question = request.target.find('?'); question != std::string::npos) {
+    base::Result<Params> query = parse_query(std::string_view(request.target).substr(question + 1));
+    if (!query.ok()) {
+      dispatch.answer = error_response(query.status());
+      return dispatch;
+    }
+    request.query_params = std::move(*query);
+  }
+  if (found->access == Access::kKey && !authorized(request)) {
+    Response denied =
+        error_response(base::unauthenticated("missing or wrong API key: send Authorization: Bearer <key>"));
+    denied.headers.emplace_back("WWW-Authenticate", "Bearer");
+    record(*found, request, denied.status, 0);
+    dispatch.answer = std::move(denied);
+    return dispatch;
+  }
+  dispatch.route = found;
+  dispatch.body_limit = found->streaming ? context_.limits.max_ingest_bytes : context_.limits.max_body_bytes;
+  return dispatch;
+}
+
+Response Api::run(const Route& route, const Request& request) const {
+  base::Stopwatch stopwatch;
+  Response response;
+  try {
+    base::Result<Reply> result = route.handler(request);
+    response = result.ok() ? to_response(*result) : error_response(result.status());
+  } catch (const std::exception& e) {
+    response = error_response(base::internal_error(std::string("unexpected error: ") + e.what()));
+  } catch (...) {
+    response = error_response(base::internal_error("unexpected error (not a std::exception)"));
+  }
+  if (response.status >= 500) {
+    log_event(LogLevel::kError, "handler_error",
+              {{"request_id", request.id}, {"route", route.pattern}, {"status", response.status},
+               {"error", response.error_message}});
+  }
+  record(route, request, response.status, stopwatch.elapsed_ms() / 1000.0);
+  return response;
+}
+
+void Api::record(const Route& route, const Request& request, int status, double seconds) const {
   context_.metrics.increment("winnow_http_requests_total",
-                             {{"route", route}, {"method", request.method}, {"status", std::to_string(reply.status)}});
-  context_.metrics.observe("winnow_http_request_duration_seconds", {{"route", route}},
-                           stopwatch.elapsed_ms() / 1000.0);
+                             {{"route", route.pattern}, {"method", request.method}, {"status", std::to_string(status)}});
+  context_.metrics.observe("winnow_http_request_duration_seconds", {{"route", route.pattern}}, seconds);
 }
 
-void Api::get(const std::string& route, const std::string& pattern, Handler handler, bool public_route) {
-  http_.Get(pattern, [this, route, handler, public_route](const httplib::Request& req, httplib::Response& res) {
-    respond(route, req, res, [&] { return handler(req); }, public_route);
-  });
-}
-
-void Api::post(const std::string& route, const std::string& pattern, Handler handler) {
-  http_.Post(pattern, [this, route, handler](const httplib::Request& req, httplib::Response& res) {
-    respond(route, req, res, [&] { return handler(req); }, false);
-  });
-}
-
-void Api::del(const std::string& route, const std::string& pattern, Handler handler) {
-  http_.Delete(pattern, [this, route, handler](const httplib::Request& req, httplib::Response& res) {
-    respond(route, req, res, [&] { return handler(req); }, false);
-  });
-}
-
-void Api::post_streaming(const std::string& route, const std::string& pattern, StreamingHandler handler) {
-  http_.Post(pattern, [this, route, handler](const httplib::Request& req, httplib::Response& res,
-                                             const httplib::ContentReader& reader) {
-    respond(route, req, res, [&] { return handler(req, reader); }, false);
-  });
-}
-
-base::Result<nlohmann::json> json_body(const httplib::Request& request, const ServerContext& context) {
+base::Result<nlohmann::json> json_body(const Request& request, const ServerContext& context) {
   if (request.body.size() > context.limits.max_body_bytes) {
     return base::out_of_range("request body of " + std::to_string(request.body.size()) +
-                                    " bytes is over the limit of " + std::to_string(context.limits.max_body_bytes));
+                              " bytes is over the limit of " + std::to_string(context.limits.max_body_bytes));
   }
   if (request.body.find_first_not_of(" \t\r\n") == std::string::npos) {
     return base::invalid_argument("request body: expected a JSON object, got nothing");
@@ -106,11 +274,6 @@ base::Result<nlohmann::json> json_body(const httplib::Request& request, const Se
   WINNOW_ASSIGN_OR_RETURN(nlohmann::json body, base::parse_json(request.body, "request body"));
   if (!body.is_object()) return base::invalid_argument("request body: expected a JSON object");
   return body;
-}
-
-std::string path_param(const httplib::Request& request, std::size_t n) {
-  if (n >= request.matches.size()) return "";
-  return httplib::detail::decode_url(request.matches[n].str(), false);
 }
 
 }  // namespace winnow::server

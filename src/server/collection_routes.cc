@@ -16,7 +16,7 @@ nlohmann::json collection_json(const store::Collection& c) {
 void add_collection_routes(Api& api) {
   ServerContext& ctx = api.context();
 
-  api.post("/v1/collections", "/v1/collections", [&ctx](const httplib::Request& req) -> base::Result<Reply> {
+  api.post("/v1/collections", [&ctx](const Request& req) -> base::Result<Reply> {
     WINNOW_ASSIGN_OR_RETURN(nlohmann::json body, json_body(req, ctx));
     auto id = body.find("collection_id");
     if (id == body.end() || !id->is_string()) {
@@ -29,20 +29,20 @@ void add_collection_routes(Api& api) {
     return Reply{201, collection_json(created)};
   });
 
-  api.get("/v1/collections", "/v1/collections", [&ctx](const httplib::Request&) -> base::Result<Reply> {
+  api.get("/v1/collections", [&ctx](const Request&) -> base::Result<Reply> {
     WINNOW_ASSIGN_OR_RETURN(std::vector<store::Collection> all, ctx.store->list_collections());
     nlohmann::json list = nlohmann::json::array();
     for (const store::Collection& c : all) list.push_back(collection_json(c));
     return Reply{200, {{"collections", std::move(list)}}};
   });
 
-  api.get("/v1/collections/{id}", R"(/v1/collections/([^/]+))", [&ctx](const httplib::Request& req) -> base::Result<Reply> {
-    WINNOW_ASSIGN_OR_RETURN(store::Collection c, ctx.store->get_collection(path_param(req, 1)));
+  api.get("/v1/collections/{id}", [&ctx](const Request& req) -> base::Result<Reply> {
+    WINNOW_ASSIGN_OR_RETURN(store::Collection c, ctx.store->get_collection(req.path_param("id")));
     return Reply{200, collection_json(c)};
   });
 
-  api.del("/v1/collections/{id}", R"(/v1/collections/([^/]+))", [&ctx](const httplib::Request& req) -> base::Result<Reply> {
-    const std::string id = path_param(req, 1);
+  api.del("/v1/collections/{id}", [&ctx](const Request& req) -> base::Result<Reply> {
+    const std::string id = req.path_param("id");
     WINNOW_RETURN_IF_ERROR(ctx.store->delete_collection(id));
     return Reply{200, {{"deleted", id}}};
   });

@@ -1,5 +1,3 @@
-#include <thread>
-
 #include "server/chunk_stream.h"
 #include "server/routes.h"
 
@@ -31,52 +29,38 @@ void add_document_routes(Api& api) {
   ServerContext& ctx = api.context();
 
   // NDJSON, one document per line, parsed and committed in batches while the
-  // body is still arriving. The response lists bad lines; good lines are stored.
-  api.post_streaming(
-      "/v1/collections/{id}/documents", R"(/v1/collections/([^/]+)/documents)",
-      [&ctx](const httplib::Request& req, const httplib::ContentReader& reader) -> base::Result<Reply> {
-        const std::string collection = path_param(req, 1);
-        WINNOW_RETURN_IF_ERROR(ctx.store->get_collection(collection).status());
+  // body is still arriving (on this worker; the transport pushes the chunks).
+  // The response lists bad lines; good lines are stored.
+  api.post_streaming("/v1/collections/{id}/documents", [&ctx](const Request& req) -> base::Result<Reply> {
+    const std::string collection = req.path_param("id");
+    req.annotate("collection", collection);
+    WINNOW_RETURN_IF_ERROR(ctx.store->get_collection(collection).status());
 
-        ChunkStreamBuf buffer;
-        std::istream input(&buffer);
-        store::IngestOptions options;
-        options.embed = pipeline::ingest_embedder(ctx.services, collection);
-        base::Result<store::IngestReport> report = base::internal_error("ingest did not run");
-        std::thread consumer([&] {
-          report = ctx.store->ingest(collection, input, options);
-          buffer.close();  // stop the producer if ingest ended early
-        });
-        std::size_t received = 0;
-        bool too_large = false;
-        reader([&](const char* data, std::size_t size) {
-          received += size;
-          if (received > ctx.limits.max_ingest_bytes) {
-            too_large = true;
-            return false;
-          }
-          return buffer.push(data, size);
-        });
-        buffer.finish();
-        consumer.join();
-        if (too_large) {
-          // Batches committed before the limit stay stored, as the message says.
-          std::size_t stored = report.ok() ? report->documents_stored : 0;
-          return base::out_of_range("ingest body over the limit of " + std::to_string(ctx.limits.max_ingest_bytes) +
-                                    " bytes; the " + std::to_string(stored) +
-                                    " documents before it were stored: send the rest in another request");
-        }
-        if (!report.ok()) return report.status();
-        ctx.metrics.increment("winnow_documents_ingested_total", {{"collection", collection}},
-                              static_cast<double>(report->documents_stored));
-        return Reply{200, report_json(*report)};
-      });
+    store::IngestOptions options;
+    options.embed = pipeline::ingest_embedder(ctx.services, collection);
+    base::Result<store::IngestReport> report = ctx.store->ingest(collection, *req.stream, options);
+    req.stream->close();  // stop the transport if ingest ended early
+    const base::Status body = req.stream->status();
+    if (body.code() == base::StatusCode::kOutOfRange) {
+      // Batches committed before the limit stay stored, as the message says.
+      std::size_t stored = report.ok() ? report->documents_stored : 0;
+      return base::out_of_range("ingest body over the limit of " + std::to_string(ctx.limits.max_ingest_bytes) +
+                                " bytes; the " + std::to_string(stored) +
+                                " documents before it were stored: send the rest in another request");
+    }
+    if (!body.ok()) return body;
+    if (!report.ok()) return report.status();
+    req.annotate("documents", report->documents_stored);
+    ctx.metrics.increment("winnow_documents_ingested_total", {{"collection", collection}},
+                          static_cast<double>(report->documents_stored));
+    return Reply{200, report_json(*report)};
+  });
 
-  api.get("/v1/collections/{id}/documents", R"(/v1/collections/([^/]+)/documents)",
-          [&ctx](const httplib::Request& req) -> base::Result<Reply> {
+  api.get("/v1/collections/{id}/documents",
+          [&ctx](const Request& req) -> base::Result<Reply> {
             std::size_t limit = 100;
-            if (req.has_param("limit")) {
-              const std::string raw = req.get_param_value("limit");
+            if (std::optional<std::string> given = req.query("limit")) {
+              const std::string& raw = *given;
               char* end = nullptr;
               unsigned long value = std::strtoul(raw.c_str(), &end, 10);
               if (raw.empty() || *end != '\0' || value == 0 || value > 1000) {
@@ -86,7 +70,7 @@ void add_document_routes(Api& api) {
               limit = value;
             }
             WINNOW_ASSIGN_OR_RETURN(store::DocumentPage page,
-                                    ctx.store->list_documents(path_param(req, 1), req.get_param_value("after"), limit));
+                                    ctx.store->list_documents(req.path_param("id"), req.query("after").value_or(""), limit));
             nlohmann::json documents = nlohmann::json::array();
             for (const store::StoredDocument& d : page.documents) documents.push_back(document_json(d));
             nlohmann::json body = {{"documents", std::move(documents)}};
@@ -94,17 +78,17 @@ void add_document_routes(Api& api) {
             return Reply{200, std::move(body)};
           });
 
-  api.get("/v1/collections/{id}/documents/{document_id}", R"(/v1/collections/([^/]+)/documents/([^/]+))",
-          [&ctx](const httplib::Request& req) -> base::Result<Reply> {
+  api.get("/v1/collections/{id}/documents/{document_id}",
+          [&ctx](const Request& req) -> base::Result<Reply> {
             WINNOW_ASSIGN_OR_RETURN(store::StoredDocument d,
-                                    ctx.store->get_document(path_param(req, 1), path_param(req, 2)));
+                                    ctx.store->get_document(req.path_param("id"), req.path_param("document_id")));
             return Reply{200, document_json(d)};
           });
 
-  api.del("/v1/collections/{id}/documents/{document_id}", R"(/v1/collections/([^/]+)/documents/([^/]+))",
-          [&ctx](const httplib::Request& req) -> base::Result<Reply> {
-            const std::string id = path_param(req, 2);
-            WINNOW_RETURN_IF_ERROR(ctx.store->delete_document(path_param(req, 1), id));
+  api.del("/v1/collections/{id}/documents/{document_id}",
+          [&ctx](const Request& req) -> base::Result<Reply> {
+            const std::string id = req.path_param("document_id");
+            WINNOW_RETURN_IF_ERROR(ctx.store->delete_document(req.path_param("id"), id));
             return Reply{200, {{"deleted", id}}};
           });
 }

@@ -45,7 +45,7 @@ base::Result<std::string> document_text(const nlohmann::json& document, std::siz
   return joined;
 }
 
-base::Result<Reply> rerank(ServerContext& ctx, const httplib::Request& req, const std::string& api_version) {
+base::Result<Reply> rerank(ServerContext& ctx, const Request& req, const std::string& api_version) {
   WINNOW_ASSIGN_OR_RETURN(nlohmann::json body, json_body(req, ctx));
   static const std::vector<std::string> kKnown = {"model",       "query",      "documents",          "top_n",
                                                   "return_documents", "rank_fields", "max_chunks_per_doc",
@@ -108,6 +108,8 @@ base::Result<Reply> rerank(ServerContext& ctx, const httplib::Request& req, cons
 
   nlohmann::json results = nlohmann::json::array();
   nlohmann::json meta = {{"api_version", {{"version", api_version}}}, {"billed_units", {{"search_units", 0}}}};
+  req.annotate("model", model->get<std::string>());
+  req.annotate("documents", texts.size());
   if (!texts.empty()) {
     WINNOW_ASSIGN_OR_RETURN(std::shared_ptr<const rerankers::Reranker> reranker,
                             ctx.registry->reranker(model->get<std::string>()));
@@ -126,6 +128,9 @@ base::Result<Reply> rerank(ServerContext& ctx, const httplib::Request& req, cons
     if (!outcome.precision.empty()) meta["precision"] = outcome.precision;
     meta["documents_truncated"] = outcome.documents_truncated;
     meta["tokens"] = outcome.tokens_scored;
+    req.annotate("model", outcome.model);
+    req.annotate("tokens", outcome.tokens_scored);
+    if (!outcome.precision.empty()) req.annotate("precision", outcome.precision);
     ctx.metrics.increment("winnow_documents_scored_total", {{"model", outcome.model}},
                           static_cast<double>(outcome.documents_scored));
     ctx.metrics.observe("winnow_rerank_documents", {{"model", outcome.model}},
@@ -138,8 +143,8 @@ base::Result<Reply> rerank(ServerContext& ctx, const httplib::Request& req, cons
 
 void add_rerank_routes(Api& api) {
   ServerContext& ctx = api.context();
-  api.post("/v1/rerank", "/v1/rerank", [&ctx](const httplib::Request& req) { return rerank(ctx, req, "1"); });
-  api.post("/v2/rerank", "/v2/rerank", [&ctx](const httplib::Request& req) { return rerank(ctx, req, "2"); });
+  api.post("/v1/rerank", [&ctx](const Request& req) { return rerank(ctx, req, "1"); });
+  api.post("/v2/rerank", [&ctx](const Request& req) { return rerank(ctx, req, "2"); });
 }
 
 }  // namespace winnow::server

@@ -44,7 +44,7 @@ base::Status check_keys(const nlohmann::json& body, const std::vector<std::strin
   return {};
 }
 
-base::Result<Reply> run(ServerContext& ctx, pipeline::PipelineRequest request,
+base::Result<Reply> run(ServerContext& ctx, const Request& req, pipeline::PipelineRequest request,
                         const std::optional<std::vector<std::string>>& fields) {
   for (const std::string& collection : request.collection_ids) {
     WINNOW_RETURN_IF_ERROR(ctx.store->get_collection(collection).status());
@@ -57,6 +57,10 @@ base::Result<Reply> run(ServerContext& ctx, pipeline::PipelineRequest request,
     if (s.stage_id == "rerank" && s.details.contains("candidates_scored")) {
       const double scored = s.details["candidates_scored"].get<double>();
       const std::string model = s.details.value("model", "");
+      req.annotate("model", model);
+      req.annotate("documents", scored);
+      if (s.details.contains("tokens")) req.annotate("tokens", s.details["tokens"].get<double>());
+      if (s.details.contains("precision")) req.annotate("precision", s.details["precision"].get<std::string>());
       ctx.metrics.increment("winnow_documents_scored_total", {{"model", model}}, scored);
       ctx.metrics.observe("winnow_rerank_documents", {{"model", model}}, scored);
     }
@@ -69,7 +73,7 @@ base::Result<Reply> run(ServerContext& ctx, pipeline::PipelineRequest request,
 void add_retriever_routes(Api& api) {
   ServerContext& ctx = api.context();
 
-  api.post("/v1/retrievers", "/v1/retrievers", [&ctx](const httplib::Request& req) -> base::Result<Reply> {
+  api.post("/v1/retrievers", [&ctx](const Request& req) -> base::Result<Reply> {
     WINNOW_ASSIGN_OR_RETURN(nlohmann::json body, json_body(req, ctx));
     WINNOW_RETURN_IF_ERROR(check_keys(body, {"retriever_id", "collection_ids", "input_schema", "stages"}));
     store::Retriever r;
@@ -84,7 +88,7 @@ void add_retriever_routes(Api& api) {
     return Reply{201, retriever_json(created)};
   });
 
-  api.get("/v1/retrievers", "/v1/retrievers", [&ctx](const httplib::Request&) -> base::Result<Reply> {
+  api.get("/v1/retrievers", [&ctx](const Request&) -> base::Result<Reply> {
     WINNOW_ASSIGN_OR_RETURN(std::vector<store::Retriever> all, ctx.store->list_retrievers());
     nlohmann::json list = nlohmann::json::array();
     for (const store::Retriever& r : all) list.push_back(retriever_json(r));
@@ -92,8 +96,8 @@ void add_retriever_routes(Api& api) {
   });
 
   // Ad hoc: a pipeline that is not stored. Registered before /v1/retrievers/{id}.
-  api.post("/v1/retrievers/execute", "/v1/retrievers/execute",
-           [&ctx](const httplib::Request& req) -> base::Result<Reply> {
+  api.post("/v1/retrievers/execute",
+           [&ctx](const Request& req) -> base::Result<Reply> {
              WINNOW_ASSIGN_OR_RETURN(nlohmann::json body, json_body(req, ctx));
              WINNOW_RETURN_IF_ERROR(
                  check_keys(body, {"collection_ids", "stages", "inputs", "input_schema", "return_fields"}));
@@ -103,29 +107,29 @@ void add_retriever_routes(Api& api) {
              request.inputs = body.value("inputs", nlohmann::json::object());
              request.input_schema = body.value("input_schema", nlohmann::json());
              WINNOW_ASSIGN_OR_RETURN(auto fields, return_fields(body));
-             return run(ctx, std::move(request), fields);
+             return run(ctx, req, std::move(request), fields);
            });
 
-  api.post("/v1/retrievers/{id}/execute", R"(/v1/retrievers/([^/]+)/execute)",
-           [&ctx](const httplib::Request& req) -> base::Result<Reply> {
+  api.post("/v1/retrievers/{id}/execute",
+           [&ctx](const Request& req) -> base::Result<Reply> {
              WINNOW_ASSIGN_OR_RETURN(nlohmann::json body, json_body(req, ctx));
              WINNOW_RETURN_IF_ERROR(check_keys(body, {"inputs", "return_fields"}));
-             WINNOW_ASSIGN_OR_RETURN(store::Retriever r, ctx.store->get_retriever(path_param(req, 1)));
+             WINNOW_ASSIGN_OR_RETURN(store::Retriever r, ctx.store->get_retriever(req.path_param("id")));
              pipeline::PipelineRequest request{r.collection_ids, r.stages,
                                                body.value("inputs", nlohmann::json::object()), r.input_schema};
              WINNOW_ASSIGN_OR_RETURN(auto fields, return_fields(body));
-             WINNOW_ASSIGN_OR_RETURN(Reply reply, run(ctx, std::move(request), fields));
+             WINNOW_ASSIGN_OR_RETURN(Reply reply, run(ctx, req, std::move(request), fields));
              reply.body["retriever_id"] = r.retriever_id;
              return reply;
            });
 
-  api.get("/v1/retrievers/{id}", R"(/v1/retrievers/([^/]+))", [&ctx](const httplib::Request& req) -> base::Result<Reply> {
-    WINNOW_ASSIGN_OR_RETURN(store::Retriever r, ctx.store->get_retriever(path_param(req, 1)));
+  api.get("/v1/retrievers/{id}", [&ctx](const Request& req) -> base::Result<Reply> {
+    WINNOW_ASSIGN_OR_RETURN(store::Retriever r, ctx.store->get_retriever(req.path_param("id")));
     return Reply{200, retriever_json(r)};
   });
 
-  api.del("/v1/retrievers/{id}", R"(/v1/retrievers/([^/]+))", [&ctx](const httplib::Request& req) -> base::Result<Reply> {
-    const std::string id = path_param(req, 1);
+  api.del("/v1/retrievers/{id}", [&ctx](const Request& req) -> base::Result<Reply> {
+    const std::string id = req.path_param("id");
     WINNOW_RETURN_IF_ERROR(ctx.store->delete_retriever(id));
     return Reply{200, {{"deleted", id}}};
   });

@@ -1,11 +1,15 @@
 // What every route handler may use. Owned by Server; lives as long as it.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "pipeline/stage.h"
 #include "registry/model_registry.h"
+#include "server/api_keys.h"
 #include "server/metrics.h"
 #include "store/store.h"
 
@@ -18,6 +22,31 @@ struct ServerLimits {
   std::size_t max_query_bytes = 64u << 10;         // a rerank query; above: 400
 };
 
+// What GET /ready reports. Written by the server and `winnow serve`, read by
+// the readiness route on the I/O thread: never waits for a model load.
+class Readiness {
+ public:
+  void set_store_open(bool open) { store_open_ = open; }
+  void set_draining() { draining_ = true; }
+  // The load_at_start models still loading ("" when none or all loaded).
+  void set_models_loading(std::vector<std::string> names) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    models_loading_ = std::move(names);
+  }
+  bool store_open() const { return store_open_; }
+  bool draining() const { return draining_; }
+  std::vector<std::string> models_loading() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return models_loading_;
+  }
+
+ private:
+  std::atomic<bool> store_open_{false};
+  std::atomic<bool> draining_{false};
+  mutable std::mutex mutex_;
+  std::vector<std::string> models_loading_;
+};
+
 struct ServerContext {
   store::Store* store = nullptr;
   registry::ModelRegistry* registry = nullptr;
@@ -25,7 +54,9 @@ struct ServerContext {
   pipeline::PipelineLimits pipeline_limits;
   ServerLimits limits;
   Metrics metrics;
-  std::string api_key;  // empty: no authentication
+  ApiKeys api_keys;                       // none: no authentication
+  std::vector<std::string> cors_origins;  // none: CORS off; "*": any origin
+  Readiness readiness;
 };
 
 }  // namespace winnow::server

@@ -12,24 +12,55 @@
 
 #include "support/subprocess.h"
 
+extern char** environ;
+
 namespace winnow::testing {
 
-ServerProcess::ServerProcess(std::filesystem::path data_dir, std::vector<std::string> extra_args)
-    : data_dir_(std::move(data_dir)), extra_args_(std::move(extra_args)) {
+ServerProcess::ServerProcess(std::filesystem::path data_dir, std::vector<std::string> extra_args,
+                             std::map<std::string, std::string> env)
+    : data_dir_(std::move(data_dir)), extra_args_(std::move(extra_args)), env_(std::move(env)) {
   start();
 }
 
 ServerProcess::~ServerProcess() {
   if (pid_ > 0) kill9();
+  if (reader_.joinable()) reader_.join();
+}
+
+std::string ServerProcess::log() const {
+  std::lock_guard<std::mutex> lock(log_mutex_);
+  return log_;
+}
+
+// Until the process closes its end: standard output and error into log_.
+void ServerProcess::read_output() {
+  char buffer[8192];
+  while (true) {
+    ssize_t n = read(out_fd_, buffer, sizeof buffer);
+    if (n > 0) {
+      std::lock_guard<std::mutex> lock(log_mutex_);
+      log_.append(buffer, static_cast<std::size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      return;
+    }
+  }
 }
 
 void ServerProcess::start() {
   // A server may answer (413) and close before a large request body is sent.
-  signal(SIGPIPE, SIG_IGN);
+  ::signal(SIGPIPE, SIG_IGN);
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   std::vector<std::string> argv = {winnow_binary(), "serve", "--data", data_dir_.string(), "--port", "0"};
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
+  std::vector<std::string> environment;
+  for (char** e = environ; *e; ++e) {
+    std::string entry = *e;
+    if (!env_.count(entry.substr(0, entry.find('=')))) environment.push_back(entry);
+  }
+  for (const auto& [key, value] : env_) environment.push_back(key + "=" + value);
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
@@ -40,46 +71,67 @@ void ServerProcess::start() {
     std::vector<char*> args;
     for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
-    execv(args[0], args.data());
+    std::vector<char*> envp;
+    for (const std::string& e : environment) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+    execve(args[0], args.data(), envp.data());
     _exit(127);
   }
   close(out[1]);
   out_fd_ = out[0];
-  fcntl(out_fd_, F_SETFL, O_NONBLOCK);
+  reader_ = std::thread([this] { read_output(); });
 
   // The first line says "winnow: serving DIR on http://127.0.0.1:PORT".
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   const std::string marker = "http://127.0.0.1:";
   while (port_ == 0) {
-    if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("winnow serve did not start: " + log_);
-    pollfd p{out_fd_, POLLIN, 0};
-    poll(&p, 1, 100);
-    char buffer[4096];
-    ssize_t n = read(out_fd_, buffer, sizeof buffer);
-    if (n > 0) log_.append(buffer, static_cast<std::size_t>(n));
-    if (n == 0) throw std::runtime_error("winnow serve exited: " + log_);
-    if (auto at = log_.find(marker); at != std::string::npos && log_.find('\n', at) != std::string::npos) {
-      port_ = std::stoi(log_.substr(at + marker.size()));
+    if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("winnow serve did not start: " + log());
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      reader_.join();
+      throw std::runtime_error("winnow serve exited: " + log());
     }
+    const std::string text = log();
+    if (auto at = text.find(marker); at != std::string::npos && text.find('\n', at) != std::string::npos) {
+      port_ = std::stoi(text.substr(at + marker.size()));
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   auto c = client(5);
   while (std::chrono::steady_clock::now() < deadline) {
-    if (auto r = c->Get("/health"); r && r->status == 200) return;
+    if (auto r = c->Get("/ready"); r && r->status == 200) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  throw std::runtime_error("winnow serve does not answer /health: " + log_);
+  throw std::runtime_error("winnow serve is not ready: " + log());
 }
 
 int ServerProcess::wait() {
   int status = 0;
   waitpid(pid_, &status, 0);
   pid_ = -1;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = read(out_fd_, buffer, sizeof buffer)) > 0) log_.append(buffer, static_cast<std::size_t>(n));
-  close(out_fd_);
+  if (reader_.joinable()) reader_.join();
+  if (out_fd_ >= 0) close(out_fd_);
   out_fd_ = -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int ServerProcess::wait_exit(double timeout_seconds) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_seconds);
+  while (pid_ > 0) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      if (reader_.joinable()) reader_.join();
+      if (out_fd_ >= 0) close(out_fd_);
+      out_fd_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    if (std::chrono::steady_clock::now() > deadline) return -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return -1;
 }
 
 int ServerProcess::stop() {
@@ -92,6 +144,10 @@ void ServerProcess::kill9() {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGKILL);
   wait();
+}
+
+void ServerProcess::signal(int signal_number) {
+  if (pid_ > 0) ::kill(pid_, signal_number);
 }
 
 std::unique_ptr<httplib::Client> ServerProcess::client(int read_timeout_seconds) const {
