@@ -26,6 +26,7 @@ struct ServeFlags {
   std::size_t max_rerank_candidates = 1000;
   std::string api_key;
   RegistryFlags registry;
+  ServerModelFlags models;
 };
 
 int run_serve(const ServeFlags& flags) {
@@ -47,7 +48,7 @@ int run_serve(const ServeFlags& flags) {
     print_error("serve", store.status());
     return kExitFailure;
   }
-  auto registry = flags.registry.open(std::filesystem::path(flags.data) / "models.json");
+  auto registry = flags.registry.open(std::filesystem::path(flags.data) / "models.json", &flags.models);
   if (!registry.ok()) {
     print_error("serve", registry.status());
     return kExitFailure;
@@ -72,6 +73,15 @@ int run_serve(const ServeFlags& flags) {
   if (base::Status bound = server.bind(); !bound.ok()) {
     print_error("serve", bound);
     return kExitFailure;
+  }
+  if (flags.models.model_dirs.empty()) {
+    std::cerr << "winnow: requests may name the built-in models and the models file's (serve model directories "
+                 "with --model-dir DIR)"
+              << std::endl;
+  } else {
+    std::cerr << "winnow: requests may name the built-in models, the models file's, and the model directories under";
+    for (const std::string& dir : flags.models.model_dirs) std::cerr << " " << dir;
+    std::cerr << std::endl;
   }
   std::cout << "winnow: serving " << flags.data << " on http://" << flags.host << ":" << server.port() << std::endl;
 
@@ -112,6 +122,7 @@ void add_serve_command(CLI::App& app, int& exit_status) {
   command->add_option("--api-key", flags->api_key,
                       "require Authorization: Bearer KEY on /v1 and /v2 routes (or set WINNOW_API_KEY)");
   flags->registry.add_to(*command);
+  flags->models.add_to(*command);
   command->callback([flags, &exit_status] { exit_status = run_serve(*flags); });
 }
 
