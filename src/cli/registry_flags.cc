@@ -10,7 +10,8 @@ void ServerModelFlags::add_to(CLI::App& command) {
                      "name only the built-in names and the models file's")
       ->check(CLI::ExistingDirectory);
   command.add_flag("--allow-downloads", allow_downloads,
-                   "requests may name any Hugging Face repo id, downloaded on first use (names are always pulled)");
+                   "requests may name any Hugging Face repo id, downloaded on first use (the built-in and "
+                   "models-file names are pulled without it, unless --offline)");
   command.add_option("--max-loaded-models", max_loaded_models,
                      "most local models loaded at once; idle ones are unloaded least recently used first")
       ->check(CLI::Range(1, 100000));
