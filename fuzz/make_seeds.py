@@ -97,3 +97,47 @@ for case in sorted((root / "tests" / "pipeline" / "cases").glob("*.json")):
     for model in ("tests/data/models/bert-ce-tiny", "bert-ce-tiny"):
         text = text.replace(model, "tiny-ce")
     write("pipeline", case.stem, text)
+
+# http_routes: one seed per route of the fuzz target's table (a byte choosing
+# the route, the path parameter line, the query line, the body), bodies from
+# the README's requests.
+routes = ["POST /v1/collections", "GET /v1/collections/{}", "DELETE /v1/collections/{}",
+          "GET /v1/collections/{}/documents", "GET /v1/collections/c/documents/{}",
+          "DELETE /v1/collections/c/documents/{}", "POST /v1/retrievers", "GET /v1/retrievers/{}",
+          "DELETE /v1/retrievers/{}", "POST /v1/retrievers/{}/execute", "POST /v1/retrievers/execute",
+          "POST /v1/rerank", "POST /v2/rerank", "GET /v1/models", "GET /v1/collections", "GET /v1/retrievers"]
+search = {"stage_type": "filter", "stage_id": "text_search", "parameters": {"query": "{{INPUT.query}}", "top_k": 10}}
+rerank_stage = {"stage_type": "sort", "stage_id": "rerank",
+                "parameters": {"model": "@@MODELS@@/bert-ce-tiny", "top_n": 2}}
+condition = {"stage_type": "filter", "stage_id": "structured_filter",
+             "parameters": {"conditions": {"AND": [{"field": "metadata.year", "operator": "gte", "value": 2020},
+                                                   {"NOT": {"field": "metadata.year", "operator": "eq", "value": 1}}]}}}
+bodies = {
+    "POST /v1/collections": {"collection_id": "n", "text_fields": ["text"],
+                             "vector_indexes": [{"name": "w", "dimensions": 4, "metric": "ip"}],
+                             "bm25": {"k1": 1.2, "b": 0.75, "stopwords": "none"}},
+    "POST /v1/retrievers": {"retriever_id": "r", "collection_ids": ["c"],
+                            "input_schema": {"query": {"type": "string", "required": True}},
+                            "stages": [search, condition]},
+    "POST /v1/retrievers/{}/execute": {"inputs": {"query": "fine"}, "return_fields": ["text", "metadata"]},
+    "POST /v1/retrievers/execute": {"collection_ids": ["c"], "inputs": {"query": "fine"},
+                                    "stages": [search, condition, {"stage_type": "reduce", "stage_id": "limit",
+                                                                   "parameters": {"limit": 1}}]},
+    "POST /v1/rerank": {"model": "@@MODELS@@/bert-ce-tiny", "query": "what is bm25",
+                        "documents": ["BM25 ranks by term frequency", {"text": "bread"}], "top_n": 1,
+                        "return_documents": True},
+    "POST /v2/rerank": {"model": "@@MODELS@@/bert-ce-tiny", "query": "q", "documents": [{"title": "t", "text": "x"}],
+                        "rank_fields": ["title", "text"], "precision": "fp32"},
+}
+for i, route in enumerate(routes):
+    body = json.dumps(bodies.get(route, {}))
+    # The fuzz target cannot expand @@MODELS@@: it serves the fixtures' folder
+    # under its --model-dir, by an absolute path that differs per checkout, so
+    # seeds name the model through a path relative to the working directory
+    # libFuzzer runs in (the repository root, as scripts/fuzz runs it).
+    body = body.replace("@@MODELS@@", "tests/data/models")
+    param = "c" if "{}" in route and "documents/{}" not in route else ("a" if "{}" in route else "")
+    if route.startswith("POST /v1/retrievers/{}"):
+        param = "r"
+    query = "limit=1&after=a" if route.endswith("/documents") else ""
+    write("http_routes", f"route{i:02d}", bytes([i]) + f"{param}\n{query}\n".encode() + body.encode())

@@ -87,4 +87,12 @@ void add_system_routes(Api& api) {
   });
 }
 
+void add_all_routes(Api& api) {
+  add_system_routes(api);
+  add_collection_routes(api);
+  add_document_routes(api);
+  add_retriever_routes(api);
+  add_rerank_routes(api);
+}
+
 }  // namespace winnow::server
