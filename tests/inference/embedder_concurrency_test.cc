@@ -156,9 +156,10 @@ TEST(EmbedderQueueTest, BoundedQueuePushesBackAndEveryoneStillGetsTheirEmbedding
   EXPECT_LE((*embedder)->stats().peak_queued_tokens, std::max<std::size_t>(32, longest));
 }
 
-TEST(EmbedderQueueTest, ALargeCallIsTokenizedInParallelAndKeepsItsOrder) {
-  // At least kParallelTokenizeItems texts: tokenized on every core, then run
-  // in shared batches; every embedding still lands at its text's index.
+TEST(EmbedderQueueTest, ALargeCallKeepsItsOrderAndMatchesSentenceTransformers) {
+  // At least kParallelTokenizeItems texts (the path that tokenizes on every
+  // core), run in length-sorted batches: every embedding still lands at its
+  // text's index.
   const Golden g = golden("bert-embed-tiny");
   auto embedder = Embedder::load(model_dir("bert-embed-tiny"), EmbedderOptions{});
   ASSERT_TRUE(embedder.ok()) << embedder.status().to_string();
