@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ctime>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -369,6 +370,15 @@ std::vector<std::string> synthetic_texts(std::size_t count, std::size_t min_word
   return texts;
 }
 
+// CPU seconds this process has used, all threads (OpenMP threads wait
+// passively under OMP_WAIT_POLICY=passive, so this is work, not spinning):
+// what a run costs on a machine shared with other load.
+double process_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -484,6 +494,7 @@ int run_concurrency(const BenchFlags& flags) {
   const OtherLoad other_load;
   const auto before_alone = engine->stats();
   base::Stopwatch sequential_clock;
+  const double sequential_cpu_start = process_cpu_seconds();
   for (std::size_t r = 0; r < total; ++r) {
     if (auto s = call(r, alone[r], alone_ms[r]); !s.ok()) {
       print_error("bench", s);
@@ -491,9 +502,11 @@ int run_concurrency(const BenchFlags& flags) {
     }
   }
   const double sequential_s = sequential_clock.elapsed_ms() / 1000.0;
+  const double sequential_cpu_s = process_cpu_seconds() - sequential_cpu_start;
   const auto before = engine->stats();
   std::vector<base::Status> errors(clients);
   base::Stopwatch concurrent_clock;
+  const double concurrent_cpu_start = process_cpu_seconds();
   std::vector<std::thread> threads;
   for (std::size_t c = 0; c < clients; ++c) {
     threads.emplace_back([&, c] {
@@ -505,6 +518,7 @@ int run_concurrency(const BenchFlags& flags) {
   }
   for (auto& t : threads) t.join();
   const double concurrent_s = concurrent_clock.elapsed_ms() / 1000.0;
+  const double concurrent_cpu_s = process_cpu_seconds() - concurrent_cpu_start;
   for (const auto& e : errors) {
     if (!e.ok()) {
       print_error("bench", e);
@@ -533,6 +547,8 @@ int run_concurrency(const BenchFlags& flags) {
         {"sequential_p99_ms", round_to(percentile(alone_ms, 99), 1)},
         {"p50_ms", round_to(percentile(together_ms, 50), 1)},
         {"p99_ms", round_to(percentile(together_ms, 99), 1)},
+        {"sequential_cpu_ms_per_request", round_to(sequential_cpu_s * 1000.0 / static_cast<double>(total), 1)},
+        {"concurrent_cpu_ms_per_request", round_to(concurrent_cpu_s * 1000.0 / static_cast<double>(total), 1)},
         {"sequential_items_per_batch", per_batch(before_alone, before)},
         {"items_per_batch", per_batch(before, after)},
         {"max_round_requests", after.max_round_requests},
