@@ -72,11 +72,11 @@ base::Result<std::unique_ptr<CrossEncoder>> CrossEncoder::load(const std::filesy
   return model;
 }
 
-base::Result<std::vector<float>> CrossEncoder::score(const TokenBatch& batch) const {
+base::Result<std::vector<float>> CrossEncoder::score(const TokenBatch& batch) {
   return score(batch, encoder_.default_precision());
 }
 
-base::Result<std::vector<float>> CrossEncoder::score(const TokenBatch& batch, base::Precision precision) const {
+base::Result<std::vector<float>> CrossEncoder::score(const TokenBatch& batch, base::Precision precision) {
   WINNOW_RETURN_IF_ERROR(encoder_.check_prepared(precision));
   WINNOW_RETURN_IF_ERROR(encoder_.validate(batch));
   const std::size_t n = batch.num_sequences();
