@@ -476,7 +476,7 @@ base::Result<ModelRegistry::Held> ModelRegistry::load_local(const std::shared_pt
     }
     auto loaded = rerankers::LocalCrossEncoder::load(dir, o, entry.name, hub::snapshot_revision(dir));
     if (loaded.ok()) {
-      measured = (*loaded)->scorer().model().info().weight_bytes;
+      measured = (*loaded)->scorer().info().weight_bytes;
       held.reranker = std::move(*loaded);
     } else {
       failed = loaded.status();
