@@ -3,11 +3,16 @@
 // every (query, document) pair as a rerank request tokenizes it (max_length
 // 512, longest_first). Byte-level BPE caches merged words, so each run loads
 // the tokenizer afresh and times a cold pass (empty cache) and then a warm one.
+// Runs interleave the tokenizers (run 1 of each, then run 2 of each, ...).
 //
 //   winnow_tokenizer_bench --data tests/data/tokenizers [--runs 7] [--threads 1]
 //                          [--tokenizers bert-uncased,bpe-qwen]
 // One JSON line per (tokenizer, workload, pass): medians over the runs of
-// tokens/s (ids produced, special tokens included) and MB/s of input text.
+// tokens/s (ids produced, special tokens included) and MB/s of input text, by
+// the wall clock and by the process's CPU time (steadier on a shared machine,
+// where the wall clock also counts the time other programs ran).
+#include <time.h>
+
 #include <algorithm>
 #include <fstream>
 #include <iostream>
@@ -62,6 +67,12 @@ Workload load_workload(const std::string& dir) {
     }
   }
   return w;
+}
+
+double cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
 }
 
 double median(std::vector<double> v) {
@@ -122,41 +133,61 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  struct Case {
+    std::string name;
+    std::string dir;
+    Workload workload;
+    bool pairs;
+    std::vector<double> cold_s, warm_s, cold_cpu_s, warm_cpu_s;
+    std::size_t ids = 0;
+  };
+  std::vector<Case> cases;
   std::stringstream list(names);
   for (std::string name; std::getline(list, name, ',');) {
     const std::string dir = data + "/" + name;
-    const Workload w = load_workload(dir);
-    for (bool pairs : {false, true}) {
-      std::vector<double> cold_s, warm_s;
-      std::size_t ids = 0;
-      for (int run = 0; run < runs; ++run) {
-        auto tokenizer = Tokenizer::load_dir(dir);
-        if (!tokenizer.ok()) {
-          std::cerr << tokenizer.status().to_string() << "\n";
-          return 1;
-        }
-        winnow::base::Stopwatch cold;
-        ids = pass(*tokenizer, w, pairs, threads);
-        cold_s.push_back(cold.elapsed_ms() / 1000.0);
-        winnow::base::Stopwatch warm;
-        pass(*tokenizer, w, pairs, threads);
-        warm_s.push_back(warm.elapsed_ms() / 1000.0);
+    Workload w = load_workload(dir);
+    for (bool pairs : {false, true}) cases.push_back({name, dir, w, pairs, {}, {}, {}, {}, 0});
+  }
+  // Runs interleave the tokenizers, so that a busy moment of a shared machine
+  // slows them alike instead of one of them.
+  for (int run = 0; run < runs; ++run) {
+    for (Case& c : cases) {
+      auto tokenizer = Tokenizer::load_dir(c.dir);
+      if (!tokenizer.ok()) {
+        std::cerr << tokenizer.status().to_string() << "\n";
+        return 1;
       }
-      const double bytes = static_cast<double>(pairs ? w.pair_bytes : w.text_bytes) * threads;
-      for (int p = 0; p < 2; ++p) {
-        const double s = median(p == 0 ? cold_s : warm_s);
-        nlohmann::json line = {{"tokenizer", name},
-                               {"workload", pairs ? "pairs_512_longest_first" : "texts"},
-                               {"pass", p == 0 ? "cold" : "warm"},
-                               {"threads", threads},
-                               {"items", pairs ? w.pairs.size() : w.texts.size()},
-                               {"ids_per_thread", ids},
-                               {"median_ms", s * 1000.0},
-                               {"runs", runs},
-                               {"tokens_per_s", static_cast<double>(ids) * threads / s},
-                               {"mb_per_s", bytes / s / 1e6}};
-        std::cout << line.dump() << std::endl;
-      }
+      double cpu = cpu_seconds();
+      winnow::base::Stopwatch cold;
+      c.ids = pass(*tokenizer, c.workload, c.pairs, threads);
+      c.cold_s.push_back(cold.elapsed_ms() / 1000.0);
+      c.cold_cpu_s.push_back(cpu_seconds() - cpu);
+      cpu = cpu_seconds();
+      winnow::base::Stopwatch warm;
+      pass(*tokenizer, c.workload, c.pairs, threads);
+      c.warm_s.push_back(warm.elapsed_ms() / 1000.0);
+      c.warm_cpu_s.push_back(cpu_seconds() - cpu);
+    }
+  }
+  for (const Case& c : cases) {
+    const Workload& w = c.workload;
+    const double bytes = static_cast<double>(c.pairs ? w.pair_bytes : w.text_bytes) * threads;
+    for (int p = 0; p < 2; ++p) {
+      const double s = median(p == 0 ? c.cold_s : c.warm_s);
+      const double cpu = median(p == 0 ? c.cold_cpu_s : c.warm_cpu_s);
+      nlohmann::json line = {{"tokenizer", c.name},
+                             {"workload", c.pairs ? "pairs_512_longest_first" : "texts"},
+                             {"pass", p == 0 ? "cold" : "warm"},
+                             {"threads", threads},
+                             {"items", c.pairs ? w.pairs.size() : w.texts.size()},
+                             {"ids_per_thread", c.ids},
+                             {"median_ms", s * 1000.0},
+                             {"runs", runs},
+                             {"tokens_per_s", static_cast<double>(c.ids) * threads / s},
+                             {"mb_per_s", bytes / s / 1e6},
+                             {"median_cpu_ms", cpu * 1000.0},
+                             {"tokens_per_cpu_s", static_cast<double>(c.ids) * threads / cpu}};
+      std::cout << line.dump() << std::endl;
     }
   }
   return 0;
