@@ -27,7 +27,19 @@ def small_tokenizer(path, keep):
     t = json.loads(path.read_text())
     model = t["model"]
     specials = {a["content"] for a in t.get("added_tokens", [])}
-    if isinstance(model["vocab"], dict):  # WordPiece: token -> id
+    if model.get("type") == "BPE":  # token -> id, plus merges whose three tokens are kept
+        model["vocab"] = {tok: i for tok, i in model["vocab"].items() if i < keep}
+        vocab = model["vocab"]
+        pairs = [m.split(" ") if isinstance(m, str) else m for m in model["merges"]]
+        model["merges"] = [m for m, (a, b) in zip(model["merges"], pairs)
+                           if a in vocab and b in vocab and a + b in vocab]
+        # Added tokens the vocabulary lacks take the next ids, in file order.
+        ids = dict(vocab)
+        for a in t.get("added_tokens", []):
+            a["id"] = ids.setdefault(a["content"], len(ids))
+        for special in (t.get("post_processor") or {}).get("special_tokens", {}).values():
+            special["ids"] = [ids[tok] for tok in special["tokens"]]
+    elif isinstance(model["vocab"], dict):  # WordPiece: token -> id
         items = sorted(model["vocab"].items(), key=lambda kv: kv[1])
         kept = [kv for kv in items if kv[0] in specials or kv[1] < keep or kv[0].startswith("##") and kv[1] < 4 * keep]
         model["vocab"] = {tok: i for i, (tok, _) in enumerate(kept)}
@@ -48,6 +60,11 @@ unigram = json.loads(small_tokenizer(data / "tokenizers" / "xlmr-unigram" / "tok
 unigram["normalizer"] = {"type": "Sequence", "normalizers": [{"type": "NFKC"}, {"type": "Replace",
                          "pattern": {"Regex": " {2,}"}, "content": " "}]}
 write("tokenizer_json", "unigram_nfkc.json", json.dumps(unigram, ensure_ascii=False))
+# Byte-level BPE: the 256 byte symbols and the first merges (Qwen2's Split +
+# ByteLevel with "a b" merges; ModernBERT's ByteLevel regex, [a, b] merges and template).
+write("tokenizer_json", "bpe_qwen.json", small_tokenizer(data / "tokenizers" / "bpe-qwen" / "tokenizer.json", 600))
+write("tokenizer_json", "bpe_modernbert.json",
+      small_tokenizer(data / "tokenizers" / "bpe-modernbert" / "tokenizer.json", 600))
 write("tokenizer_json", "minimal.json", json.dumps({
     "version": "1.0", "normalizer": {"type": "Sequence", "normalizers": [{"type": "NFKC"}, {"type": "Lowercase"},
                                                                           {"type": "StripAccents"}]},
@@ -63,6 +80,9 @@ write("tokenizer_json", "minimal.json", json.dumps({
 for i, line in enumerate((data / "tokenizers" / "bert-uncased" / "tokens.jsonl").read_text().splitlines()[:40:4]):
     text = json.loads(line).get("text", "")
     write("tokenize", f"text{i}", b"\x10\x00" + text.encode())
+# What the byte-level BPE tokenizers split specially: contractions, digit runs,
+# newline runs, their added tokens.
+write("tokenize", "bpe_text", b"\x10\x00" + "I'M sure it'S 2024!\r\n\n  <|im_start|>user\n<think>\n\n</think> a [MASK]".encode())
 write("tokenize", "invalid_utf8", b"\x40\x01query\xff\xfe\xc3(doc")
 
 # safetensors: a small valid file with several dtypes, and the fixture's header.
