@@ -77,7 +77,7 @@ base::Result<std::vector<float>> CrossEncoder::score(const TokenBatch& batch) {
 }
 
 base::Result<std::vector<float>> CrossEncoder::score(const TokenBatch& batch, base::Precision precision) {
-  WINNOW_RETURN_IF_ERROR(encoder_.check_prepared(precision));
+  WINNOW_RETURN_IF_ERROR(info_.check_prepared(precision));
   WINNOW_RETURN_IF_ERROR(encoder_.validate(batch));
   const std::size_t n = batch.num_sequences();
   std::vector<float> logits(n);

@@ -118,7 +118,7 @@ base::Result<std::vector<std::vector<float>>> SentenceEmbedder::embed(const Toke
 
 base::Result<std::vector<std::vector<float>>> SentenceEmbedder::embed(const TokenBatch& batch,
                                                                       base::Precision precision) {
-  WINNOW_RETURN_IF_ERROR(encoder_.check_prepared(precision));
+  WINNOW_RETURN_IF_ERROR(info_.check_prepared(precision));
   WINNOW_RETURN_IF_ERROR(encoder_.validate(batch));
   const std::size_t n = batch.num_sequences();
   std::vector<std::vector<float>> out(n);
