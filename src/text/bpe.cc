@@ -115,17 +115,7 @@ base::Result<std::unique_ptr<SubwordModel>> Bpe::from_json(const nlohmann::json&
   WINNOW_ASSIGN_OR_RETURN(model->byte_fallback_, get_bool(spec, "byte_fallback", false, where));
   WINNOW_ASSIGN_OR_RETURN(model->ignore_merges_, get_bool(spec, "ignore_merges", false, where));
 
-  auto vocab_it = spec.find("vocab");
-  if (vocab_it == spec.end() || !vocab_it->is_object()) {
-    return field_error(where, "vocab", "must be an object mapping tokens to ids");
-  }
-  model->vocab_.reserve(vocab_it->size());
-  for (const auto& [token, id] : vocab_it->items()) {
-    if (!id.is_number_integer() || id.get<std::int64_t>() < 0 || id.get<std::int64_t>() > INT32_MAX) {
-      return field_error(where, "vocab", "has a non-integer or out-of-range id for token " + in_quotes(token));
-    }
-    model->vocab_[token] = static_cast<std::int32_t>(id.get<std::int64_t>());
-  }
+  WINNOW_ASSIGN_OR_RETURN(model->vocab_, read_vocab_object(spec, where));
 
   auto merges_it = spec.find("merges");
   if (merges_it == spec.end() || !merges_it->is_array()) {

@@ -7,6 +7,22 @@
 
 namespace winnow::text {
 
+base::Result<TokenIdMap> read_vocab_object(const nlohmann::json& spec, std::string_view where) {
+  auto vocab_it = spec.find("vocab");
+  if (vocab_it == spec.end() || !vocab_it->is_object()) {
+    return field_error(where, "vocab", "must be an object mapping tokens to ids");
+  }
+  TokenIdMap vocab;
+  vocab.reserve(vocab_it->size());
+  for (const auto& [token, id] : vocab_it->items()) {
+    if (!id.is_number_integer() || id.get<std::int64_t>() < 0 || id.get<std::int64_t>() > INT32_MAX) {
+      return field_error(where, "vocab", "has a non-integer or out-of-range id for token \"" + token + "\"");
+    }
+    vocab[token] = static_cast<std::int32_t>(id.get<std::int64_t>());
+  }
+  return vocab;
+}
+
 base::Result<std::unique_ptr<SubwordModel>> make_subword_model(const nlohmann::json& spec, std::string_view file) {
   std::string where = std::string(file) + ": model";
   if (!spec.is_object()) return base::invalid_argument(where + ": must be a JSON object");

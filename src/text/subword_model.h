@@ -35,6 +35,10 @@ class SubwordModel {
   virtual const TokenIdMap& vocab() const = 0;
 };
 
+// The "vocab" object of a WordPiece or BPE spec (token → id, ids in 0..INT32_MAX);
+// errors name the field and the token.
+base::Result<TokenIdMap> read_vocab_object(const nlohmann::json& spec, std::string_view where);
+
 // Builds the model described by `spec`: WordPiece, Unigram or BPE. Any other type
 // is an error naming it; `file` starts every message.
 base::Result<std::unique_ptr<SubwordModel>> make_subword_model(const nlohmann::json& spec, std::string_view file);

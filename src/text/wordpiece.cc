@@ -14,17 +14,9 @@ base::Result<std::unique_ptr<SubwordModel>> WordPiece::from_json(const nlohmann:
   WINNOW_ASSIGN_OR_RETURN(std::int64_t max_chars, get_int(spec, "max_input_chars_per_word", 100, where));
   if (max_chars < 0) return field_error(where, "max_input_chars_per_word", "must not be negative");
   model->max_input_chars_per_word_ = static_cast<std::size_t>(max_chars);
-  auto vocab_it = spec.find("vocab");
-  if (vocab_it == spec.end() || !vocab_it->is_object()) {
-    return field_error(where, "vocab", "must be an object mapping tokens to ids");
-  }
-  model->vocab_.reserve(vocab_it->size());
-  for (const auto& [token, id] : vocab_it->items()) {
-    if (!id.is_number_integer() || id.get<std::int64_t>() < 0 || id.get<std::int64_t>() > INT32_MAX) {
-      return field_error(where, "vocab", "has a non-integer or out-of-range id for token \"" + token + "\"");
-    }
-    model->vocab_[token] = static_cast<std::int32_t>(id.get<std::int64_t>());
-    model->max_token_bytes_ = std::max(model->max_token_bytes_, token.size());
+  WINNOW_ASSIGN_OR_RETURN(model->vocab_, read_vocab_object(spec, where));
+  for (const auto& entry : model->vocab_) {
+    model->max_token_bytes_ = std::max(model->max_token_bytes_, entry.first.size());
   }
   return std::unique_ptr<SubwordModel>(std::move(model));
 }
