@@ -60,8 +60,8 @@ nlohmann::json ModelEntry::to_json() const {
     }
     j["load_at_start"] = load_at_start;
   } else {
-    j["backend"] = "cohere";
-    j["model"] = remote_model;
+    j["backend"] = backend == ModelBackend::kTei ? "tei" : "cohere";
+    if (!remote_model.empty()) j["model"] = remote_model;
     j["base_url"] = base_url;
     j["path"] = path;
   }
@@ -128,8 +128,18 @@ base::Result<std::vector<ModelEntry>> parse_models_file(const nlohmann::json& js
       WINNOW_RETURN_IF_ERROR(string_field("base_url", e.base_url, false));
       WINNOW_RETURN_IF_ERROR(string_field("path", e.path, false));
       WINNOW_RETURN_IF_ERROR(string_field("api_key_env", e.api_key_env, false));
+    } else if (backend == "tei") {
+      if (e.kind != ModelKind::kReranker) return base::invalid_argument(where + ": a tei backend is a reranker");
+      e.backend = ModelBackend::kTei;
+      e.path = "/rerank";
+      e.api_key_env.clear();
+      e.max_documents_per_request = 32;
+      WINNOW_RETURN_IF_ERROR(string_field("base_url", e.base_url, true));
+      WINNOW_RETURN_IF_ERROR(string_field("model", e.remote_model, false));
+      WINNOW_RETURN_IF_ERROR(string_field("path", e.path, false));
+      WINNOW_RETURN_IF_ERROR(string_field("api_key_env", e.api_key_env, false));
     } else {
-      return base::invalid_argument(where + ".backend: must be \"local\" or \"cohere\"");
+      return base::invalid_argument(where + ".backend: must be \"local\", \"cohere\" or \"tei\"");
     }
     auto positive = [&](const char* key, std::size_t max) -> base::Result<std::optional<std::size_t>> {
       auto it = item.find(key);
@@ -555,13 +565,17 @@ base::Result<ModelRegistry::Held> ModelRegistry::acquire(std::string_view spec, 
     load.unlock();  // forgotten after the load this call waited for failed: start again
   }
   base::Result<Held> loaded = base::internal_error("not loaded");
-  if (slot->entry.backend == ModelBackend::kCohere) {
+  if (slot->entry.backend == ModelBackend::kCohere || slot->entry.backend == ModelBackend::kTei) {
     const ModelEntry& entry = slot->entry;
     rerankers::CohereOptions o;
-    o.model = entry.remote_model;
+    o.api = entry.backend == ModelBackend::kTei ? rerankers::RemoteApi::kTei : rerankers::RemoteApi::kCohere;
+    // TEI serves one model and reports none; the entry's name stands for it.
+    o.model = entry.remote_model.empty() ? entry.name : entry.remote_model;
     o.base_url = entry.base_url;
     o.path = entry.path;
-    if (auto key = base::env(entry.api_key_env.c_str())) o.api_key = *key;
+    if (!entry.api_key_env.empty()) {
+      if (auto key = base::env(entry.api_key_env.c_str())) o.api_key = *key;
+    }
     o.timeout = entry.timeout;
     o.max_documents_per_request = entry.max_documents_per_request;
     auto created = rerankers::CohereReranker::create(std::move(o));
