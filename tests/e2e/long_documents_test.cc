@@ -295,5 +295,60 @@ TEST_F(LongDocumentsTest, MinScoreAndRankFields) {
   EXPECT_NE(missing.raw.find("rank_fields: no document has a field \\\"summary\\\""), std::string::npos) << missing.raw;
 }
 
+// The pipeline's rerank stage: chunking, truncation and min_score as
+// parameters, what they did in the stage's stats, each document's best window.
+TEST_F(LongDocumentsTest, RerankStageChunksAndDropsBelowMinScore) {
+  auto created = http_post(*client_, "/v1/collections", json{{"collection_id", "long"}});
+  ASSERT_EQ(created.status, 201) << created.raw;
+  std::string ndjson;
+  for (int i = 0; i < 6; ++i) {
+    ndjson += json{{"id", "d" + std::to_string(i)},
+                   {"text", repeat("cat words", 100 + 60 * i) + " the cat sat on the mat " + std::to_string(i)}}
+                  .dump() +
+              "\n";
+  }
+  auto ingested = http_post(*client_, "/v1/collections/long/documents", ndjson, "application/x-ndjson");
+  ASSERT_EQ(ingested.status, 200) << ingested.raw;
+  auto execute = [&](json rerank) {
+    rerank["model"] = model_path("bert-ce-tiny");
+    return http_post(*client_, "/v1/retrievers/execute",
+                     json{{"collection_ids", {"long"}},
+                          {"stages", {stage("filter", "text_search", {{"query", "cat"}, {"top_k", 10}}),
+                                      stage("sort", "rerank", rerank)}},
+                          {"inputs", {{"query", "where is the cat"}}}});
+  };
+  auto truncated = execute({{"top_n", 10}});
+  ASSERT_EQ(truncated.status, 200) << truncated.raw;
+  EXPECT_GT(truncated.body["stages"][1]["documents_truncated"].get<int>(), 0);
+  EXPECT_FALSE(truncated.body["stages"][1].contains("chunks_scored"));
+
+  auto chunked = execute({{"top_n", 10}, {"chunking", {{"max_tokens", 200}, {"overlap", 20}, {"max_chunks", 20}}}});
+  ASSERT_EQ(chunked.status, 200) << chunked.raw;
+  const json& stats = chunked.body["stages"][1];
+  EXPECT_EQ(stats["documents_truncated"], 0) << stats;
+  EXPECT_GT(stats["chunks_scored"].get<int>(), 6) << stats;
+  for (const json& d : chunked.body["documents"]) {
+    ASSERT_TRUE(d.contains("best_chunk")) << d;
+    EXPECT_LT(d["best_chunk"]["index"].get<int>(), d["best_chunk"]["chunks"].get<int>());
+    EXPECT_LT(d["best_chunk"]["start"].get<int>(), d["best_chunk"]["end"].get<int>());
+  }
+  const double second = chunked.body["documents"][1]["score"];
+  auto above = execute({{"top_n", 10}, {"chunking", {{"max_tokens", 200}, {"overlap", 20}, {"max_chunks", 20}}},
+                        {"min_score", second}});
+  ASSERT_EQ(above.status, 200) << above.raw;
+  EXPECT_EQ(above.body["documents"].size(), 2u);
+  EXPECT_EQ(above.body["stages"][1]["dropped_below_min_score"], 4);
+  EXPECT_EQ(above.body["stages"][1]["documents_out"], 2);
+
+  auto left = execute({{"top_n", 10}, {"truncation_direction", "left"}, {"max_tokens_per_doc", 8}});
+  ASSERT_EQ(left.status, 200) << left.raw;
+  EXPECT_EQ(left.body["stages"][1]["documents_truncated"], 6);
+
+  auto bad = execute({{"chunking", {{"aggregate", "median"}}}});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.raw.find("chunking.aggregate"), std::string::npos) << bad.raw;
+  EXPECT_NE(bad.raw.find("rerank"), std::string::npos) << bad.raw;
+}
+
 }  // namespace
 }  // namespace winnow::testing
