@@ -47,6 +47,7 @@ std::uint64_t safetensors_bytes(const fs::path& dir) {
 
 nlohmann::json ModelEntry::to_json() const {
   nlohmann::json j = {{"name", name}, {"kind", kind_name(kind)}, {"builtin", builtin}};
+  if (!aliases.empty()) j["aliases"] = aliases;
   if (backend == ModelBackend::kLocal) {
     j["backend"] = "local";
     j["source"] = source;
@@ -149,6 +150,15 @@ base::Result<std::vector<ModelEntry>> parse_models_file(const nlohmann::json& js
       }
       return std::optional<std::size_t>(it->get<std::size_t>());
     };
+    if (auto it = item.find("aliases"); it != item.end()) {
+      if (!it->is_array()) return base::invalid_argument(where + ".aliases: must be an array of names");
+      for (const auto& alias : *it) {
+        if (!alias.is_string() || alias.get<std::string>().empty()) {
+          return base::invalid_argument(where + ".aliases: must be an array of non-empty names");
+        }
+        e.aliases.push_back(alias.get<std::string>());
+      }
+    }
     WINNOW_ASSIGN_OR_RETURN(e.max_tokens, positive("max_tokens", 1u << 20));
     WINNOW_ASSIGN_OR_RETURN(auto per_request, positive("max_documents_per_request", 100000));
     if (per_request) e.max_documents_per_request = *per_request;
@@ -176,7 +186,7 @@ base::Result<std::vector<ModelEntry>> parse_models_file(const nlohmann::json& js
     static const std::vector<std::string> kKnown = {
         "name",     "kind",       "backend",          "source",   "revision",    "max_tokens",
         "precision", "extra_precisions", "load_at_start", "model", "base_url", "path",
-        "api_key_env", "max_documents_per_request", "timeout_ms"};
+        "api_key_env", "max_documents_per_request", "timeout_ms", "aliases"};
     for (auto it = item.begin(); it != item.end(); ++it) {
       if (std::find(kKnown.begin(), kKnown.end(), it.key()) == kKnown.end()) {
         return base::invalid_argument(where + ": unknown field \"" + it.key() + "\"");
@@ -204,6 +214,15 @@ base::Result<std::unique_ptr<ModelRegistry>> ModelRegistry::create(const Registr
       WINNOW_ASSIGN_OR_RETURN(std::vector<ModelEntry> entries,
                               parse_models_file(json, options.models_file->string()));
       for (ModelEntry& e : entries) registry->entries_[e.name] = std::move(e);
+      for (const auto& [name, e] : registry->entries_) {
+        for (const std::string& alias : e.aliases) {
+          if (registry->entries_.count(alias) != 0 || registry->aliases_.count(alias) != 0) {
+            return base::invalid_argument(options.models_file->string() + ": model \"" + name + "\": alias \"" +
+                                          alias + "\" is already a model name or another model's alias");
+          }
+          registry->aliases_[alias] = name;
+        }
+      }
     } else if (options.models_file_required) {
       return base::not_found(options.models_file->string() + ": no such models file");
     }
@@ -221,6 +240,10 @@ base::Result<ModelRegistry::Resolved> ModelRegistry::resolve_spec(std::string_vi
   if (spec.empty()) return base::invalid_argument("model: empty name");
   if (auto it = entries_.find(std::string(spec)); it != entries_.end()) {
     return Resolved{it->second, "name:" + it->first, std::nullopt, false};
+  }
+  if (auto alias = aliases_.find(std::string(spec)); alias != aliases_.end()) {
+    const ModelEntry& e = entries_.at(alias->second);
+    return Resolved{e, "name:" + e.name, std::nullopt, false};
   }
   auto unnamed = [&](std::string name, std::string source) {
     ModelEntry e;

@@ -73,6 +73,10 @@ struct ModelEntry {
   std::string api_key_env = "COHERE_API_KEY";  // TEI: none unless named
   std::size_t max_documents_per_request = 1000;  // TEI: 32, its --max-client-batch-size default
   std::chrono::milliseconds timeout{30'000};
+  // Further names requests may use for this entry (models file "aliases"),
+  // e.g. Cohere's "rerank-english-v3.0" for a local model, so that clients
+  // whose default model name cannot be changed reach it. Same loaded model.
+  std::vector<std::string> aliases;
 
   nlohmann::json to_json() const;
 };
@@ -218,6 +222,7 @@ class ModelRegistry {
   std::optional<PathPolicy> policy_;
   EngineBatchObserver engine_batch_observer_;
   std::map<std::string, ModelEntry> entries_;
+  std::map<std::string, std::string> aliases_;  // alias -> entry name
   mutable std::mutex mutex_;  // guards slots_, the slots' state and the counters
   std::map<std::string, std::shared_ptr<Slot>> slots_;
   std::uint64_t loads_ = 0;
