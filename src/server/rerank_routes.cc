@@ -132,10 +132,10 @@ base::Result<ScoringFields> scoring_fields(const nlohmann::json& body) {
     }
     f.min_score = it->get<double>();
   }
-  for (const char* field : {"raw_scores", "return_chunks"}) {
+  for (auto [field, flag] : {std::pair{"raw_scores", &f.raw_scores}, std::pair{"return_chunks", &f.return_chunks}}) {
     if (auto it = body.find(field); it != body.end() && !it->is_null()) {
       if (!it->is_boolean()) return base::invalid_argument(std::string(field) + ": must be true or false, got " + it->dump());
-      (std::string_view(field) == "raw_scores" ? f.raw_scores : f.return_chunks) = it->get<bool>();
+      *flag = it->get<bool>();
     }
   }
   if (f.return_chunks && !f.options.chunking) {
@@ -312,7 +312,8 @@ base::Result<Reply> tei_rerank_checked(ServerContext& ctx, const Request& req) {
   }
   auto texts = body.find("texts");
   if (texts == body.end() || !texts->is_array()) return base::invalid_argument("texts: required, an array of strings");
-  if (texts->empty()) return base::invalid_argument("`texts` cannot be empty");
+  // TEI's own answer to an empty list: its "Empty" kind, 400.
+  if (texts->empty()) return Reply{400, {{"error", "`texts` cannot be empty"}, {"error_type", "Empty"}}};
   if (texts->size() > ctx.limits.max_rerank_documents) {
     return base::invalid_argument("texts: " + std::to_string(texts->size()) + " texts, more than the " +
                                   std::to_string(ctx.limits.max_rerank_documents) + " one request may rank");
@@ -323,12 +324,12 @@ base::Result<Reply> tei_rerank_checked(ServerContext& ctx, const Request& req) {
     if (!(*texts)[i].is_string()) return base::invalid_argument("texts[" + std::to_string(i) + "]: must be a string");
     documents.push_back((*texts)[i].get<std::string>());
   }
-  bool flags[2] = {false, false};
-  const char* names[2] = {"raw_scores", "return_text"};
-  for (int f = 0; f < 2; ++f) {
-    if (auto it = body.find(names[f]); it != body.end() && !it->is_null()) {
-      if (!it->is_boolean()) return base::invalid_argument(std::string(names[f]) + ": must be true or false");
-      flags[f] = it->get<bool>();
+  bool raw_scores = false;
+  bool return_text = false;
+  for (auto [field, flag] : {std::pair{"raw_scores", &raw_scores}, std::pair{"return_text", &return_text}}) {
+    if (auto it = body.find(field); it != body.end() && !it->is_null()) {
+      if (!it->is_boolean()) return base::invalid_argument(std::string(field) + ": must be true or false");
+      *flag = it->get<bool>();
     }
   }
   rerankers::RerankOptions options;
@@ -357,8 +358,8 @@ base::Result<Reply> tei_rerank_checked(ServerContext& ctx, const Request& req) {
   nlohmann::json ranks = nlohmann::json::array();
   for (const rerankers::RankedDocument& r : outcome.results) {
     nlohmann::json rank = {{"index", r.index},
-                           {"score", flags[0] ? static_cast<double>(r.logit) : r.relevance_score}};
-    if (flags[1]) rank["text"] = documents[r.index];
+                           {"score", raw_scores ? static_cast<double>(r.logit) : r.relevance_score}};
+    if (return_text) rank["text"] = documents[r.index];
     ranks.push_back(std::move(rank));
   }
   req.annotate("model", outcome.model);
@@ -373,10 +374,6 @@ base::Result<Reply> tei_rerank_checked(ServerContext& ctx, const Request& req) {
 base::Result<Reply> tei_rerank(ServerContext& ctx, const Request& req) {
   base::Result<Reply> reply = tei_rerank_checked(ctx, req);
   if (reply.ok()) return reply;
-  // An empty list is TEI's "Empty" kind, answered 400.
-  if (reply.status().message() == "`texts` cannot be empty") {
-    return Reply{400, {{"error", reply.status().message()}, {"error_type", "Empty"}}};
-  }
   return tei_error(reply.status());
 }
 
