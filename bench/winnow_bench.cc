@@ -7,6 +7,7 @@
 //                [--batch-tokens N] [--runs 5] [--warmup 1] [--threads 2] [--json]
 //   winnow-bench --gemm [--model DIR] [--threads 2]
 //   winnow-bench --model DIR --concurrency 8 [--requests 6] [--docs 20] [--embedder]
+//   winnow-bench --model DIR --long-documents 2000 [--docs 100] [--precision P|all]
 #include <omp.h>
 
 #include <algorithm>
@@ -61,6 +62,8 @@ struct BenchFlags {
   int requests = 6;
   std::size_t docs = 20;
   bool embedder = false;
+  std::size_t long_documents = 0;  // tokens per document: chunked scoring against truncation
+  std::string corpus = "tests/data/scifact/corpus.jsonl";  // BEIR corpus whose texts make the long documents
 };
 
 double round_to(double v, int digits) {
@@ -560,6 +563,95 @@ int run_concurrency(const BenchFlags& flags) {
   return identical == total ? 0 : kExitFailure;
 }
 
+// The cost of chunked scoring: --docs documents of about --long-documents
+// tokens (SciFact abstracts joined), scored truncated to the model's window
+// and chunked (windows as wide as the query leaves room for, no overlap,
+// enough of them to cover each document), per precision; the median of
+// --runs, per 100 documents.
+int run_long_documents(const BenchFlags& flags) {
+  inference::ScorerOptions options;
+  options.batch_limits.token_budget = flags.batch_tokens;
+  std::vector<base::Precision> precisions;
+  if (flags.precision == "all") {
+    precisions = {base::Precision::kFp32, base::Precision::kInt8};
+  } else {
+    auto parsed = base::parse_precision(flags.precision);
+    if (!parsed.ok()) {
+      print_error("bench", parsed.status());
+      return kExitFailure;
+    }
+    precisions = {*parsed};
+  }
+  options.precision = precisions.front();
+  options.extra_precisions.assign(precisions.begin() + 1, precisions.end());
+  auto scorer_or = inference::Scorer::load(flags.model, options);
+  if (!scorer_or.ok()) {
+    print_error("bench", scorer_or.status());
+    return kExitFailure;
+  }
+  const inference::Scorer& scorer = **scorer_or;
+  std::ifstream in(flags.corpus);
+  if (!in) {
+    print_error("bench", base::not_found(flags.corpus + ": cannot open (--corpus)"));
+    return kExitFailure;
+  }
+  std::vector<std::string> documents(flags.docs);
+  std::string line;
+  for (std::string& document : documents) {
+    while (scorer.tokenizer().tokenize(document)->size() < flags.long_documents) {
+      if (!std::getline(in, line)) {
+        in.clear();
+        in.seekg(0);
+        std::getline(in, line);
+      }
+      document += (document.empty() ? "" : " ") + nlohmann::json::parse(line)["text"].get<std::string>();
+    }
+  }
+  std::size_t tokens = 0;
+  for (const std::string& d : documents) tokens += scorer.tokenizer().tokenize(d)->size();
+  const std::string query = "how do cells respond to DNA damage";
+  for (base::Precision precision : precisions) {
+    for (const bool chunked : {false, true}) {
+      inference::DocumentOptions document_options;
+      document_options.precision = precision;
+      if (chunked) document_options.chunking = inference::ChunkOptions{.max_tokens = 0, .overlap = 0, .max_chunks = 100};
+      std::vector<double> times;
+      std::size_t chunks = 0;
+      std::size_t truncated = 0;
+      for (int run = 0; run < flags.warmup + flags.runs; ++run) {
+        base::Stopwatch clock;
+        auto scores = scorer.score_documents(query, documents, document_options);
+        const double ms = clock.elapsed_ms();
+        chunks = truncated = 0;
+        for (const auto& s : scores) {
+          if (!s.ok()) {
+            print_error("bench", s.status());
+            return kExitFailure;
+          }
+          chunks += s->chunks;
+          truncated += s->truncated;
+        }
+        if (run >= flags.warmup) times.push_back(ms);
+      }
+      emit({{"engine", "winnow"},
+            {"bench", "long_documents"},
+            {"mode", chunked ? "chunked" : "truncated"},
+            {"precision", std::string(base::precision_name(precision))},
+            {"model", std::filesystem::path(flags.model).filename().string()},
+            {"docs", flags.docs},
+            {"doc_tokens_mean", round_to(static_cast<double>(tokens) / static_cast<double>(flags.docs), 1)},
+            {"windows", chunks},
+            {"documents_truncated", truncated},
+            {"median_ms", round_to(median(times), 1)},
+            {"ms_per_100_docs", round_to(median(times) * 100.0 / static_cast<double>(flags.docs), 1)},
+            {"runs", flags.runs},
+            {"threads", flags.threads}},
+           flags.json);
+    }
+  }
+  return 0;
+}
+
 int run_bench(const BenchFlags& flags) {
   omp_set_num_threads(flags.threads);
   if (auto s = kernels::check_cpu_dispatch(); !s.ok()) {
@@ -572,6 +664,7 @@ int run_bench(const BenchFlags& flags) {
     return kExitFailure;
   }
   if (flags.concurrency > 0) return run_concurrency(flags);
+  if (flags.long_documents > 0) return run_long_documents(flags);
   return run_workload(flags);
 }
 
@@ -613,6 +706,10 @@ int main(int argc, char** argv) {
   command->add_option("--requests", flags->requests, "requests per caller (--concurrency)")->check(CLI::Range(1, 100000));
   command->add_option("--docs", flags->docs, "documents per request (--concurrency)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
+  command->add_option("--long-documents", flags->long_documents,
+                      "tokens per document: time chunked scoring against truncation on --docs documents")
+      ->check(CLI::Range(1, 1 << 20));
+  command->add_option("--corpus", flags->corpus, "BEIR corpus.jsonl the long documents are made of (--long-documents)");
   command->add_flag("--embedder", flags->embedder,
                     "--concurrency: the model as a sentence embedder (mean pooling without modules.json), "
                     "each request embedding its documents");

@@ -1,7 +1,9 @@
 // `winnow score` and `winnow tokenize`: JSON Lines in, one JSON line out per
 // input line, in order. A line that cannot be processed is answered in place by
 // {"error": "line N: ..."} and the command goes on.
+#include <filesystem>
 #include <iostream>
+#include <limits>
 #include <memory>
 
 #include "cli/commands.h"
@@ -118,15 +120,25 @@ int run_tokenize(const TokenizeFlags& flags) {
     print_error("tokenize", tokenizer.status());
     return kExitFailure;
   }
-  auto config = model::describe_model_dir(*model_dir);
-  if (!config.ok()) {
-    print_error("tokenize", config.status());
-    return kExitFailure;
-  }
-  auto max_length = inference::resolve_max_length(flags.max_length, tokenizer->model_max_length(), config->max_tokens);
-  if (!max_length.ok()) {
-    print_error("tokenize", max_length.status());
-    return kExitFailure;
+  // A tokenizer-only directory (tokenizer.json + tokenizer_config.json, as
+  // tokenizer repos ship, AutoTokenizer's input) has no config.json: no
+  // position table to cap max_length, only the tokenizer's own limit.
+  std::optional<std::size_t> max_length;
+  std::error_code exists_error;
+  if (std::filesystem::exists(*model_dir / "config.json", exists_error)) {
+    auto config = model::describe_model_dir(*model_dir);
+    if (!config.ok()) {
+      print_error("tokenize", config.status());
+      return kExitFailure;
+    }
+    auto resolved = inference::resolve_max_length(flags.max_length, tokenizer->model_max_length(), config->max_tokens);
+    if (!resolved.ok()) {
+      print_error("tokenize", resolved.status());
+      return kExitFailure;
+    }
+    max_length = *resolved;
+  } else {
+    max_length = flags.max_length ? flags.max_length : tokenizer->model_max_length();
   }
   const text::Truncation truncation =
       flags.truncation == "only_second" ? text::Truncation::kOnlySecond : text::Truncation::kLongestFirst;
@@ -141,11 +153,13 @@ int run_tokenize(const TokenizeFlags& flags) {
         WINNOW_ASSIGN_OR_RETURN(nlohmann::json object, parse_object_line(line));
         if (object.contains("text")) {
           WINNOW_ASSIGN_OR_RETURN(std::string text, string_field(object, "text", line.number));
-          return tokenizer->encode(text, *max_length);
+          return tokenizer->encode(text, max_length);
         }
         WINNOW_ASSIGN_OR_RETURN(std::string query, string_field(object, "query", line.number));
         WINNOW_ASSIGN_OR_RETURN(std::string document, string_field(object, "document", line.number));
-        return tokenizer->encode_pair(query, document, *max_length, truncation);
+        // No limit at all: nothing to truncate.
+        return tokenizer->encode_pair(query, document, max_length.value_or(std::numeric_limits<std::size_t>::max() / 2),
+                                      truncation);
       }();
       nlohmann::json value;
       if (encoding.ok()) {

@@ -17,6 +17,7 @@
 #include "cli/jsonl.h"
 #include "hub/hub_cache.h"
 #include "rerankers/local_cross_encoder.h"
+#include "rerankers/long_documents.h"
 #include "rerankers/reranker.h"
 
 namespace winnow::cli {
@@ -31,6 +32,13 @@ struct RerankFlags {
   std::size_t top_n = 10;
   bool json = false;
   bool raw_scores = false;
+  // Long documents: truncated (the default) or scored in windows.
+  bool chunk = false;
+  std::size_t chunk_tokens = 0;  // 0: all the room the query leaves
+  std::size_t chunk_overlap = 0;
+  std::size_t max_chunks = 10;
+  std::string truncation_direction = "right";
+  std::size_t max_tokens_per_doc = 0;  // 0: no limit but the model's
 };
 
 std::size_t terminal_columns() {
@@ -127,6 +135,21 @@ int run_rerank(const RerankFlags& flags) {
   for (const InputDocument& d : documents) texts.push_back(d.text);
   rerankers::RerankOptions options;
   options.document_name = [&](std::size_t index) { return source + " line " + std::to_string(documents[index].line); };
+  options.truncation_direction = flags.truncation_direction == "left" ? rerankers::TruncationDirection::kLeft
+                                                                       : rerankers::TruncationDirection::kRight;
+  if (flags.max_tokens_per_doc > 0) options.max_tokens_per_doc = flags.max_tokens_per_doc;
+  if (flags.chunk) {
+    if (flags.chunk_tokens != 0 && flags.chunk_overlap >= flags.chunk_tokens) {
+      print_error("rerank", base::invalid_argument("--chunk-overlap " + std::to_string(flags.chunk_overlap) +
+                                                   " must be smaller than --chunk-tokens " +
+                                                   std::to_string(flags.chunk_tokens)));
+      return kExitFailure;
+    }
+    options.chunking = rerankers::ChunkingOptions{};
+    options.chunking->max_tokens = flags.chunk_tokens;
+    options.chunking->overlap = flags.chunk_overlap;
+    options.chunking->max_chunks = flags.max_chunks;
+  }
 
   base::Stopwatch stopwatch;
   auto outcome = reranker->rerank(flags.query, texts, flags.top_n, options);
@@ -144,9 +167,20 @@ int run_rerank(const RerankFlags& flags) {
     answered_by += " (" + outcome->model + (outcome->revision.empty() ? "" : ", " + outcome->revision) + ")";
   }
   if (truncated > 0) {
-    std::cerr << "winnow rerank: " << truncated << " of " << documents.size() << " documents were cut to max_length "
-              << outcome->max_length << " tokens (--max-length to change)\n";
+    if (flags.chunk) {
+      std::cerr << "winnow rerank: " << truncated << " of " << documents.size() << " documents had more than "
+                << flags.max_chunks << " windows; the rest of each was not scored (--max-chunks to change)\n";
+    } else {
+      std::cerr << "winnow rerank: " << truncated << " of " << documents.size() << " documents were cut to "
+                << (flags.max_tokens_per_doc > 0 ? "--max-tokens-per-doc " + std::to_string(flags.max_tokens_per_doc) +
+                                                       " or max_length "
+                                                 : "max_length ")
+                << outcome->max_length << " tokens, keeping their "
+                << (flags.truncation_direction == "left" ? "end" : "start")
+                << " (--max-length, --truncation-direction, or --chunk to score them in windows)\n";
+    }
   }
+  for (const std::string& warning : outcome->warnings) std::cerr << "winnow rerank: " << warning << "\n";
 
   // Which model (and revision) answered, for people; scripts read standard output.
   if (isatty(STDERR_FILENO)) {
@@ -163,6 +197,10 @@ int run_rerank(const RerankFlags& flags) {
                              {"score", flags.raw_scores ? static_cast<double>(ranked[rank].logit)
                                                         : ranked[rank].relevance_score},
                              {"text", d.text}};
+      if (ranked[rank].chunk) {
+        const rerankers::BestChunk& c = *ranked[rank].chunk;
+        line["chunk"] = {{"index", c.index}, {"chunks", c.chunks}, {"start", c.start}, {"end", c.end}};
+      }
       std::cout << to_json_line(line);
     }
     return 0;
@@ -208,6 +246,25 @@ void add_rerank_command(CLI::App& app, int& exit_status) {
   command->add_option("--top-n,-n", flags->top_n, "how many documents to print")->check(CLI::PositiveNumber);
   command->add_flag("--json", flags->json, "JSON Lines output even on a terminal");
   command->add_flag("--raw-scores", flags->raw_scores, "print the model's logit instead of sigmoid(logit)");
+  CLI::Option* chunk = command->add_flag("--chunk", flags->chunk,
+                    "score documents longer than the model's window in windows, each by its best one, instead of "
+                    "truncating them");
+  command->add_option("--chunk-tokens", flags->chunk_tokens,
+                      "document tokens per window (default: all the room the query leaves)")
+      ->check(CLI::Range(1, 1 << 16))
+      ->needs(chunk);
+  command->add_option("--chunk-overlap", flags->chunk_overlap, "tokens consecutive windows may share (default 0)")
+      ->check(CLI::Range(0, (1 << 16) - 1))
+      ->needs(chunk);
+  command->add_option("--max-chunks", flags->max_chunks, "windows per document at most (default 10)")
+      ->check(CLI::Range(1, 1000))
+      ->needs(chunk);
+  command->add_option("--truncation-direction", flags->truncation_direction,
+                      "which end of a long document is cut: right (default, keeps the start) or left")
+      ->check(CLI::IsMember({"right", "left"}));
+  command->add_option("--max-tokens-per-doc", flags->max_tokens_per_doc,
+                      "document tokens kept at most, before the model's own limit")
+      ->check(CLI::Range(1, 1 << 20));
   command->callback([flags, &exit_status] { exit_status = run_rerank(*flags); });
 }
 

@@ -40,6 +40,7 @@ struct ServeFlags {
   std::string api_key;
   std::string api_key_file;
   std::vector<std::string> cors_origins;
+  std::string default_reranker;
   std::string log_format = "text";
   bool log_bodies = false;
   RegistryFlags registry;
@@ -111,6 +112,7 @@ int run_serve(const ServeFlags& flags) {
   if (!key.empty()) options.api_keys.push_back(key);
   options.api_key_file = flags.api_key_file;
   options.cors_origins = flags.cors_origins;
+  options.default_reranker = flags.default_reranker;
 
   auto server = std::make_unique<server::Server>(options, **store, **registry);
   if (base::Status bound = server->bind(); !bound.ok()) {
@@ -248,6 +250,8 @@ void add_serve_command(CLI::App& app, int& exit_status) {
   command->add_option("--api-key-file", flags->api_key_file,
                       "keys, one per line (# comments); reread on SIGHUP")
       ->check(CLI::ExistingFile);
+  command->add_option("--default-reranker", flags->default_reranker,
+                      "the model TEI-style POST /rerank requests use when they name none");
   command->add_option("--cors-origin", flags->cors_origins,
                       "allow browsers from this origin (repeatable; * for any); off by default");
   command->add_option("--log-format", flags->log_format, "text (default) or json, one line per request")

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
+
+#include "text/windows.h"
 
 namespace winnow::inference {
 
@@ -119,6 +122,165 @@ base::Result<std::vector<PairScore>> Scorer::score(std::string_view query, std::
     scores.push_back(*results[i]);
   }
   return scores;
+}
+
+namespace {
+
+// A pair longer than max_length when truncation is off: the request's fault,
+// named with both lengths.
+base::Status too_long(std::size_t tokens, std::size_t max_length) {
+  return base::out_of_range("the pair has " + std::to_string(tokens) +
+                            " tokens (query, document and special tokens), more than max_length " +
+                            std::to_string(max_length) + ", and truncation is off");
+}
+
+}  // namespace
+
+std::vector<base::Result<DocumentScore>> Scorer::score_documents(std::string_view query,
+                                                                 std::span<const std::string> documents,
+                                                                 const DocumentOptions& options) const {
+  std::vector<base::Result<DocumentScore>> results;
+  results.reserve(documents.size());
+  if (!options.chunking) {
+    // Truncation off: nothing is cut, and a pair over max_length is refused
+    // once it is tokenized.
+    text::PairTruncation truncation{options.truncate ? max_length_ : std::numeric_limits<std::size_t>::max() / 2,
+                                    options_.truncation, options.direction, options.max_document_tokens};
+    const EngineResults run = engine_.run(
+        documents.size(),
+        [&](std::size_t i) -> base::Result<text::Encoding> {
+          WINNOW_ASSIGN_OR_RETURN(text::Encoding encoding, tokenizer_->encode_pair(query, documents[i], truncation));
+          if (encoding.ids.size() > max_length_) return too_long(encoding.ids.size(), max_length_);
+          return encoding;
+        },
+        options.precision);
+    for (std::size_t i = 0; i < documents.size(); ++i) {
+      if (!run.errors[i].ok()) {
+        results.emplace_back(run.errors[i]);
+        continue;
+      }
+      DocumentScore score;
+      score.logit = run.output(i)[0];
+      score.tokens = run.encodings[i]->ids.size();
+      score.truncated = run.encodings[i]->truncated;
+      score.chunk_end = documents[i].size();
+      results.emplace_back(score);
+    }
+    return results;
+  }
+
+  const ChunkOptions& chunking = *options.chunking;
+  // The room the query leaves for a window. Under longest_first a query
+  // longer than half the budget is itself cut to half, so windows get half.
+  const std::size_t budget = max_length_ - tokenizer_->special_tokens_count(/*pair=*/true);
+  base::Result<std::vector<std::int32_t>> query_ids = tokenizer_->tokenize(query);
+  if (!query_ids.ok()) {
+    for (std::size_t i = 0; i < documents.size(); ++i) results.emplace_back(query_ids.status().with_context("query"));
+    return results;
+  }
+  std::size_t room = query_ids->size() < budget ? budget - query_ids->size() : 0;
+  if (options_.truncation == text::Truncation::kLongestFirst) room = std::max(room, budget / 2);
+  if (room == 0) {
+    const base::Status no_room = base::invalid_argument(
+        "the query has " + std::to_string(query_ids->size()) + " tokens and leaves no room for a document within max_length " +
+        std::to_string(max_length_));
+    for (std::size_t i = 0; i < documents.size(); ++i) results.emplace_back(no_room);
+    return results;
+  }
+  text::WindowOptions window;
+  window.max_tokens = chunking.max_tokens == 0 ? room : std::min(chunking.max_tokens, room);
+  window.overlap = chunking.overlap;
+  window.max_windows = chunking.max_chunks;
+  window.max_total_tokens = options.max_document_tokens;
+  window.direction = options.direction;
+  if (window.overlap >= window.max_tokens) {
+    const base::Status bad = base::invalid_argument(
+        "chunking: overlap " + std::to_string(window.overlap) + " must be smaller than a window's " +
+        std::to_string(window.max_tokens) + " tokens (max_length " + std::to_string(max_length_) +
+        " leaves that much room beside the query)");
+    for (std::size_t i = 0; i < documents.size(); ++i) results.emplace_back(bad);
+    return results;
+  }
+  if (chunking.max_chunks == 0) {
+    for (std::size_t i = 0; i < documents.size(); ++i) {
+      results.emplace_back(base::invalid_argument("chunking: max_chunks must be at least 1"));
+    }
+    return results;
+  }
+
+  // Plan every document's windows (as the engine tokenizes: on the caller's
+  // thread for small calls, on every core for large ones).
+  std::vector<base::Result<text::WindowPlan>> plans(documents.size(), base::internal_error("not planned"));
+  const std::ptrdiff_t count = static_cast<std::ptrdiff_t>(documents.size());
+#pragma omp parallel for schedule(dynamic, 4) if (documents.size() >= kParallelTokenizeItems)
+  for (std::ptrdiff_t i = 0; i < count; ++i) {
+    plans[static_cast<std::size_t>(i)] = text::plan_windows(*tokenizer_, documents[static_cast<std::size_t>(i)], window);
+  }
+  std::vector<std::size_t> first_window(documents.size() + 1, 0);
+  for (std::size_t i = 0; i < documents.size(); ++i) {
+    first_window[i + 1] = first_window[i] + (plans[i].ok() ? plans[i]->windows.size() : 0);
+  }
+  std::vector<std::string_view> texts(first_window.back());
+  for (std::size_t i = 0; i < documents.size(); ++i) {
+    if (!plans[i].ok()) continue;
+    for (std::size_t w = 0; w < plans[i]->windows.size(); ++w) {
+      const text::TextWindow& span = plans[i]->windows[w];
+      texts[first_window[i] + w] = std::string_view(documents[i]).substr(span.begin, span.end - span.begin);
+    }
+  }
+  const text::PairTruncation truncation{max_length_, options_.truncation, options.direction, std::nullopt};
+  const EngineResults run = engine_.run(
+      texts.size(), [&](std::size_t j) { return tokenizer_->encode_pair(query, texts[j], truncation); },
+      options.precision);
+
+  for (std::size_t i = 0; i < documents.size(); ++i) {
+    if (!plans[i].ok()) {
+      results.emplace_back(plans[i].status());
+      continue;
+    }
+    const std::size_t begin = first_window[i];
+    const std::size_t end = first_window[i + 1];
+    base::Status failed;
+    DocumentScore score;
+    score.chunks = end - begin;
+    score.truncated = plans[i]->cut;
+    std::vector<float> logits;
+    logits.reserve(end - begin);
+    for (std::size_t j = begin; j < end; ++j) {
+      if (!run.errors[j].ok()) {
+        failed = run.errors[j];
+        if (score.chunks > 1) failed = failed.with_context("window " + std::to_string(j - begin));
+        break;
+      }
+      const float logit = run.output(j)[0];
+      if (logits.empty() || logit > logits[score.best_chunk]) score.best_chunk = j - begin;
+      logits.push_back(logit);
+      score.tokens += run.encodings[j]->ids.size();
+      score.truncated = score.truncated || run.encodings[j]->truncated;
+    }
+    if (!failed.ok()) {
+      results.emplace_back(failed);
+      continue;
+    }
+    if (chunking.aggregate == ChunkAggregate::kMeanTopK && logits.size() > 1) {
+      std::vector<float> sorted = logits;
+      std::sort(sorted.begin(), sorted.end(), std::greater<float>());
+      const std::size_t k = std::min(std::max<std::size_t>(chunking.top_k, 1), sorted.size());
+      double sum = 0;
+      for (std::size_t t = 0; t < k; ++t) sum += sorted[t];
+      score.logit = static_cast<float>(sum / static_cast<double>(k));
+    } else {
+      score.logit = logits[score.best_chunk];
+    }
+    score.chunk_begin = plans[i]->windows[score.best_chunk].begin;
+    score.chunk_end = plans[i]->windows[score.best_chunk].end;
+    score.chunk_begin_char = text::code_point_offset(documents[i], score.chunk_begin);
+    score.chunk_end_char = score.chunk_begin_char +
+                           text::code_point_offset(std::string_view(documents[i]).substr(score.chunk_begin),
+                                                   score.chunk_end - score.chunk_begin);
+    results.emplace_back(score);
+  }
+  return results;
 }
 
 }  // namespace winnow::inference

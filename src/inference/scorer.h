@@ -55,6 +55,53 @@ struct PairScore {
   bool truncated = false;  // the pair was cut to max_length
 };
 
+// How one call fits documents longer than the model's window (max_length
+// after the query and the special tokens): truncated (the default), or cut
+// into windows that are scored one by one (chunked scoring).
+enum class ChunkAggregate {
+  kMax,       // the document's logit is its best window's
+  kMeanTopK,  // the mean of its top_k best windows' logits
+};
+
+struct ChunkOptions {
+  // Document tokens per window. 0: all the room the query leaves in
+  // max_length; more than that room is capped to it.
+  std::size_t max_tokens = 0;
+  std::size_t overlap = 0;      // tokens consecutive windows may share; < the window's tokens
+  std::size_t max_chunks = 10;  // windows per document at most; the rest of the document is not scored
+  ChunkAggregate aggregate = ChunkAggregate::kMax;
+  std::size_t top_k = 3;        // for kMeanTopK
+};
+
+struct DocumentOptions {
+  base::Precision precision = base::Precision::kAuto;  // kAuto: the model's default
+  // Which end of a document (and of the query, under longest_first)
+  // truncation drops; with chunking, which end windows start from.
+  text::TruncationDirection direction = text::TruncationDirection::kRight;
+  // Document tokens kept at most, cut in `direction` before anything else
+  // (Cohere's max_tokens_per_doc). Unset: no limit but the model's.
+  std::optional<std::size_t> max_document_tokens;
+  // false: a pair longer than max_length is an OutOfRange error naming its
+  // length instead of being cut (TEI's truncate: false). Chunking never cuts.
+  bool truncate = true;
+  std::optional<ChunkOptions> chunking;
+};
+
+struct DocumentScore {
+  float logit = 0;             // the document's: its only window's, or the windows' aggregate
+  std::size_t tokens = 0;      // tokens scored over all its windows, special tokens included
+  bool truncated = false;      // some of the document was not scored
+  std::size_t chunks = 1;      // windows scored
+  std::size_t best_chunk = 0;  // the best window: its index, and its bytes [chunk_begin, chunk_end) of the document
+  std::size_t chunk_begin = 0;
+  std::size_t chunk_end = 0;
+  std::size_t chunk_begin_char = 0;  // the same in Unicode code points (with chunking only)
+  std::size_t chunk_end_char = 0;
+};
+
+// The text room's direction, under the name callers of the Scorer use.
+using TruncationDirection = text::TruncationDirection;
+
 // The reported relevance score: the logistic sigmoid of the logit, computed in
 // double precision so that large logits still rank apart (float saturates at 1).
 double relevance_score(float logit);
@@ -93,6 +140,19 @@ class Scorer {
                                              std::span<const std::string> documents) const;
   base::Result<std::vector<PairScore>> score(std::string_view query, std::span<const std::string> documents,
                                              base::Precision precision) const;
+
+  // Scores every document against `query` as `options` ask: one result per
+  // document, in input order. Without chunking each document is one pair,
+  // truncated to max_length (or refused, when options.truncate is false).
+  // With chunking, a document whose tokens do not fit the room the query
+  // leaves is cut into windows (text::plan_windows), every window of every
+  // document goes through the engine's shared batches like any pair, and
+  // the document's logit is the windows' aggregate: exactly what scoring
+  // each window's text as a document of its own would give. A document's
+  // error is the first of its windows'. Thread-safe and blocking.
+  std::vector<base::Result<DocumentScore>> score_documents(std::string_view query,
+                                                           std::span<const std::string> documents,
+                                                           const DocumentOptions& options) const;
 
   std::size_t max_length() const { return max_length_; }
   const ScorerOptions& options() const { return options_; }

@@ -27,6 +27,9 @@ struct Candidate {
   // The score the previous stage gave, kept when a stage re-scores (rerank).
   std::optional<double> original_score;
   std::optional<std::size_t> rerank_position;  // 1-based, set by rerank
+  // A chunked rerank's best window: {"index", "chunks", "start", "end"}
+  // (Unicode code points of the text the stage ranked).
+  std::optional<nlohmann::json> best_chunk;
   // The stored document, once fetched. Shared, never mutated.
   std::shared_ptr<const LoadedDocument> document;
 };

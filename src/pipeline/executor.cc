@@ -241,6 +241,7 @@ nlohmann::json pipeline_result_json(const PipelineResult& result,
     d["score"] = c.score;
     if (c.original_score) d["original_score"] = *c.original_score;
     if (c.rerank_position) d["rerank_position"] = *c.rerank_position;
+    if (c.best_chunk) d["best_chunk"] = *c.best_chunk;
     if (c.document) {
       nlohmann::json fields = nlohmann::json::object();
       for (const auto& [name, text] : c.document->text_fields) {

@@ -58,7 +58,8 @@ base::Result<PipelineResult> execute_pipeline(const PipelineServices& services, 
 
 // The response shape shared by the HTTP API and `winnow query`:
 // {"documents": [{"document_id", "collection_id", "score", "original_score"?,
-//   "rerank_position"?, "fields": {...}, "metadata": {...}}],
+//   "rerank_position"?, "best_chunk"? ({"index", "chunks", "start", "end"}: a chunked
+//   rerank's best window, in code points), "fields": {...}, "metadata": {...}}],
 //  "stages": [{"stage_id", "stage_type", "documents_in", "documents_out", "ms", ...details}],
 //  "total_ms"}. `return_fields`, when given, lists the text fields to return
 // and "metadata" if metadata is wanted; otherwise everything is returned.

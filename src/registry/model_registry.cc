@@ -47,6 +47,7 @@ std::uint64_t safetensors_bytes(const fs::path& dir) {
 
 nlohmann::json ModelEntry::to_json() const {
   nlohmann::json j = {{"name", name}, {"kind", kind_name(kind)}, {"builtin", builtin}};
+  if (!aliases.empty()) j["aliases"] = aliases;
   if (backend == ModelBackend::kLocal) {
     j["backend"] = "local";
     j["source"] = source;
@@ -60,8 +61,8 @@ nlohmann::json ModelEntry::to_json() const {
     }
     j["load_at_start"] = load_at_start;
   } else {
-    j["backend"] = "cohere";
-    j["model"] = remote_model;
+    j["backend"] = backend == ModelBackend::kTei ? "tei" : "cohere";
+    if (!remote_model.empty()) j["model"] = remote_model;
     j["base_url"] = base_url;
     j["path"] = path;
   }
@@ -128,8 +129,18 @@ base::Result<std::vector<ModelEntry>> parse_models_file(const nlohmann::json& js
       WINNOW_RETURN_IF_ERROR(string_field("base_url", e.base_url, false));
       WINNOW_RETURN_IF_ERROR(string_field("path", e.path, false));
       WINNOW_RETURN_IF_ERROR(string_field("api_key_env", e.api_key_env, false));
+    } else if (backend == "tei") {
+      if (e.kind != ModelKind::kReranker) return base::invalid_argument(where + ": a tei backend is a reranker");
+      e.backend = ModelBackend::kTei;
+      e.path = "/rerank";
+      e.api_key_env.clear();
+      e.max_documents_per_request = 32;
+      WINNOW_RETURN_IF_ERROR(string_field("base_url", e.base_url, true));
+      WINNOW_RETURN_IF_ERROR(string_field("model", e.remote_model, false));
+      WINNOW_RETURN_IF_ERROR(string_field("path", e.path, false));
+      WINNOW_RETURN_IF_ERROR(string_field("api_key_env", e.api_key_env, false));
     } else {
-      return base::invalid_argument(where + ".backend: must be \"local\" or \"cohere\"");
+      return base::invalid_argument(where + ".backend: must be \"local\", \"cohere\" or \"tei\"");
     }
     auto positive = [&](const char* key, std::size_t max) -> base::Result<std::optional<std::size_t>> {
       auto it = item.find(key);
@@ -139,6 +150,15 @@ base::Result<std::vector<ModelEntry>> parse_models_file(const nlohmann::json& js
       }
       return std::optional<std::size_t>(it->get<std::size_t>());
     };
+    if (auto it = item.find("aliases"); it != item.end()) {
+      if (!it->is_array()) return base::invalid_argument(where + ".aliases: must be an array of names");
+      for (const auto& alias : *it) {
+        if (!alias.is_string() || alias.get<std::string>().empty()) {
+          return base::invalid_argument(where + ".aliases: must be an array of non-empty names");
+        }
+        e.aliases.push_back(alias.get<std::string>());
+      }
+    }
     WINNOW_ASSIGN_OR_RETURN(e.max_tokens, positive("max_tokens", 1u << 20));
     WINNOW_ASSIGN_OR_RETURN(auto per_request, positive("max_documents_per_request", 100000));
     if (per_request) e.max_documents_per_request = *per_request;
@@ -166,7 +186,7 @@ base::Result<std::vector<ModelEntry>> parse_models_file(const nlohmann::json& js
     static const std::vector<std::string> kKnown = {
         "name",     "kind",       "backend",          "source",   "revision",    "max_tokens",
         "precision", "extra_precisions", "load_at_start", "model", "base_url", "path",
-        "api_key_env", "max_documents_per_request", "timeout_ms"};
+        "api_key_env", "max_documents_per_request", "timeout_ms", "aliases"};
     for (auto it = item.begin(); it != item.end(); ++it) {
       if (std::find(kKnown.begin(), kKnown.end(), it.key()) == kKnown.end()) {
         return base::invalid_argument(where + ": unknown field \"" + it.key() + "\"");
@@ -194,6 +214,15 @@ base::Result<std::unique_ptr<ModelRegistry>> ModelRegistry::create(const Registr
       WINNOW_ASSIGN_OR_RETURN(std::vector<ModelEntry> entries,
                               parse_models_file(json, options.models_file->string()));
       for (ModelEntry& e : entries) registry->entries_[e.name] = std::move(e);
+      for (const auto& [name, e] : registry->entries_) {
+        for (const std::string& alias : e.aliases) {
+          if (registry->entries_.count(alias) != 0 || registry->aliases_.count(alias) != 0) {
+            return base::invalid_argument(options.models_file->string() + ": model \"" + name + "\": alias \"" +
+                                          alias + "\" is already a model name or another model's alias");
+          }
+          registry->aliases_[alias] = name;
+        }
+      }
     } else if (options.models_file_required) {
       return base::not_found(options.models_file->string() + ": no such models file");
     }
@@ -211,6 +240,10 @@ base::Result<ModelRegistry::Resolved> ModelRegistry::resolve_spec(std::string_vi
   if (spec.empty()) return base::invalid_argument("model: empty name");
   if (auto it = entries_.find(std::string(spec)); it != entries_.end()) {
     return Resolved{it->second, "name:" + it->first, std::nullopt, false};
+  }
+  if (auto alias = aliases_.find(std::string(spec)); alias != aliases_.end()) {
+    const ModelEntry& e = entries_.at(alias->second);
+    return Resolved{e, "name:" + e.name, std::nullopt, false};
   }
   auto unnamed = [&](std::string name, std::string source) {
     ModelEntry e;
@@ -555,13 +588,17 @@ base::Result<ModelRegistry::Held> ModelRegistry::acquire(std::string_view spec, 
     load.unlock();  // forgotten after the load this call waited for failed: start again
   }
   base::Result<Held> loaded = base::internal_error("not loaded");
-  if (slot->entry.backend == ModelBackend::kCohere) {
+  if (slot->entry.backend == ModelBackend::kCohere || slot->entry.backend == ModelBackend::kTei) {
     const ModelEntry& entry = slot->entry;
     rerankers::CohereOptions o;
-    o.model = entry.remote_model;
+    o.api = entry.backend == ModelBackend::kTei ? rerankers::RemoteApi::kTei : rerankers::RemoteApi::kCohere;
+    // TEI serves one model and reports none; the entry's name stands for it.
+    o.model = entry.remote_model.empty() ? entry.name : entry.remote_model;
     o.base_url = entry.base_url;
     o.path = entry.path;
-    if (auto key = base::env(entry.api_key_env.c_str())) o.api_key = *key;
+    if (!entry.api_key_env.empty()) {
+      if (auto key = base::env(entry.api_key_env.c_str())) o.api_key = *key;
+    }
     o.timeout = entry.timeout;
     o.max_documents_per_request = entry.max_documents_per_request;
     auto created = rerankers::CohereReranker::create(std::move(o));

@@ -10,7 +10,8 @@
 //      "kind": "reranker", "max_tokens": 512, "precision": "int8", "extra_precisions": ["fp32"],
 //      "load_at_start": true},
 //     {"name": "far-bge", "backend": "cohere", "base_url": "http://10.0.0.2:8080",
-//      "path": "/v1/rerank", "model": "bge-reranker-v2-m3"}]}
+//      "path": "/v1/rerank", "model": "bge-reranker-v2-m3"},
+//     {"name": "tei-bge", "backend": "tei", "base_url": "http://10.0.0.3:8080"}]}
 //
 // Local models are found in the Hugging Face cache or downloaded on first use
 // (unless offline), then loaded once and shared: one copy per model identity
@@ -47,7 +48,8 @@
 namespace winnow::registry {
 
 enum class ModelKind { kReranker, kEmbedder };
-enum class ModelBackend { kLocal, kCohere };
+// kTei: Hugging Face text-embeddings-inference's POST /rerank.
+enum class ModelBackend { kLocal, kCohere, kTei };
 
 struct ModelEntry {
   std::string name;
@@ -64,13 +66,17 @@ struct ModelEntry {
   base::Precision precision = base::Precision::kFp32;
   std::vector<base::Precision> extra_precisions;
   bool load_at_start = false;
-  // Cohere-compatible endpoints.
-  std::string remote_model;  // sent as "model"
-  std::string base_url;      // default https://api.cohere.com
-  std::string path = "/v2/rerank";
-  std::string api_key_env = "COHERE_API_KEY";
-  std::size_t max_documents_per_request = 1000;
+  // Cohere-compatible endpoints and TEI servers.
+  std::string remote_model;  // Cohere: sent as "model"; TEI: what it serves, for reports (optional)
+  std::string base_url;      // Cohere: default https://api.cohere.com; TEI: required
+  std::string path = "/v2/rerank";             // TEI: /rerank
+  std::string api_key_env = "COHERE_API_KEY";  // TEI: none unless named
+  std::size_t max_documents_per_request = 1000;  // TEI: 32, its --max-client-batch-size default
   std::chrono::milliseconds timeout{30'000};
+  // Further names requests may use for this entry (models file "aliases"),
+  // e.g. Cohere's "rerank-english-v3.0" for a local model, so that clients
+  // whose default model name cannot be changed reach it. Same loaded model.
+  std::vector<std::string> aliases;
 
   nlohmann::json to_json() const;
 };
@@ -216,6 +222,7 @@ class ModelRegistry {
   std::optional<PathPolicy> policy_;
   EngineBatchObserver engine_batch_observer_;
   std::map<std::string, ModelEntry> entries_;
+  std::map<std::string, std::string> aliases_;  // alias -> entry name
   mutable std::mutex mutex_;  // guards slots_, the slots' state and the counters
   std::map<std::string, std::shared_ptr<Slot>> slots_;
   std::uint64_t loads_ = 0;

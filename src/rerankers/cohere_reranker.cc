@@ -1,6 +1,7 @@
 #include "rerankers/cohere_reranker.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
@@ -70,7 +71,7 @@ base::Result<std::unique_ptr<CohereReranker>> CohereReranker::create(CohereOptio
     return base::invalid_argument("remote reranker at " + options.base_url + ": max_documents_per_request must be >= 1");
   }
   if (!options.api_key) {
-    options.api_key = base::env("COHERE_API_KEY").value_or("");
+    options.api_key = options.api == RemoteApi::kTei ? "" : base::env("COHERE_API_KEY").value_or("");
   }
   if (options.api_key->empty() && is_cohere_api(options.base_url)) {
     return base::failed_precondition("Cohere's API needs a key: set COHERE_API_KEY (model " + options.model + ")");
@@ -81,10 +82,12 @@ base::Result<std::unique_ptr<CohereReranker>> CohereReranker::create(CohereOptio
 CohereReranker::CohereReranker(CohereOptions options) : options_(std::move(options)) {
   std::string base = options_.base_url;
   while (!base.empty() && base.back() == '/') base.pop_back();
-  std::string path = options_.path.empty() ? "/v2/rerank" : options_.path;
+  std::string path = !options_.path.empty() ? options_.path : options_.api == RemoteApi::kTei ? "/rerank" : "/v2/rerank";
   if (path.front() != '/') path.insert(path.begin(), '/');
   url_ = base + path;
 }
+
+bool CohereReranker::is_v1_path() const { return url_.size() >= 10 && url_.compare(url_.size() - 10, 10, "/v1/rerank") == 0; }
 
 base::Status CohereReranker::error_for(const net::HttpResponse& r, int tries) const {
   const std::string after = tries > 1 ? " after " + std::to_string(tries) + " tries" : "";
@@ -102,8 +105,12 @@ base::Status CohereReranker::error_for(const net::HttpResponse& r, int tries) co
   }
   const std::string answered = url_ + " answered " + std::to_string(r.status) + after + ": " + body_message(r.body);
   switch (r.status) {
-    case 401: return base::unauthenticated("Cohere rejected the API key (COHERE_API_KEY): " + answered);
-    case 403: return base::permission_denied("the API key (COHERE_API_KEY) may not use model " + options_.model + ": " + answered);
+    case 401:
+      if (options_.api == RemoteApi::kTei) return base::unauthenticated("the TEI server rejected the API key: " + answered);
+      return base::unauthenticated("Cohere rejected the API key (COHERE_API_KEY): " + answered);
+    case 403:
+      if (options_.api == RemoteApi::kTei) return base::permission_denied("the TEI server refused: " + answered);
+      return base::permission_denied("the API key (COHERE_API_KEY) may not use model " + options_.model + ": " + answered);
     case 429: return base::resource_exhausted("rate limited / quota exhausted: " + answered);
     case 400:
     case 413:
@@ -117,12 +124,24 @@ base::Status CohereReranker::error_for(const net::HttpResponse& r, int tries) co
 
 base::Result<CohereReranker::Chunk> CohereReranker::rerank_chunk(std::string_view query,
                                                                  std::span<const std::string> documents,
-                                                                 std::size_t top_n) const {
-  json body = {{"model", options_.model},
-               {"query", std::string(query)},
-               {"documents", json::array()},
-               {"top_n", top_n}};
-  for (const std::string& document : documents) body["documents"].push_back(document);
+                                                                 std::size_t top_n,
+                                                                 const RerankOptions& options) const {
+  json body;
+  if (options_.api == RemoteApi::kTei) {
+    // Raw logits, so that the sigmoid is taken here as for local models and
+    // the logit is known.
+    body = {{"query", std::string(query)},
+            {"texts", json::array()},
+            {"raw_scores", true},
+            {"truncate", options.truncate},
+            {"truncation_direction", options.truncation_direction == TruncationDirection::kLeft ? "Left" : "Right"}};
+    for (const std::string& document : documents) body["texts"].push_back(document);
+  } else {
+    body = {{"model", options_.model}, {"query", std::string(query)}, {"documents", json::array()}, {"top_n", top_n}};
+    for (const std::string& document : documents) body["documents"].push_back(document);
+    if (options.max_tokens_per_doc) body["max_tokens_per_doc"] = *options.max_tokens_per_doc;
+    if (options.chunking && is_v1_path()) body["max_chunks_per_doc"] = options.chunking->max_chunks;
+  }
 
   net::HttpRequest request;
   request.method = "POST";
@@ -174,13 +193,23 @@ base::Result<CohereReranker::Chunk> CohereReranker::rerank_chunk(std::string_vie
     }
     if (seen[static_cast<std::size_t>(index)]) return malformed(where + ".index " + std::to_string(index) + " appears twice");
     seen[static_cast<std::size_t>(index)] = true;
-    const char* score_key = item.contains("relevance_score") ? "relevance_score" : "score";
+    const char* score_key = options_.api == RemoteApi::kTei                                  ? "score"
+                            : item.contains("relevance_score") || !item.contains("score") ? "relevance_score"
+                                                                                          : "score";
     if (!item.contains(score_key) || !item[score_key].is_number()) {
-      return malformed(where + ".relevance_score is missing or not a number");
+      return malformed(where + "." + score_key + " is missing or not a number");
     }
     RankedDocument ranked;
     ranked.index = static_cast<std::size_t>(index);
-    ranked.relevance_score = item[score_key].get<double>();
+    if (options_.api == RemoteApi::kTei) {
+      ranked.logit = item[score_key].get<float>();
+      ranked.relevance_score = 1.0 / (1.0 + std::exp(-item[score_key].get<double>()));
+    } else {
+      ranked.relevance_score = item[score_key].get<double>();
+      // Cohere's APIs give a probability; its logit, for callers that ask for raw scores.
+      const double p = std::clamp(ranked.relevance_score, 1e-12, 1 - 1e-12);
+      ranked.logit = static_cast<float>(std::log(p / (1 - p)));
+    }
     chunk.results.push_back(ranked);
   }
   if (parsed.is_object()) {
@@ -211,11 +240,27 @@ base::Result<RerankOutcome> CohereReranker::rerank(std::string_view query, std::
   RerankOutcome outcome;
   outcome.model = options_.model;
   if (documents.empty()) return outcome;
+  const bool tei = options_.api == RemoteApi::kTei;
+  if (options.chunking && (tei || !is_v1_path())) {
+    outcome.warnings.push_back("chunking is not available from " + url_ + " (only Cohere's v1 max_chunks_per_doc): " +
+                               "long documents were truncated there");
+  }
+  if (tei && options.max_tokens_per_doc) {
+    outcome.warnings.push_back("max_tokens_per_doc is not available from " + url_ + ": it truncates to its model's "
+                               "window only");
+  }
+  if (!tei && options.truncation_direction == TruncationDirection::kLeft) {
+    outcome.warnings.push_back("truncation_direction \"left\" is not available from " + url_ +
+                               ": it truncates documents at their end");
+  }
+  if (!tei && !options.truncate) {
+    outcome.warnings.push_back("truncation cannot be turned off at " + url_ + ": it truncates long documents");
+  }
 
   const std::size_t limit = options_.max_documents_per_request;
   for (std::size_t offset = 0; offset < documents.size(); offset += limit) {
     const std::size_t size = std::min(limit, documents.size() - offset);
-    auto chunk = rerank_chunk(query, documents.subspan(offset, size), std::min(top_n, size));
+    auto chunk = rerank_chunk(query, documents.subspan(offset, size), std::min(top_n, size), options);
     if (!chunk.ok()) {
       if (documents.size() <= limit) return chunk.status();
       return chunk.status().with_context("documents " + std::to_string(offset) + ".." +

@@ -5,6 +5,11 @@
 //   response {"results": [{"index", "relevance_score"}], "id", "meta"}
 // Pointing a model entry at another machine's Winnow is how scoring spreads
 // over several machines.
+//
+// The same client speaks TEI's native POST /rerank (RemoteApi::kTei, Hugging
+// Face text-embeddings-inference), with the same retries and timeouts:
+//   request  {"query", "texts": [strings], "raw_scores": true, "truncate", "truncation_direction"}
+//   response [{"index", "score"}]  (every text; the raw logit, sigmoid taken here)
 #pragma once
 
 #include <chrono>
@@ -24,15 +29,23 @@ namespace winnow::rerankers {
 
 inline constexpr std::string_view kCohereBaseUrl = "https://api.cohere.com";
 
+enum class RemoteApi {
+  kCohere,  // Cohere's /v1 or /v2 rerank shapes
+  kTei,     // TEI's /rerank
+};
+
 struct CohereOptions {
+  RemoteApi api = RemoteApi::kCohere;
   std::string model = "rerank-english-v3.0";  // sent as "model"; what the endpoint should rank with
   std::string base_url = std::string(kCohereBaseUrl);
-  std::string path = "/v2/rerank";            // "/v1/rerank" for llama.cpp's server and other v1 shapes
-  std::optional<std::string> api_key;         // default $COHERE_API_KEY; "" sends no Authorization header
+  // "": /v2/rerank for Cohere's shape, /rerank for TEI's; "/v1/rerank" for
+  // llama.cpp's server and other v1 shapes.
+  std::string path;
+  std::optional<std::string> api_key;         // Cohere: default $COHERE_API_KEY; "" sends no Authorization header
   std::chrono::milliseconds connect_timeout{5'000};
   std::chrono::milliseconds timeout{30'000};  // one request, from connect to the last byte; not retried
   net::RetryPolicy retry;                          // 429, 5xx and broken connections; Retry-After honoured up to max_delay
-  std::size_t max_documents_per_request = 1000;  // Cohere's limit; above it the documents are split
+  std::size_t max_documents_per_request = 1000;  // Cohere's limit (TEI's default is 32); above it the documents are split
 };
 
 class CohereReranker : public Reranker {
@@ -49,7 +62,10 @@ class CohereReranker : public Reranker {
   // other; each asks for its best min(top_n, size), which always contains the
   // overall top_n. The rankings are merged (indices rebased to `documents`),
   // best first, ties in input order, cut to top_n. top_n == 0 is InvalidArgument;
-  // no documents means no request. Thread-safe.
+  // no documents means no request. Long-document options the API has are
+  // sent (Cohere: max_tokens_per_doc, and max_chunks_per_doc on /v1 paths;
+  // TEI: truncate, truncation_direction); the others are named in the
+  // outcome's warnings. Thread-safe.
   // Errors: Unauthenticated (bad key), PermissionDenied, ResourceExhausted (rate
   // limited or out of quota after the retries), DeadlineExceeded (options.timeout
   // ran out; names the URL and the timeout), Unavailable (refused, unreachable,
@@ -66,8 +82,9 @@ class CohereReranker : public Reranker {
  private:
   struct Chunk;
   base::Result<Chunk> rerank_chunk(std::string_view query, std::span<const std::string> documents,
-                                   std::size_t top_n) const;
+                                   std::size_t top_n, const RerankOptions& options) const;
   base::Status error_for(const net::HttpResponse& response, int tries) const;
+  bool is_v1_path() const;
 
   CohereOptions options_;
   std::string url_;

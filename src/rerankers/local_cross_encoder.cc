@@ -21,10 +21,22 @@ base::Result<RerankOutcome> LocalCrossEncoder::rerank(std::string_view query, st
     base::Status prepared = scorer_->info().check_prepared(precision);
     if (!prepared.ok()) return prepared.with_context("model \"" + name_ + "\"");
   }
-  std::vector<inference::PairText> pairs;
-  pairs.reserve(documents.size());
-  for (const std::string& document : documents) pairs.push_back({query, document});
-  const std::vector<base::Result<inference::PairScore>> scores = scorer_->score_pairs(pairs, precision);
+  inference::DocumentOptions document_options;
+  document_options.precision = precision;
+  document_options.direction = options.truncation_direction == TruncationDirection::kLeft
+                                   ? inference::TruncationDirection::kLeft
+                                   : inference::TruncationDirection::kRight;
+  document_options.max_document_tokens = options.max_tokens_per_doc;
+  document_options.truncate = options.truncate;
+  if (options.chunking) {
+    const ChunkingOptions& c = *options.chunking;
+    document_options.chunking = inference::ChunkOptions{
+        c.max_tokens, c.overlap, c.max_chunks,
+        c.aggregate == ChunkAggregate::kMeanTopK ? inference::ChunkAggregate::kMeanTopK : inference::ChunkAggregate::kMax,
+        c.top_k};
+  }
+  const std::vector<base::Result<inference::DocumentScore>> scores =
+      scorer_->score_documents(query, documents, document_options);
   RerankOutcome outcome;
   std::vector<float> logits;
   logits.reserve(scores.size());
@@ -35,11 +47,18 @@ base::Result<RerankOutcome> LocalCrossEncoder::rerank(std::string_view query, st
     }
     logits.push_back(scores[i]->logit);
     outcome.tokens_scored += scores[i]->tokens;
+    outcome.chunks_scored += scores[i]->chunks;
     if (scores[i]->truncated) ++outcome.documents_truncated;
   }
   outcome.documents_scored = scores.size();
   outcome.max_length = scorer_->max_length();
   outcome.results = rank_by_logit(logits, top_n);
+  if (options.chunking) {
+    for (RankedDocument& ranked : outcome.results) {
+      const inference::DocumentScore& score = *scores[ranked.index];
+      ranked.chunk = BestChunk{score.best_chunk, score.chunks, score.chunk_begin_char, score.chunk_end_char};
+    }
+  }
   outcome.model = name_;
   outcome.revision = revision_;
   outcome.precision = std::string(base::precision_name(

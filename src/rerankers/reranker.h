@@ -16,10 +16,41 @@
 
 namespace winnow::rerankers {
 
+// The window of a document that scored best, when it was scored in windows.
+struct BestChunk {
+  std::size_t index = 0;   // 0-based, in document order
+  std::size_t chunks = 1;  // windows the document was scored in
+  std::size_t start = 0;   // Unicode code points [start, end) of the document
+  std::size_t end = 0;
+};
+
 struct RankedDocument {
   std::size_t index = 0;        // position in the caller's documents
   double relevance_score = 0;   // in [0, 1]; sigmoid(logit) for local models
-  float logit = 0;              // the raw model output where known (local models), else 0
+  float logit = 0;              // the raw model output where known (local models, TEI), else 0
+  std::optional<BestChunk> chunk;  // set when the call asked for chunking (local models)
+};
+
+// Which end of a document truncation drops.
+enum class TruncationDirection {
+  kRight,  // its end (the default everywhere)
+  kLeft,   // its start, keeping the end
+};
+
+// How a document's windows' scores make its score.
+enum class ChunkAggregate {
+  kMax,       // the best window's (the default)
+  kMeanTopK,  // the mean of the top_k best windows' logits
+};
+
+// Chunked scoring: a document longer than the room the query leaves in the
+// model's window is cut into windows of text, each scored on its own.
+struct ChunkingOptions {
+  std::size_t max_tokens = 0;   // document tokens per window; 0: all the room the query leaves
+  std::size_t overlap = 0;      // tokens consecutive windows may share
+  std::size_t max_chunks = 10;  // windows per document at most; the rest is not scored (counted as truncated)
+  ChunkAggregate aggregate = ChunkAggregate::kMax;
+  std::size_t top_k = 3;        // kMeanTopK
 };
 
 struct RerankOptions {
@@ -30,17 +61,32 @@ struct RerankOptions {
   // call's documents (e.g. "docs.jsonl line 4"); unset: "document INDEX".
   // Local models fail per document; remote models fail as a whole.
   std::function<std::string(std::size_t index)> document_name;
+
+  // Long documents (issue 11). Local models honour every field; remote ones
+  // send what their API has and report the rest in RerankOutcome::warnings.
+  TruncationDirection truncation_direction = TruncationDirection::kRight;
+  // Document tokens kept at most, before anything else (Cohere's max_tokens_per_doc).
+  std::optional<std::size_t> max_tokens_per_doc;
+  // false: a document that does not fit the model's window is an OutOfRange
+  // error (TEI's truncate: false, Jina's truncation: false) instead of being cut.
+  bool truncate = true;
+  // Set: long documents are scored in windows instead of truncated.
+  std::optional<ChunkingOptions> chunking;
 };
 
 struct RerankOutcome {
   std::vector<RankedDocument> results;  // best first, at most top_n
   std::size_t documents_scored = 0;
-  std::size_t documents_truncated = 0;  // cut to the model's max_length (local models)
+  std::size_t documents_truncated = 0;  // not scored whole: cut to max_length or max_tokens_per_doc, or beyond max_chunks (local models)
+  std::size_t chunks_scored = 0;        // windows scored (local models; one per document without chunking)
   std::size_t max_length = 0;           // local models: tokens per pair, special tokens included; else 0
   std::size_t tokens_scored = 0;        // local models; remote APIs report billed units instead
   std::string model;                    // what answered: a repo id, a directory, an API model name
   std::string revision;                 // a commit hash or API version, when known
   std::string precision;                // local models: "fp32", "bf16" or "int8"
+  // What the request asked that this model could not honour, one sentence
+  // each (a remote API without chunking, ...): said, never silently dropped.
+  std::vector<std::string> warnings;
 };
 
 class Reranker {

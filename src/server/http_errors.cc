@@ -10,7 +10,7 @@ int http_status(base::StatusCode code) {
     case StatusCode::kOk: return 200;
     case StatusCode::kInvalidArgument: return 400;
     case StatusCode::kFailedPrecondition: return 400;
-    case StatusCode::kOutOfRange: return 413;  // Winnow uses OutOfRange only for bodies over a size limit
+    case StatusCode::kOutOfRange: return 413;  // a body over a size limit, or a document too long with truncation off
     case StatusCode::kUnauthenticated: return 401;
     case StatusCode::kPermissionDenied: return 403;
     case StatusCode::kNotFound: return 404;
@@ -36,7 +36,10 @@ std::string error_code(base::StatusCode code) {
 }
 
 nlohmann::json error_body(const base::Status& status) {
-  return {{"error", {{"code", error_code(status.code())}, {"message", status.message()}}}};
+  // "message" at the top level too: clients of Cohere's and OpenAI-style APIs
+  // (the Vercel AI SDK's Cohere provider, ...) read it there.
+  return {{"error", {{"code", error_code(status.code())}, {"message", status.message()}}},
+          {"message", status.message()}};
 }
 
 }  // namespace winnow::server

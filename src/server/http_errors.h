@@ -1,5 +1,5 @@
 // The one place where Status codes become HTTP statuses, and the error body
-// every route returns: {"error": {"code": "invalid_argument", "message": "..."}}.
+// every route returns: {"error": {"code": "invalid_argument", "message": "..."}, "message": "..."}.
 #pragma once
 
 #include <string>

@@ -11,7 +11,7 @@ void add_collection_routes(Api& api);
 void add_document_routes(Api& api);
 // POST/GET/DELETE /v1/retrievers[/{id}], POST /v1/retrievers/{id}/execute, POST /v1/retrievers/execute
 void add_retriever_routes(Api& api);
-// POST /v1/rerank and /v2/rerank (Cohere's shapes)
+// POST /v1/rerank and /v2/rerank (Cohere's shapes), POST /rerank (TEI's)
 void add_rerank_routes(Api& api);
 // GET /health, GET /metrics, GET /v1/models
 void add_system_routes(Api& api);

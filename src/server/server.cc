@@ -13,6 +13,7 @@ Server::Server(const ServerOptions& options, store::Store& store, registry::Mode
   context_.pipeline_limits = options.pipeline_limits;
   context_.limits = options.limits;
   context_.cors_origins = options.cors_origins;
+  context_.default_reranker = options.default_reranker;
   context_.readiness.set_store_open(true);  // opened by the caller before the server exists
   std::vector<std::string> startup_models;
   for (const registry::ModelEntry& entry : registry.entries()) {

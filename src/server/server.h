@@ -23,6 +23,7 @@ struct ServerOptions {
   std::vector<std::string> api_keys;     // --api-key / WINNOW_API_KEY; none and no file: no authentication
   std::filesystem::path api_key_file;    // one key per line; reread by reload_api_keys()
   std::vector<std::string> cors_origins; // none: CORS off
+  std::string default_reranker;          // TEI's POST /rerank without "model"; empty: refused
 };
 
 class Server {

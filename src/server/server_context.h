@@ -57,6 +57,9 @@ struct ServerContext {
   ApiKeys api_keys;                       // none: no authentication
   std::vector<std::string> cors_origins;  // none: CORS off; "*": any origin
   Readiness readiness;
+  // The model TEI's POST /rerank uses when the request names none (TEI
+  // serves one model); empty: such requests are refused.
+  std::string default_reranker;
 };
 
 }  // namespace winnow::server

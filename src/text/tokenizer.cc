@@ -146,7 +146,8 @@ base::Status Tokenizer::encode_sequence(std::string_view text, std::vector<std::
   return {};
 }
 
-base::Result<Encoding> Tokenizer::encode(std::string_view text, std::optional<std::size_t> max_length) const {
+base::Result<Encoding> Tokenizer::encode(std::string_view text, std::optional<std::size_t> max_length,
+                                         TruncationDirection direction) const {
   WINNOW_RETURN_IF_ERROR(invalid_utf8(text, ""));
   const std::size_t specials = impl_->post_processor.added_tokens(false);
   if (max_length && *max_length < specials) {
@@ -156,18 +157,28 @@ base::Result<Encoding> Tokenizer::encode(std::string_view text, std::optional<st
   std::vector<std::int32_t> content;
   WINNOW_RETURN_IF_ERROR(encode_sequence(text, content));
   Encoding encoding;
-  if (max_length && content.size() > *max_length - specials) {
-    content.resize(*max_length - specials);
-    encoding.truncated = true;
-  }
+  if (max_length) encoding.truncated = truncate_to(content, *max_length - specials, direction);
   impl_->post_processor.process(content, nullptr, encoding.ids, encoding.type_ids);
   return encoding;
 }
 
+base::Result<std::vector<std::int32_t>> Tokenizer::tokenize(std::string_view text) const {
+  WINNOW_RETURN_IF_ERROR(invalid_utf8(text, ""));
+  std::vector<std::int32_t> ids;
+  WINNOW_RETURN_IF_ERROR(encode_sequence(text, ids));
+  return ids;
+}
+
 base::Result<Encoding> Tokenizer::encode_pair(std::string_view first, std::string_view second,
                                               std::size_t max_length, Truncation truncation) const {
+  return encode_pair(first, second, PairTruncation{max_length, truncation, TruncationDirection::kRight, std::nullopt});
+}
+
+base::Result<Encoding> Tokenizer::encode_pair(std::string_view first, std::string_view second,
+                                              const PairTruncation& truncation) const {
   WINNOW_RETURN_IF_ERROR(invalid_utf8(first, "query"));
   WINNOW_RETURN_IF_ERROR(invalid_utf8(second, "document"));
+  const std::size_t max_length = truncation.max_length;
   const std::size_t specials = impl_->post_processor.added_tokens(true);
   if (max_length < specials) {
     return base::invalid_argument("max_length " + std::to_string(max_length) + " is smaller than the " +
@@ -177,15 +188,17 @@ base::Result<Encoding> Tokenizer::encode_pair(std::string_view first, std::strin
   std::vector<std::int32_t> b;
   WINNOW_RETURN_IF_ERROR(encode_sequence(first, a));
   WINNOW_RETURN_IF_ERROR(encode_sequence(second, b));
+  bool cut_document = false;
+  if (truncation.max_second_tokens) cut_document = truncate_to(b, *truncation.max_second_tokens, truncation.direction);
   const std::size_t query_tokens = a.size();
-  auto truncated = truncate_pair(a, b, max_length - specials, truncation);
+  auto truncated = truncate_pair(a, b, max_length - specials, truncation.strategy, truncation.direction);
   if (!truncated.ok()) {
     return base::invalid_argument("query plus special tokens leave no room for the document within max_length " +
                                   std::to_string(max_length) + " (the query has " + std::to_string(query_tokens) +
                                   " tokens and the pair template adds " + std::to_string(specials) + ")");
   }
   Encoding encoding;
-  encoding.truncated = *truncated;
+  encoding.truncated = *truncated || cut_document;
   impl_->post_processor.process(a, &b, encoding.ids, encoding.type_ids);
   return encoding;
 }

@@ -21,6 +21,20 @@
 namespace winnow::text {
 
 enum class Truncation { kLongestFirst, kOnlySecond };
+// Which end of a sequence truncation cuts: kRight drops its last tokens (the
+// default everywhere), kLeft its first ones, keeping the end.
+enum class TruncationDirection { kRight, kLeft };
+
+// How a (query, document) pair is fitted into max_length.
+struct PairTruncation {
+  std::size_t max_length = 0;  // tokens of the pair, special tokens included
+  Truncation strategy = Truncation::kLongestFirst;
+  TruncationDirection direction = TruncationDirection::kRight;
+  // At most this many tokens of the second sequence (the document) are kept,
+  // cut in `direction` before the pair is fitted to max_length (Cohere's
+  // max_tokens_per_doc). Unset: no limit of its own.
+  std::optional<std::size_t> max_second_tokens;
+};
 
 struct Encoding {
   std::vector<std::int32_t> ids;
@@ -47,7 +61,13 @@ class Tokenizer {
   // max_length (which counts the special tokens) when given. InvalidArgument
   // for invalid UTF-8 ("invalid UTF-8 at byte 17") or a max_length smaller
   // than the special tokens. Thread-safe (const).
-  base::Result<Encoding> encode(std::string_view text, std::optional<std::size_t> max_length = std::nullopt) const;
+  base::Result<Encoding> encode(std::string_view text, std::optional<std::size_t> max_length = std::nullopt,
+                                TruncationDirection direction = TruncationDirection::kRight) const;
+
+  // The content tokens of `text`: its ids without special tokens and without
+  // truncation (what counts against a budget). InvalidArgument for invalid
+  // UTF-8. Thread-safe (const).
+  base::Result<std::vector<std::int32_t>> tokenize(std::string_view text) const;
 
   // (query, document) through the pair template, truncated to max_length
   // (which counts the special tokens). With kOnlySecond, InvalidArgument when
@@ -55,6 +75,9 @@ class Tokenizer {
   // Thread-safe (const).
   base::Result<Encoding> encode_pair(std::string_view first, std::string_view second, std::size_t max_length,
                                      Truncation truncation) const;
+  // The same with a direction and a limit of the document's own.
+  base::Result<Encoding> encode_pair(std::string_view first, std::string_view second,
+                                     const PairTruncation& truncation) const;
 
   std::optional<std::size_t> model_max_length() const;
   // From the padding config, else the config's pad_token, else [PAD]/<pad>, else 0.

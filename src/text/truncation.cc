@@ -5,8 +5,18 @@
 
 namespace winnow::text {
 
+bool truncate_to(std::vector<std::int32_t>& ids, std::size_t length, TruncationDirection direction) {
+  if (ids.size() <= length) return false;
+  if (direction == TruncationDirection::kLeft) {
+    ids.erase(ids.begin(), ids.end() - static_cast<std::ptrdiff_t>(length));
+  } else {
+    ids.resize(length);
+  }
+  return true;
+}
+
 base::Result<bool> truncate_pair(std::vector<std::int32_t>& a, std::vector<std::int32_t>& b, std::size_t budget,
-                                 Truncation strategy) {
+                                 Truncation strategy, TruncationDirection direction) {
   const std::size_t total = a.size() + b.size();
   if (budget == 0) {
     a.clear();
@@ -21,7 +31,7 @@ base::Result<bool> truncate_pair(std::vector<std::int32_t>& a, std::vector<std::
                                     std::to_string(b.size()) + " tokens and " + std::to_string(to_remove) +
                                     " must be removed");
     }
-    b.resize(b.size() - to_remove);
+    truncate_to(b, b.size() - to_remove, direction);
     return true;
   }
   std::size_t n1 = a.size();
@@ -38,8 +48,8 @@ base::Result<bool> truncate_pair(std::vector<std::int32_t>& a, std::vector<std::
     n2 = n1 + budget % 2;
   }
   if (swapped) std::swap(n1, n2);
-  if (a.size() > n1) a.resize(n1);
-  if (b.size() > n2) b.resize(n2);
+  truncate_to(a, n1, direction);
+  truncate_to(b, n2, direction);
   return true;
 }
 

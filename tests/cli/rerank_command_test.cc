@@ -49,6 +49,44 @@ TEST(RerankCommandTest, RanksLikeTheReferenceLogits) {
   }
 }
 
+// --chunk scores a long document in windows and reports its best one;
+// --truncation-direction left keeps its end; the window flags need --chunk.
+TEST(RerankCommandTest, ChunkAndTruncationDirection) {
+  std::string filler;
+  for (int i = 0; i < 600; ++i) filler += "the ";
+  const std::string input = nlohmann::json(filler + "cat sat").dump() + "\n" + nlohmann::json("cat sat").dump() + "\n";
+  const std::string model = model_dir("bert-ce-tiny").string();
+  ProcessResult plain = run_process({winnow_binary(), "rerank", "-m", model, "-q", "cat", "-", "--raw-scores"}, input);
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_NE(plain.err.find("1 of 2 documents were cut"), std::string::npos) << plain.err;
+  ProcessResult chunked = run_process({winnow_binary(), "rerank", "-m", model, "-q", "cat", "-", "--raw-scores",
+                                       "--chunk", "--chunk-tokens", "100", "--chunk-overlap", "10"},
+                                      input);
+  ASSERT_EQ(chunked.exit_code, 0) << chunked.err;
+  EXPECT_EQ(chunked.err.find("were cut"), std::string::npos) << chunked.err;
+  auto lines = parse_jsonl(chunked.out);
+  ASSERT_EQ(lines.size(), 2u);
+  for (const auto& line : lines) {
+    ASSERT_TRUE(line.contains("chunk")) << line;
+    if (line["index"] == 0) {
+      EXPECT_GT(line["chunk"]["chunks"].get<int>(), 5);
+      EXPECT_EQ(line["chunk"]["end"], filler.size() + 7) << "the best window is the end, with \"cat sat\"";
+    }
+  }
+  ProcessResult left = run_process({winnow_binary(), "rerank", "-m", model, "-q", "cat", "-", "--raw-scores",
+                                    "--truncation-direction", "left", "--max-tokens-per-doc", "2"},
+                                   input);
+  ASSERT_EQ(left.exit_code, 0) << left.err;
+  auto left_lines = parse_jsonl(left.out);
+  ASSERT_EQ(left_lines.size(), 2u);
+  EXPECT_DOUBLE_EQ(left_lines[0]["score"].get<double>(), left_lines[1]["score"].get<double>())
+      << "both documents end in \"cat sat\", all that is kept";
+  ProcessResult needs = run_process({winnow_binary(), "rerank", "-m", model, "-q", "cat", "-", "--chunk-tokens", "10"},
+                                    input);
+  EXPECT_NE(needs.exit_code, 0);
+  EXPECT_NE(needs.err.find("--chunk"), std::string::npos) << needs.err;
+}
+
 TEST(RerankCommandTest, ReadsAFileOfStringsAndPlainLines) {
   auto dir = fresh_temp_dir("rerank_inputs");
   {

@@ -1,6 +1,7 @@
 // `winnow tokenize` end to end against the Hugging Face tokenizers goldens.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <map>
 
 #include "cli/cli_test_util.h"
@@ -89,6 +90,42 @@ TEST(TokenizeCommandTest, MixedLinesGetErrorsInPlace) {
   EXPECT_EQ(lines[0]["input_ids"], nlohmann::json({101, 7592, 2088, 102}));
   EXPECT_EQ(lines[1]["error"], "line 2: expected a JSON object, got an array");
   EXPECT_EQ(lines[2]["error"], "line 3: missing \"document\"");
+}
+
+// A tokenizer-only directory (tokenizer.json + tokenizer_config.json, no
+// config.json or weights): the same ids as the model's directory, cut at
+// the tokenizer's model_max_length when it has one, else not cut at all.
+TEST(TokenizeCommandTest, TokenizerOnlyDirectoryHasNoPositionTableLimit) {
+  auto dir = fresh_temp_dir("tokenizer_only");
+  const auto source = test_data() / "tokenizers" / "bert-uncased";
+  std::filesystem::copy_file(source / "tokenizer.json", dir / "tokenizer.json");
+  auto config = nlohmann::json::parse(std::ifstream(source / "tokenizer_config.json"));
+  std::ofstream(dir / "tokenizer_config.json") << config.dump();
+  std::string long_text;
+  for (int i = 0; i < 2000; ++i) long_text += "hello ";
+  const std::string input = nlohmann::json{{"text", "hello world"}}.dump() + "\n" +
+                            nlohmann::json{{"text", long_text}}.dump() + "\n" +
+                            nlohmann::json{{"query", "q"}, {"document", long_text}}.dump() + "\n";
+  ProcessResult limited = run_process({winnow_binary(), "tokenize", "--model", dir.string()}, input);
+  ASSERT_EQ(limited.exit_code, 0) << limited.err;
+  auto lines = parse_jsonl(limited.out);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0]["input_ids"], nlohmann::json({101, 7592, 2088, 102}));
+  EXPECT_EQ(lines[1]["input_ids"].size(), 512u) << "tokenizer_config.json's model_max_length";
+  EXPECT_EQ(lines[2]["input_ids"].size(), 512u);
+
+  config.erase("model_max_length");
+  std::ofstream(dir / "tokenizer_config.json", std::ios::trunc) << config.dump();
+  ProcessResult unlimited = run_process({winnow_binary(), "tokenize", "--model", dir.string()}, input);
+  ASSERT_EQ(unlimited.exit_code, 0) << unlimited.err;
+  lines = parse_jsonl(unlimited.out);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[1]["input_ids"].size(), 2002u) << "no model, no position table: nothing is cut";
+  EXPECT_EQ(lines[2]["input_ids"].size(), 2004u);
+  ProcessResult asked = run_process({winnow_binary(), "tokenize", "--model", dir.string(), "--max-length", "8"}, input);
+  ASSERT_EQ(asked.exit_code, 0) << asked.err;
+  EXPECT_EQ(parse_jsonl(asked.out)[1]["input_ids"].size(), 8u);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

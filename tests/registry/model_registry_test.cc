@@ -111,5 +111,44 @@ TEST(ModelRegistryTest, AMissingExplicitModelsFileIsAnError) {
   EXPECT_NE(registry.status().message().find("/nonexistent/models.json"), std::string::npos);
 }
 
+// Cohere's model names as aliases of a local model: the client's default
+// "model" reaches it, loaded once whichever name is used; an alias that is
+// already a name, a tei entry, and a bad alias list are errors or entries.
+TEST(ModelRegistryTest, AliasesReachTheSameModel) {
+  const fs::path dir = fs::temp_directory_path() / ("winnow_registry_aliases_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "models.json")
+      << json{{"models", {{{"name", "local-bert"}, {"source", fixture("bert-ce-tiny")},
+                           {"aliases", {"rerank-english-v3.0", "rerank-v3.5"}}},
+                          {{"name", "tei-m3"}, {"backend", "tei"}, {"base_url", "http://127.0.0.1:9"}}}}}
+             .dump();
+  RegistryOptions options;
+  options.models_file = dir / "models.json";
+  auto registry = ModelRegistry::create(options);
+  ASSERT_TRUE(registry.ok()) << registry.status().to_string();
+  auto by_name = (*registry)->reranker("local-bert");
+  auto by_alias = (*registry)->reranker("rerank-english-v3.0");
+  ASSERT_TRUE(by_name.ok()) << by_name.status().to_string();
+  ASSERT_TRUE(by_alias.ok()) << by_alias.status().to_string();
+  EXPECT_EQ(by_name->get(), by_alias->get()) << "one loaded model under both names";
+  EXPECT_EQ((*registry)->resolve("rerank-v3.5", ModelKind::kReranker)->name, "local-bert");
+  auto tei = (*registry)->resolve("tei-m3", ModelKind::kReranker);
+  ASSERT_TRUE(tei.ok());
+  EXPECT_EQ(tei->backend, ModelBackend::kTei);
+  EXPECT_EQ(tei->path, "/rerank");
+  EXPECT_EQ(tei->max_documents_per_request, 32u);
+  EXPECT_EQ(tei->to_json()["backend"], "tei");
+
+  std::ofstream(dir / "models.json", std::ios::trunc)
+      << json{{"models", {{{"name", "a"}, {"source", "x/y"}, {"aliases", {"cohere-rerank-v3"}}}}}}.dump();
+  auto taken = ModelRegistry::create(options);
+  ASSERT_FALSE(taken.ok());
+  EXPECT_NE(taken.status().message().find("alias \"cohere-rerank-v3\""), std::string::npos) << taken.status().message();
+  EXPECT_FALSE(parse_models_file(json{{"models", {{{"name", "a"}, {"source", "x/y"}, {"aliases", "b"}}}}}, "m.json").ok());
+  EXPECT_FALSE(parse_models_file(json{{"models", {{{"name", "t"}, {"backend", "tei"}}}}}, "m.json").ok())
+      << "a tei entry needs its base_url";
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace winnow::registry

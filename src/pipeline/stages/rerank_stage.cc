@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "rerankers/long_documents.h"
+
 namespace winnow::pipeline {
 namespace {
 
@@ -13,7 +15,8 @@ class RerankStage : public Stage {
     std::size_t top_n = 10;
     std::vector<std::string> fields;  // empty: every text field
     std::size_t max_candidates = 1000;
-    rerankers::RerankOptions options;  // precision
+    rerankers::RerankOptions options;  // precision, truncation, chunking
+    std::optional<double> min_score;   // candidates scoring below it are dropped
   };
 
   explicit RerankStage(Settings s) : s_(std::move(s)) {}
@@ -47,17 +50,29 @@ class RerankStage : public Stage {
     details["candidates_scored"] = outcome.documents_scored;
     details["documents_truncated"] = outcome.documents_truncated;
     details["tokens"] = outcome.tokens_scored;
+    if (s_.options.chunking) details["chunks_scored"] = outcome.chunks_scored;
+    if (!outcome.warnings.empty()) details["warnings"] = outcome.warnings;
 
     std::vector<Candidate> ranked;
     ranked.reserve(outcome.results.size());
-    for (std::size_t position = 0; position < outcome.results.size(); ++position) {
-      const rerankers::RankedDocument& r = outcome.results[position];
+    std::size_t below = 0;
+    for (const rerankers::RankedDocument& r : outcome.results) {
+      if (s_.min_score && r.relevance_score < *s_.min_score) {
+        ++below;
+        continue;
+      }
+      const std::size_t position = ranked.size();
       Candidate c = input[r.index];
       c.original_score = c.score;
       c.score = r.relevance_score;
       c.rerank_position = position + 1;
+      if (r.chunk) {
+        c.best_chunk = nlohmann::json{{"index", r.chunk->index}, {"chunks", r.chunk->chunks},
+                                      {"start", r.chunk->start}, {"end", r.chunk->end}};
+      }
       ranked.push_back(std::move(c));
     }
+    if (s_.min_score) details["dropped_below_min_score"] = below;
     return ranked;
   }
 
@@ -99,9 +114,14 @@ StageDefinition rerank_stage() {
     auto max_candidates =
         p.integer("max_candidates", static_cast<std::int64_t>(limits.default_max_candidates), 1, 100000);
     auto precision = p.string("precision", "auto");
+    auto chunking = p.json("chunking", false);
+    auto direction = p.string("truncation_direction", "right");
+    auto max_tokens_per_doc = p.integer("max_tokens_per_doc", 0, 0, 1 << 20);
+    auto min_score = p.number("min_score", -1.0, 0.0, 1.0);
     WINNOW_RETURN_IF_ERROR(p.check_no_unknown());
     for (const base::Status& s : {model.status(), query.status(), top_n.status(), fields.status(),
-                                  max_candidates.status(), precision.status()}) {
+                                  max_candidates.status(), precision.status(), chunking.status(), direction.status(),
+                                  max_tokens_per_doc.status(), min_score.status()}) {
       if (!s.ok()) return s;
     }
     if (model->empty()) return p.error("model", "must name a model");
@@ -112,6 +132,20 @@ StageDefinition rerank_stage() {
       if (!parsed.ok()) return p.error("precision", "must be fp32, bf16, int8 or auto, got \"" + *precision + "\"");
       if (*parsed != base::Precision::kAuto) s.options.precision = *parsed;
     }
+    if (!p.is_pending("chunking") && !chunking->is_null()) {
+      auto parsed = rerankers::chunking_from_json(*chunking, "chunking");
+      if (!parsed.ok()) return p.error("chunking", parsed.status().message());
+      s.options.chunking = *parsed;
+    }
+    if (!p.is_pending("truncation_direction")) {
+      auto parsed = rerankers::parse_truncation_direction(*direction, "truncation_direction");
+      if (!parsed.ok()) return p.error("truncation_direction", parsed.status().message());
+      s.options.truncation_direction = *parsed;
+    }
+    if (!p.is_pending("max_tokens_per_doc") && *max_tokens_per_doc > 0) {
+      s.options.max_tokens_per_doc = static_cast<std::size_t>(*max_tokens_per_doc);
+    }
+    if (!p.is_pending("min_score") && p.has("min_score")) s.min_score = *min_score;
     return std::unique_ptr<Stage>(new RerankStage(std::move(s)));
   };
   return d;
