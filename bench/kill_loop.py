@@ -8,7 +8,7 @@ Per kind, one client thread writes one request after another until the kill:
   ingest    1,100 NDJSON documents per request into a collection with a BM25
             and an 8-d vector index (the server commits batches of 500, 500, 100)
   retriever POST /v1/retrievers, one new retriever per request
-  delete    DELETE /v1/collections/{id} over collections of 40 documents each
+  delete    DELETE /v1/collections/{id} over collections of 200 documents each
 
 and the kill lands after a random delay. After each restart (timed to /ready):
 
@@ -49,7 +49,7 @@ KINDS = ("ingest", "retriever", "delete")
 REQUEST = 1100                        # documents per ingest request
 BATCH_ENDS = {0, 500, 1000, 1100}     # what a cut request may keep
 MAX_PER_COLLECTION = 8000             # a search counts at most 10,000
-DELETE_DOCS = 40
+DELETE_DOCS = 200
 
 
 class Failure(Exception):
@@ -223,7 +223,7 @@ def run_kind(server, state, kind, rng):
             state.acks["delete"] += 1
             in_flight.pop("request")
 
-    delays = {"ingest": (0.05, 1.2), "retriever": (0.02, 0.4), "delete": (0.003, 0.12)}
+    delays = {"ingest": (0.05, 1.2), "retriever": (0.02, 0.4), "delete": (0.003, 0.25)}
     worker = threading.Thread(target={"ingest": ingest, "retriever": retriever, "delete": delete}[kind])
     worker.start()
     time.sleep(rng.uniform(*delays[kind]))
@@ -246,7 +246,7 @@ def prepare(server, state, kind):
                 cid = ingest_collection_name(state)
             server.must(201, "POST", "/v1/collections", collection_body(cid))
     elif kind == "delete":
-        while len(state.delete_live) < 10:
+        while len(state.delete_live) < 25:
             cid = f"del{state.delete_next}"
             state.delete_next += 1
             server.must(201, "POST", "/v1/collections", collection_body(cid))

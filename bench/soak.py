@@ -286,14 +286,26 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
 
 
-def sampler(pid, stop, samples, t0):
+def data_mb(data):
+    """Bytes of the data directory's files (database, write-ahead log, indexes), in MB."""
+    total = 0
+    for root, _, files in os.walk(data):
+        for name in files:
+            try:
+                total += os.stat(os.path.join(root, name)).st_size
+            except FileNotFoundError:
+                pass
+    return round(total / 2 ** 20, 1)
+
+
+def sampler(pid, data, stop, samples, t0):
     while not stop.is_set():
         try:
             status = read_status(pid)
             fds = len(os.listdir(f"/proc/{pid}/fd"))
             samples.append({"t": round(time.time() - t0, 2), "rss_kb": status.get("VmRSS"),
                             "hwm_kb": status.get("VmHWM"), "threads": status.get("Threads"), "fds": fds,
-                            "cpu_s": round(cpu_seconds(pid), 2)})
+                            "cpu_s": round(cpu_seconds(pid), 2), "data_mb": data_mb(data) if data else None})
         except (FileNotFoundError, ProcessLookupError):
             samples.append({"t": round(time.time() - t0, 2), "gone": True})
             return
@@ -323,9 +335,10 @@ def fit_slope(points):
 
 
 def at_time(samples, t):
-    """The sample closest to t seconds."""
+    """The last sample at or before t seconds (the first one if none is)."""
     live = [s for s in samples if "gone" not in s]
-    return min(live, key=lambda s: abs(s["t"] - t)) if live else None
+    before = [s for s in live if s["t"] <= t]
+    return before[-1] if before else (live[0] if live else None)
 
 
 def ms(value):
@@ -375,12 +388,14 @@ def summarize(args, mix, results, samples, probes, load_start, load_end, warm_en
         "rss_slope_mb_per_min_after_warm": round(slope, 3),
         "rss_fitted_growth_mb_after_warm": round(growth, 1),
         "flat_tolerance_mb": round(tolerance, 1),
+        "data_mb_warm": s_warm.get("data_mb") if s_warm else None,
+        "data_mb_end": s_end.get("data_mb") if s_end else None,
         "flat_after_warm": (abs(growth) <= tolerance) if steady else None,
     }
     fds = {
         "start": s_start["fds"] if s_start else None, "warm": s_warm["fds"] if s_warm else None,
         "end": s_end["fds"] if s_end else None, "max": max(s["fds"] for s in live) if live else None,
-        "after_idle": live[-1]["fds"] if live else None,
+        "after_idle": live[-1]["fds"] if live else None,  # after the recovery probe and 5 s idle
     }
     probe_ms = [p[2] for p in probes if p[1] == 200 and load_start <= p[0] <= load_end]
     probe_failed = [p for p in probes if p[1] != 200 and load_start <= p[0] <= load_end]
@@ -402,6 +417,7 @@ def summarize(args, mix, results, samples, probes, load_start, load_end, warm_en
                    "p50_ms": ms(percentile(probe_ms, 50)), "p99_ms": ms(percentile(probe_ms, 99)),
                    "max_ms": ms(max(probe_ms) if probe_ms else None)},
         "server_cpu_cores_used": cpu,
+        "recovery_s": None if setup["recovery_s"] is None else round(setup["recovery_s"], 1),
         "server_alive": server.process.poll() is None if server.process else None,
         "load_before": setup["load_before"], "cpus": os.cpu_count(),
     }
@@ -422,8 +438,9 @@ def print_table(report):
           f"end {m['rss_mb_end']}, peak {m['rss_mb_peak']} (VmHWM {m['hwm_mb_end']}); after warm-up "
           f"{m['rss_mb_min_after_warm']}..{m['rss_mb_max_after_warm']}, fitted growth "
           f"{m['rss_fitted_growth_mb_after_warm']} MB (tolerance {m['flat_tolerance_mb']}): "
-          f"{'flat' if m['flat_after_warm'] else 'NOT flat'}")
-    print(f"fds: start {f['start']}, warm {f['warm']}, end {f['end']}, max {f['max']}, after idle {f['after_idle']}")
+          f"{'flat' if m['flat_after_warm'] else 'NOT flat'}; data directory {m['data_mb_warm']} -> {m['data_mb_end']} MB")
+    print(f"fds: start {f['start']}, warm {f['warm']}, end {f['end']}, max {f['max']}, after idle {f['after_idle']}; "
+          f"a one-document rerank answered {report['recovery_s']} s after the load stopped")
     print(f"/health: {h['probes']} probes, {h['failed']} failed, p50 {h['p50_ms']} ms, p99 {h['p99_ms']} ms, "
           f"max {h['max_ms']} ms; server used {report['server_cpu_cores_used']} cores; load before "
           f"{report['load_before']} on {report['cpus']} CPUs; alive at the end: {report['server_alive']}")
@@ -456,6 +473,8 @@ def main():
     parser.add_argument("--timeout", type=float, default=120, help="client read timeout, seconds")
     parser.add_argument("--max-retry-after", type=float, default=30, help="longest Retry-After honoured, seconds")
     parser.add_argument("--probe-interval", type=float, default=0.5)
+    parser.add_argument("--recovery-timeout", type=float, default=900,
+                        help="after the load, wait this long at most for a small rerank to be answered")
     parser.add_argument("--seed", type=int, default=20261207)
     parser.add_argument("--json", help="write the report (and the memory curve) to this file")
     args = parser.parse_args()
@@ -482,7 +501,7 @@ def main():
         t0 = time.time()
         watchers = []
         if server.pid:
-            watchers.append(threading.Thread(target=sampler, args=(server.pid, stop, samples, t0), daemon=True))
+            watchers.append(threading.Thread(target=sampler, args=(server.pid, server.data, stop, samples, t0), daemon=True))
         watchers.append(threading.Thread(target=prober, args=(server, stop, probes, t0, args.probe_interval),
                                          daemon=True))
         for w in watchers:
@@ -497,11 +516,22 @@ def main():
         for c in clients:
             c.join()
         load_end = time.time() - t0
+        # Recovery: how long after the load stops a one-document rerank is
+        # answered. Long when the server still works off requests whose
+        # clients gave up (timed out) during the load.
+        recovery_s = None
+        small = json.dumps({"model": model, "query": queries[0], "documents": [docs[0]["text"]]})
+        try:
+            status, _ = server.request("POST", "/v1/rerank", small, timeout=args.recovery_timeout)
+            if status == 200:
+                recovery_s = time.time() - t0 - load_end
+        except OSError:
+            pass
         time.sleep(5)  # idle again: connections closed, memory after load
         stop.set()
         for w in watchers:
             w.join()
-        setup = {"documents": len(docs), "ingest_s": ingest_s, "load_before": load_before}
+        setup = {"documents": len(docs), "ingest_s": ingest_s, "load_before": load_before, "recovery_s": recovery_s}
         if not samples:
             samples = [{"t": 0, "gone": True}]
         report = summarize(args, mix, results, samples, probes, load_start, load_end,

@@ -11,6 +11,7 @@
 #include "store/collections.h"
 #include "store/documents.h"
 #include "base/file_lock.h"
+#include "base/files.h"
 #include "store/ids.h"
 #include "store/ingest.h"
 #include "store/lexical_index.h"
@@ -56,8 +57,9 @@ std::string ingest_stopped(const std::string& where, std::size_t line, std::size
                            std::size_t stored) {
   std::string out = where + ": ingest stopped at line " + std::to_string(line) + " (";
   if (committed_lines == 0) return out + "nothing of this request was stored)";
-  return out + std::to_string(stored) + " documents of lines 1 to " + std::to_string(committed_lines) +
-         " are stored; nothing from line " + std::to_string(line) + " on)";
+  return out + std::to_string(stored) + (stored == 1 ? " document" : " documents") + " of lines 1 to " +
+         std::to_string(committed_lines) + (stored == 1 ? " is" : " are") + " stored; nothing from line " +
+         std::to_string(line) + " on)";
 }
 
 bool better(const ScoredDocument& a, const ScoredDocument& b) {
@@ -380,7 +382,7 @@ Store::Store(std::filesystem::path dir) : dir_(std::move(dir)) {}
 Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir, StoreOptions options) {
   std::error_code ec;
   std::filesystem::create_directories(dir / kIndexDirectory, ec);
-  if (ec) return base::failed_precondition(dir.string() + ": cannot create the data directory: " + ec.message());
+  if (ec) return base::file_error(dir / kIndexDirectory, "cannot create the data directory", ec.value());
   WINNOW_ASSIGN_OR_RETURN(std::optional<base::FileLock> lock, base::FileLock::try_acquire(dir / kLockFile));
   if (!lock) return base::failed_precondition(dir.string() + ": data directory is in use by another process");
   std::unique_ptr<Store> store(new Store(dir));

@@ -187,7 +187,7 @@ TEST(KillNineTest, CollectionDeletionIsAllOrNothing) {
   const auto dir = fresh_dir("kill9_delete");
   auto server = std::make_unique<ServerProcess>(dir);
   constexpr int kCollections = 24;
-  constexpr long kDocuments = 40;
+  constexpr long kDocuments = 200;
   auto name = [](int i) { return "c" + std::to_string(i); };
   {
     auto c = server->client();
@@ -214,7 +214,7 @@ TEST(KillNineTest, CollectionDeletionIsAllOrNothing) {
         in_flight = -1;
       }
     });
-    sleep_ms(rng, 5, 120);
+    sleep_ms(rng, 5, 150);
     server->kill9();
     deleter.join();
 
