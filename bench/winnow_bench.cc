@@ -1,16 +1,17 @@
 // winnow-bench: the cross-encoder on shared/bench workloads, side by side
 // with shared/bench/ort_bench.mjs (the same pairs, the same JSON fields), the
 // GEMM ceiling per precision, ranking agreement of bf16 / int8 with fp32, and
-// the Scorer under concurrent callers.
+// the Scorer and the Embedder under concurrent callers.
 //
 //   winnow-bench --model DIR --workload FILE --name short|long [--precision P|all]
 //                [--batch-tokens N] [--runs 5] [--warmup 1] [--threads 2] [--json]
 //   winnow-bench --gemm [--model DIR] [--threads 2]
-//   winnow-bench --model DIR --concurrency 8 [--requests 6] [--docs 20]
+//   winnow-bench --model DIR --concurrency 8 [--requests 6] [--docs 20] [--embedder]
 #include <omp.h>
 
 #include <algorithm>
 #include <cmath>
+#include <ctime>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -25,6 +26,7 @@
 #include "bench_support.h"
 #include "eval/agreement.h"
 #include "inference/batch_planner.h"
+#include "inference/embedder.h"
 #include "inference/scorer.h"
 #include "kernels/precision.h"
 #include "model/config.h"
@@ -58,6 +60,7 @@ struct BenchFlags {
   int concurrency = 0;
   int requests = 6;
   std::size_t docs = 20;
+  bool embedder = false;
 };
 
 double round_to(double v, int digits) {
@@ -109,7 +112,7 @@ class BatchedPairs {
     size_ = pairs.size();
   }
 
-  base::Status score(const model::CrossEncoder& model, base::Precision precision, std::vector<float>& out) const {
+  base::Status score(model::CrossEncoder& model, base::Precision precision, std::vector<float>& out) const {
     out.assign(size_, 0.0f);
     for (std::size_t b = 0; b < batches_.size(); ++b) {
       WINNOW_ASSIGN_OR_RETURN(std::vector<float> logits, model.score(batches_[b], precision));
@@ -367,6 +370,15 @@ std::vector<std::string> synthetic_texts(std::size_t count, std::size_t min_word
   return texts;
 }
 
+// CPU seconds this process has used, all threads (OpenMP threads wait
+// passively under OMP_WAIT_POLICY=passive, so this is work, not spinning):
+// what a run costs on a machine shared with other load.
+double process_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -376,6 +388,64 @@ double percentile(std::vector<double> v, double p) {
   return v[lo] + (v[hi] - v[lo]) * (rank - static_cast<double>(lo));
 }
 
+// One engine as the concurrency benchmark drives it: a request's outputs
+// (logits, or embeddings back to back), the engine's counters, and the tokens
+// of one document as the engine cuts it.
+struct EngineUnderTest {
+  std::function<base::Result<std::vector<float>>(const std::string& query, std::span<const std::string> docs)> call;
+  std::function<inference::EngineStats()> stats;
+  std::function<std::size_t(const std::string& query, const std::string& doc)> tokens;
+  base::Precision precision = base::Precision::kFp32;
+};
+
+base::Result<EngineUnderTest> load_engine(const BenchFlags& flags, base::Precision precision,
+                                          std::shared_ptr<const void>& keep) {
+  EngineUnderTest engine;
+  if (flags.embedder) {
+    inference::EmbedderOptions options;
+    options.precision = precision;
+    options.batch_limits.token_budget = flags.batch_tokens;
+    WINNOW_ASSIGN_OR_RETURN(std::unique_ptr<inference::Embedder> loaded,
+                            inference::Embedder::load(flags.model, options));
+    std::shared_ptr<const inference::Embedder> embedder = std::move(loaded);
+    keep = embedder;
+    const inference::Embedder* e = embedder.get();
+    engine.call = [e](const std::string&, std::span<const std::string> docs) -> base::Result<std::vector<float>> {
+      WINNOW_ASSIGN_OR_RETURN(std::vector<std::vector<float>> vectors, e->embed(docs));
+      std::vector<float> out;
+      for (const auto& v : vectors) out.insert(out.end(), v.begin(), v.end());
+      return out;
+    };
+    engine.stats = [e] { return e->stats(); };
+    engine.tokens = [e](const std::string&, const std::string& doc) {
+      auto encoding = e->tokenizer().encode(doc, e->max_length());
+      return encoding.ok() ? encoding->ids.size() : 0;
+    };
+    engine.precision = e->info().precision;
+    return engine;
+  }
+  inference::ScorerOptions options;
+  options.precision = precision;
+  options.batch_limits.token_budget = flags.batch_tokens;
+  WINNOW_ASSIGN_OR_RETURN(std::unique_ptr<inference::Scorer> loaded, inference::Scorer::load(flags.model, options));
+  std::shared_ptr<const inference::Scorer> scorer = std::move(loaded);
+  keep = scorer;
+  const inference::Scorer* s = scorer.get();
+  engine.call = [s](const std::string& query, std::span<const std::string> docs) -> base::Result<std::vector<float>> {
+    WINNOW_ASSIGN_OR_RETURN(std::vector<inference::PairScore> scores, s->score(query, docs));
+    std::vector<float> out;
+    for (const auto& score : scores) out.push_back(score.logit);
+    return out;
+  };
+  engine.stats = [s] { return s->stats(); };
+  engine.tokens = [s](const std::string& query, const std::string& doc) {
+    auto encoding = s->tokenizer().encode_pair(query, doc, s->max_length(), text::Truncation::kLongestFirst);
+    return encoding.ok() ? encoding->ids.size() : 0;
+  };
+  engine.precision = s->precision();
+  return engine;
+}
+
 int run_concurrency(const BenchFlags& flags) {
   auto precisions = precisions_of(flags.precision);
   if (!precisions.ok() || precisions->size() != 1) {
@@ -383,12 +453,10 @@ int run_concurrency(const BenchFlags& flags) {
                                          : precisions.status());
     return kExitFailure;
   }
-  inference::ScorerOptions options;
-  options.precision = precisions->front();
-  options.batch_limits.token_budget = flags.batch_tokens;
-  auto scorer = inference::Scorer::load(flags.model, options);
-  if (!scorer.ok()) {
-    print_error("bench", scorer.status());
+  std::shared_ptr<const void> keep;  // the Scorer or Embedder the engine's functions call
+  auto engine = load_engine(flags, precisions->front(), keep);
+  if (!engine.ok()) {
+    print_error("bench", engine.status());
     return kExitFailure;
   }
   const std::size_t clients = static_cast<std::size_t>(flags.concurrency);
@@ -406,70 +474,72 @@ int run_concurrency(const BenchFlags& flags) {
   }
   std::vector<std::vector<float>> alone(total), together(total);
   std::vector<double> alone_ms(total), together_ms(total);
-  std::size_t pair_tokens = 0;
-  auto score = [&](std::size_t r, std::vector<float>& logits, double& ms) -> base::Status {
+  std::size_t item_tokens = 0;
+  auto call = [&](std::size_t r, std::vector<float>& outputs, double& ms) -> base::Status {
     base::Stopwatch clock;
-    WINNOW_ASSIGN_OR_RETURN(std::vector<inference::PairScore> scores,
-                            (*scorer)->score(requests[r].query, requests[r].docs));
+    WINNOW_ASSIGN_OR_RETURN(outputs, engine->call(requests[r].query, requests[r].docs));
     ms = clock.elapsed_ms();
-    logits.clear();
-    for (const auto& s : scores) logits.push_back(s.logit);
     return {};
   };
   // Warm-up: primitives for the usual row counts.
   for (std::size_t r = 0; r < std::min<std::size_t>(total, 2); ++r) {
     double ms = 0;
     std::vector<float> ignored;
-    if (auto s = score(r, ignored, ms); !s.ok()) {
+    if (auto s = call(r, ignored, ms); !s.ok()) {
       print_error("bench", s);
       return kExitFailure;
     }
   }
-  for (const auto& d : requests[0].docs) {
-    auto e = (*scorer)->tokenizer().encode_pair(requests[0].query, d, (*scorer)->max_length(), text::Truncation::kLongestFirst);
-    if (e.ok()) pair_tokens += e->ids.size();
-  }
+  for (const auto& d : requests[0].docs) item_tokens += engine->tokens(requests[0].query, d);
   const OtherLoad other_load;
+  const auto before_alone = engine->stats();
   base::Stopwatch sequential_clock;
+  const double sequential_cpu_start = process_cpu_seconds();
   for (std::size_t r = 0; r < total; ++r) {
-    if (auto s = score(r, alone[r], alone_ms[r]); !s.ok()) {
+    if (auto s = call(r, alone[r], alone_ms[r]); !s.ok()) {
       print_error("bench", s);
       return kExitFailure;
     }
   }
   const double sequential_s = sequential_clock.elapsed_ms() / 1000.0;
-  const auto before = (*scorer)->stats();
+  const double sequential_cpu_s = process_cpu_seconds() - sequential_cpu_start;
+  const auto before = engine->stats();
   std::vector<base::Status> errors(clients);
   base::Stopwatch concurrent_clock;
+  const double concurrent_cpu_start = process_cpu_seconds();
   std::vector<std::thread> threads;
   for (std::size_t c = 0; c < clients; ++c) {
     threads.emplace_back([&, c] {
       for (std::size_t r = c; r < total; r += clients) {
-        base::Status s = score(r, together[r], together_ms[r]);
+        base::Status s = call(r, together[r], together_ms[r]);
         if (!s.ok() && errors[c].ok()) errors[c] = s;
       }
     });
   }
   for (auto& t : threads) t.join();
   const double concurrent_s = concurrent_clock.elapsed_ms() / 1000.0;
+  const double concurrent_cpu_s = process_cpu_seconds() - concurrent_cpu_start;
   for (const auto& e : errors) {
     if (!e.ok()) {
       print_error("bench", e);
       return kExitFailure;
     }
   }
-  const auto after = (*scorer)->stats();
+  const auto after = engine->stats();
   std::size_t identical = 0;
   for (std::size_t r = 0; r < total; ++r) identical += alone[r] == together[r];
-  const double batches = static_cast<double>(after.batches - before.batches);
+  auto per_batch = [](const inference::EngineStats& from, const inference::EngineStats& to) {
+    return round_to(static_cast<double>(to.items - from.items) /
+                        std::max(static_cast<double>(to.batches - from.batches), 1.0), 1);
+  };
   emit({{"engine", "winnow"},
-        {"bench", "concurrency"},
-        {"precision", std::string(base::precision_name((*scorer)->precision()))},
+        {"bench", flags.embedder ? "embedder_concurrency" : "concurrency"},
+        {"precision", std::string(base::precision_name(engine->precision))},
         {"model", std::filesystem::path(flags.model).filename().string()},
         {"clients", clients},
         {"requests", total},
         {"docs", flags.docs},
-        {"pair_tokens_mean", round_to(static_cast<double>(pair_tokens) / static_cast<double>(flags.docs), 1)},
+        {"item_tokens_mean", round_to(static_cast<double>(item_tokens) / static_cast<double>(flags.docs), 1)},
         {"sequential_rps", round_to(static_cast<double>(total) / sequential_s, 2)},
         {"concurrent_rps", round_to(static_cast<double>(total) / concurrent_s, 2)},
         {"speedup", round_to(sequential_s / concurrent_s, 2)},
@@ -477,7 +547,11 @@ int run_concurrency(const BenchFlags& flags) {
         {"sequential_p99_ms", round_to(percentile(alone_ms, 99), 1)},
         {"p50_ms", round_to(percentile(together_ms, 50), 1)},
         {"p99_ms", round_to(percentile(together_ms, 99), 1)},
-        {"pairs_per_batch", round_to(static_cast<double>(after.pairs - before.pairs) / std::max(batches, 1.0), 1)},
+        {"sequential_cpu_ms_per_request", round_to(sequential_cpu_s * 1000.0 / static_cast<double>(total), 1)},
+        {"concurrent_cpu_ms_per_request", round_to(concurrent_cpu_s * 1000.0 / static_cast<double>(total), 1)},
+        {"sequential_items_per_batch", per_batch(before_alone, before)},
+        {"items_per_batch", per_batch(before, after)},
+        {"max_round_requests", after.max_round_requests},
         {"identical_to_alone", identical == total},
         {"batch_tokens", flags.batch_tokens},
         {"threads", flags.threads},
@@ -533,11 +607,15 @@ int main(int argc, char** argv) {
   command->add_option("--attention", flags->attention, "auto (hand-written kernel) or onednn")
       ->check(CLI::IsMember({"auto", "onednn"}));
   command->add_option("--concurrency", flags->concurrency,
-                      "callers scoring through one Scorer at once, against the same requests one at a time")
+                      "callers scoring through one Scorer (embedding through one Embedder with --embedder) at once, "
+                      "against the same requests one at a time")
       ->check(CLI::Range(0, 1024));
   command->add_option("--requests", flags->requests, "requests per caller (--concurrency)")->check(CLI::Range(1, 100000));
   command->add_option("--docs", flags->docs, "documents per request (--concurrency)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
+  command->add_flag("--embedder", flags->embedder,
+                    "--concurrency: the model as a sentence embedder (mean pooling without modules.json), "
+                    "each request embedding its documents");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -27,7 +27,19 @@ def small_tokenizer(path, keep):
     t = json.loads(path.read_text())
     model = t["model"]
     specials = {a["content"] for a in t.get("added_tokens", [])}
-    if isinstance(model["vocab"], dict):  # WordPiece: token -> id
+    if model.get("type") == "BPE":  # token -> id, plus merges whose three tokens are kept
+        model["vocab"] = {tok: i for tok, i in model["vocab"].items() if i < keep}
+        vocab = model["vocab"]
+        pairs = [m.split(" ") if isinstance(m, str) else m for m in model["merges"]]
+        model["merges"] = [m for m, (a, b) in zip(model["merges"], pairs)
+                           if a in vocab and b in vocab and a + b in vocab]
+        # Added tokens the vocabulary lacks take the next ids, in file order.
+        ids = dict(vocab)
+        for a in t.get("added_tokens", []):
+            a["id"] = ids.setdefault(a["content"], len(ids))
+        for special in (t.get("post_processor") or {}).get("special_tokens", {}).values():
+            special["ids"] = [ids[tok] for tok in special["tokens"]]
+    elif isinstance(model["vocab"], dict):  # WordPiece: token -> id
         items = sorted(model["vocab"].items(), key=lambda kv: kv[1])
         kept = [kv for kv in items if kv[0] in specials or kv[1] < keep or kv[0].startswith("##") and kv[1] < 4 * keep]
         model["vocab"] = {tok: i for i, (tok, _) in enumerate(kept)}
@@ -48,6 +60,11 @@ unigram = json.loads(small_tokenizer(data / "tokenizers" / "xlmr-unigram" / "tok
 unigram["normalizer"] = {"type": "Sequence", "normalizers": [{"type": "NFKC"}, {"type": "Replace",
                          "pattern": {"Regex": " {2,}"}, "content": " "}]}
 write("tokenizer_json", "unigram_nfkc.json", json.dumps(unigram, ensure_ascii=False))
+# Byte-level BPE: the 256 byte symbols and the first merges (Qwen2's Split +
+# ByteLevel with "a b" merges; ModernBERT's ByteLevel regex, [a, b] merges and template).
+write("tokenizer_json", "bpe_qwen.json", small_tokenizer(data / "tokenizers" / "bpe-qwen" / "tokenizer.json", 600))
+write("tokenizer_json", "bpe_modernbert.json",
+      small_tokenizer(data / "tokenizers" / "bpe-modernbert" / "tokenizer.json", 600))
 write("tokenizer_json", "minimal.json", json.dumps({
     "version": "1.0", "normalizer": {"type": "Sequence", "normalizers": [{"type": "NFKC"}, {"type": "Lowercase"},
                                                                           {"type": "StripAccents"}]},
@@ -63,6 +80,9 @@ write("tokenizer_json", "minimal.json", json.dumps({
 for i, line in enumerate((data / "tokenizers" / "bert-uncased" / "tokens.jsonl").read_text().splitlines()[:40:4]):
     text = json.loads(line).get("text", "")
     write("tokenize", f"text{i}", b"\x10\x00" + text.encode())
+# What the byte-level BPE tokenizers split specially: contractions, digit runs,
+# newline runs, their added tokens.
+write("tokenize", "bpe_text", b"\x10\x00" + "I'M sure it'S 2024!\r\n\n  <|im_start|>user\n<think>\n\n</think> a [MASK]".encode())
 write("tokenize", "invalid_utf8", b"\x40\x01query\xff\xfe\xc3(doc")
 
 # safetensors: a small valid file with several dtypes, and the fixture's header.
@@ -97,3 +117,47 @@ for case in sorted((root / "tests" / "pipeline" / "cases").glob("*.json")):
     for model in ("tests/data/models/bert-ce-tiny", "bert-ce-tiny"):
         text = text.replace(model, "tiny-ce")
     write("pipeline", case.stem, text)
+
+# http_routes: one seed per route of the fuzz target's table (a byte choosing
+# the route, the path parameter line, the query line, the body), bodies from
+# the README's requests.
+routes = ["POST /v1/collections", "GET /v1/collections/{}", "DELETE /v1/collections/{}",
+          "GET /v1/collections/{}/documents", "GET /v1/collections/c/documents/{}",
+          "DELETE /v1/collections/c/documents/{}", "POST /v1/retrievers", "GET /v1/retrievers/{}",
+          "DELETE /v1/retrievers/{}", "POST /v1/retrievers/{}/execute", "POST /v1/retrievers/execute",
+          "POST /v1/rerank", "POST /v2/rerank", "GET /v1/models", "GET /v1/collections", "GET /v1/retrievers"]
+search = {"stage_type": "filter", "stage_id": "text_search", "parameters": {"query": "{{INPUT.query}}", "top_k": 10}}
+rerank_stage = {"stage_type": "sort", "stage_id": "rerank",
+                "parameters": {"model": "@@MODELS@@/bert-ce-tiny", "top_n": 2}}
+condition = {"stage_type": "filter", "stage_id": "structured_filter",
+             "parameters": {"conditions": {"AND": [{"field": "metadata.year", "operator": "gte", "value": 2020},
+                                                   {"NOT": {"field": "metadata.year", "operator": "eq", "value": 1}}]}}}
+bodies = {
+    "POST /v1/collections": {"collection_id": "n", "text_fields": ["text"],
+                             "vector_indexes": [{"name": "w", "dimensions": 4, "metric": "ip"}],
+                             "bm25": {"k1": 1.2, "b": 0.75, "stopwords": "none"}},
+    "POST /v1/retrievers": {"retriever_id": "r", "collection_ids": ["c"],
+                            "input_schema": {"query": {"type": "string", "required": True}},
+                            "stages": [search, condition]},
+    "POST /v1/retrievers/{}/execute": {"inputs": {"query": "fine"}, "return_fields": ["text", "metadata"]},
+    "POST /v1/retrievers/execute": {"collection_ids": ["c"], "inputs": {"query": "fine"},
+                                    "stages": [search, condition, {"stage_type": "reduce", "stage_id": "limit",
+                                                                   "parameters": {"limit": 1}}]},
+    "POST /v1/rerank": {"model": "@@MODELS@@/bert-ce-tiny", "query": "what is bm25",
+                        "documents": ["BM25 ranks by term frequency", {"text": "bread"}], "top_n": 1,
+                        "return_documents": True},
+    "POST /v2/rerank": {"model": "@@MODELS@@/bert-ce-tiny", "query": "q", "documents": [{"title": "t", "text": "x"}],
+                        "rank_fields": ["title", "text"], "precision": "fp32"},
+}
+for i, route in enumerate(routes):
+    body = json.dumps(bodies.get(route, {}))
+    # The fuzz target cannot expand @@MODELS@@: it serves the fixtures' folder
+    # under its --model-dir, by an absolute path that differs per checkout, so
+    # seeds name the model through a path relative to the working directory
+    # libFuzzer runs in (the repository root, as scripts/fuzz runs it).
+    body = body.replace("@@MODELS@@", "tests/data/models")
+    param = "c" if "{}" in route and "documents/{}" not in route else ("a" if "{}" in route else "")
+    if route.startswith("POST /v1/retrievers/{}"):
+        param = "r"
+    query = "limit=1&after=a" if route.endswith("/documents") else ""
+    write("http_routes", f"route{i:02d}", bytes([i]) + f"{param}\n{query}\n".encode() + body.encode())

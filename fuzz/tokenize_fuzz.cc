@@ -1,5 +1,6 @@
 // Tokenization of arbitrary text (bytes, invalid UTF-8 included) with the
-// real BERT WordPiece and XLM-R Unigram tokenizers of the test data.
+// test data's tokenizers: BERT WordPiece, XLM-R Unigram, and the byte-level
+// BPEs of Qwen2/Qwen3 and ModernBERT.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -15,7 +16,7 @@ namespace {
 const std::vector<winnow::text::Tokenizer>& tokenizers() {
   static const std::vector<winnow::text::Tokenizer> loaded = [] {
     std::vector<winnow::text::Tokenizer> out;
-    for (const char* name : {"bert-uncased", "xlmr-unigram"}) {
+    for (const char* name : {"bert-uncased", "xlmr-unigram", "bpe-qwen", "bpe-modernbert"}) {
       auto t = winnow::text::Tokenizer::load_dir(winnow::fuzz::test_data() / "tokenizers" / name);
       if (!t.ok()) winnow::fuzz::invariant_broken("cannot load the test tokenizer " + std::string(name));
       out.push_back(std::move(*t));

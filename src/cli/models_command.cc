@@ -1,4 +1,7 @@
-// `winnow models`: what a model directory holds, as Winnow reads it.
+// `winnow models`: what a model directory holds, as Winnow reads it; with
+// --server, what a running server has loaded and its memory budget.
+#include <algorithm>
+#include <ctime>
 #include <iomanip>
 #include <iostream>
 #include <memory>
@@ -9,8 +12,12 @@
 #include "cli/engine_flags.h"
 #include "cli/jsonl.h"
 #include "cli/registry_flags.h"
-#include "model/model_description.h"
+#include "base/env.h"
 #include "hub/hub_cache.h"
+#include "inference/scorer.h"
+#include "model/model_description.h"
+#include "net/http_client.h"
+#include "registry/model_memory.h"
 
 namespace winnow::cli {
 namespace {
@@ -18,6 +25,8 @@ namespace {
 struct ModelsFlags {
   std::vector<std::string> models;
   bool json = false;
+  std::string server;   // --server URL: ask a running `winnow serve`
+  std::string api_key;  // --api-key (or WINNOW_API_KEY)
   RegistryFlags registry;
 };
 
@@ -62,6 +71,24 @@ nlohmann::json describe_entry(const registry::ModelEntry& entry, const std::opti
   d["stored_dtype"] = info->stored_dtype;
   d["parameters"] = info->parameter_count;
   d["declared_activation"] = info->declared_activation ? nlohmann::json(*info->declared_activation) : nullptr;
+  // What a server would count against --memory-budget for it (registry/model_memory.h).
+  if (entry.backend == registry::ModelBackend::kLocal) {
+    std::vector<base::Precision> precisions;
+    std::vector<base::Precision> requested{entry.precision};
+    requested.insert(requested.end(), entry.extra_precisions.begin(), entry.extra_precisions.end());
+    for (base::Precision p : requested) {
+      auto resolved = inference::resolve_precision(p);
+      if (resolved.ok() && std::find(precisions.begin(), precisions.end(), *resolved) == precisions.end()) {
+        precisions.push_back(*resolved);
+      }
+    }
+    if (auto estimate = registry::estimate_weight_bytes(*dir, precisions); estimate.ok()) {
+      d["estimated_weight_bytes"] = *estimate;
+      nlohmann::json names = nlohmann::json::array();
+      for (base::Precision p : precisions) names.push_back(base::precision_name(p));
+      d["estimated_for"] = std::move(names);
+    }
+  }
   return d;
 }
 
@@ -93,9 +120,81 @@ void print_text(const nlohmann::json& d) {
                     ? d["declared_activation"].get<std::string>() + " (declared by the model)"
                     : std::string("none declared"))
             << "; Winnow reports sigmoid(logit), --raw-scores the logit\n";
+  if (d.contains("estimated_weight_bytes")) {
+    std::string precisions;
+    for (const auto& p : d["estimated_for"]) precisions += (precisions.empty() ? "" : "+") + p.get<std::string>();
+    std::cout << "    memory      about " << registry::format_bytes(d["estimated_weight_bytes"].get<std::uint64_t>())
+              << " of weights when loaded (" << precisions << ")\n";
+  }
+}
+
+std::string when(const nlohmann::json& unix_ms) {
+  if (!unix_ms.is_number()) return "never";
+  const std::time_t seconds = static_cast<std::time_t>(unix_ms.get<std::int64_t>() / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  std::ostringstream out;
+  out << std::put_time(&utc, "%Y-%m-%d %H:%M:%S UTC");
+  return out.str();
+}
+
+// `winnow models --server URL`: the server's GET /v1/models.
+int run_server_models(const ModelsFlags& flags) {
+  net::HttpClient client;
+  net::HttpRequest request;
+  std::string base = flags.server;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  request.url = base + "/v1/models";
+  request.timeout = std::chrono::milliseconds(30'000);
+  const std::string key = flags.api_key.empty() ? base::env("WINNOW_API_KEY").value_or("") : flags.api_key;
+  if (!key.empty()) request.headers.push_back("Authorization: Bearer " + key);
+  net::HttpResponse response = client.perform(request);
+  if (!response.complete()) {
+    print_error("models", base::unavailable(request.url + ": " + response.failure_message));
+    return kExitFailure;
+  }
+  nlohmann::json body = nlohmann::json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  if (!response.success() || !body.is_object() || !body.contains("models")) {
+    print_error("models", base::unavailable(request.url + ": HTTP " + std::to_string(response.status) + ": " +
+                                            response.body.substr(0, 500)));
+    return kExitFailure;
+  }
+  const nlohmann::json& memory = body.value("memory", nlohmann::json::object());
+  if (flags.json) {
+    for (const nlohmann::json& m : body["models"]) std::cout << to_json_line(m);
+    std::cout << to_json_line(nlohmann::json{{"memory", memory}});
+    return 0;
+  }
+  for (const nlohmann::json& m : body["models"]) {
+    std::cout << m.value("name", "") << "  (" << m.value("kind", "") << ", " << m.value("backend", "") << ")\n";
+    if (m.value("loaded", false)) {
+      std::cout << "    loaded      yes, " << registry::format_bytes(m.value("resident_bytes", std::uint64_t{0}))
+                << " resident" << (m.value("in_use", false) ? ", in use" : ", idle") << ", last used "
+                << when(m.value("last_used_ms", nlohmann::json())) << "\n";
+    } else {
+      std::cout << "    loaded      " << (m.value("loading", false) ? "loading" : "no");
+      if (m.value("unloads", 0) > 0) std::cout << " (unloaded " << m.value("unloads", 0) << " times to make room)";
+      if (m.value("last_used_ms", nlohmann::json()).is_number()) {
+        std::cout << ", last used " << when(m["last_used_ms"]);
+      }
+      std::cout << "\n";
+    }
+  }
+  auto limit = [](const nlohmann::json& value, bool bytes) -> std::string {
+    if (!value.is_number()) return "no limit";
+    return bytes ? registry::format_bytes(value.get<std::uint64_t>()) : std::to_string(value.get<std::uint64_t>());
+  };
+  std::cout << "memory  " << registry::format_bytes(memory.value("used_bytes", std::uint64_t{0})) << " of "
+            << limit(memory.value("budget_bytes", nlohmann::json()), true) << " (--memory-budget); "
+            << memory.value("loaded_models", 0) << " models loaded of "
+            << limit(memory.value("max_loaded_models", nlohmann::json()), false) << " (--max-loaded-models); "
+            << memory.value("unloads", 0) << " unloaded to make room, " << memory.value("refused_loads", 0)
+            << " loads refused\n";
+  return 0;
 }
 
 int run_models(const ModelsFlags& flags) {
+  if (!flags.server.empty()) return run_server_models(flags);
   auto registry = flags.registry.open();
   if (!registry.ok()) {
     print_error("models", registry.status());
@@ -156,6 +255,9 @@ void add_models_command(CLI::App& app, int& exit_status) {
       app.add_subcommand("models", "List the models Winnow knows, or describe the ones named");
   command->add_option("models", flags->models, "model names, Hugging Face repo ids or directories");
   command->add_flag("--json", flags->json, "one JSON object per model");
+  command->add_option("--server", flags->server,
+                      "list what a running winnow serve at this URL has loaded, and its memory budget");
+  command->add_option("--api-key", flags->api_key, "the server's API key (or set WINNOW_API_KEY)");
   flags->registry.add_to(*command);
   command->callback([flags, &exit_status] { exit_status = run_models(*flags); });
 }

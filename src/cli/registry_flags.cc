@@ -1,6 +1,24 @@
 #include "cli/registry_flags.h"
 
+#include <iostream>
+
 namespace winnow::cli {
+
+void ServerModelFlags::add_to(CLI::App& command) {
+  command.add_option("--model-dir", model_dirs,
+                     "a directory whose model directories requests may name (repeatable); without it, requests "
+                     "name only the built-in names and the models file's")
+      ->check(CLI::ExistingDirectory);
+  command.add_flag("--allow-downloads", allow_downloads,
+                   "requests may name any Hugging Face repo id, downloaded on first use (the built-in and "
+                   "models-file names are pulled without it, unless --offline)");
+  command.add_option("--max-loaded-models", max_loaded_models,
+                     "most local models loaded at once; idle ones are unloaded least recently used first")
+      ->check(CLI::Range(1, 100000));
+  command.add_option("--memory-budget", memory_budget,
+                     "most bytes of model weights loaded at once (e.g. 512M, 4G); idle models are unloaded "
+                     "least recently used first, a load that cannot fit is refused (503)");
+}
 
 void RegistryFlags::add_to(CLI::App& command) {
   command.add_option("--models", models_file, "models file: names for models and remote endpoints (JSON)");
@@ -13,7 +31,7 @@ hub::ProgressRenderer& RegistryFlags::progress() {
 }
 
 base::Result<std::unique_ptr<registry::ModelRegistry>> RegistryFlags::open(
-    const std::optional<std::filesystem::path>& default_models_file) const {
+    const std::optional<std::filesystem::path>& default_models_file, const ServerModelFlags* server) const {
   registry::RegistryOptions options;
   if (!models_file.empty()) {
     options.models_file = models_file;
@@ -23,6 +41,19 @@ base::Result<std::unique_ptr<registry::ModelRegistry>> RegistryFlags::open(
   }
   options.pull.offline = offline;
   options.pull.on_progress = progress().callback();
+  if (server != nullptr) {
+    registry::ModelPolicy policy;
+    for (const std::string& dir : server->model_dirs) policy.model_dirs.emplace_back(dir);
+    policy.allow_downloads = server->allow_downloads;
+    options.policy = std::move(policy);
+    if (server->max_loaded_models > 0) options.limits.max_loaded_models = server->max_loaded_models;
+    if (!server->memory_budget.empty()) {
+      auto budget = registry::parse_byte_size(server->memory_budget);
+      if (!budget.ok()) return budget.status().with_context("--memory-budget");
+      options.limits.budget_bytes = *budget;
+    }
+    options.log = [](const std::string& line) { std::cerr << "winnow: " << line << std::endl; };
+  }
   return registry::ModelRegistry::create(options);
 }
 

@@ -1,11 +1,13 @@
 // Flags that decide how model names are found: the models file, offline
-// mode, and the download progress display.
+// mode, and the download progress display; for `winnow serve`, also which
+// models requests may name and how many may stay loaded.
 #pragma once
 
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -15,6 +17,17 @@
 
 namespace winnow::cli {
 
+// `winnow serve` only: the model policy and the memory limits
+// (registry/model_policy.h, registry/model_memory.h).
+struct ServerModelFlags {
+  std::vector<std::string> model_dirs;  // --model-dir DIR (repeatable)
+  bool allow_downloads = false;         // --allow-downloads
+  std::size_t max_loaded_models = 0;    // --max-loaded-models N; 0: no limit
+  std::string memory_budget;            // --memory-budget BYTES ("4G"); empty: no limit
+
+  void add_to(CLI::App& command);
+};
+
 struct RegistryFlags {
   std::string models_file;  // --models FILE
   bool offline = false;     // --offline (or HF_HUB_OFFLINE=1)
@@ -23,8 +36,11 @@ struct RegistryFlags {
 
   // The registry, with `default_models_file` read when --models was not given
   // (serve: DATA/models.json). Downloads draw a progress bar on standard error.
+  // With `server`, requests name the models under its policy and limits, and
+  // unloads are logged on standard error.
   base::Result<std::unique_ptr<registry::ModelRegistry>> open(
-      const std::optional<std::filesystem::path>& default_models_file = std::nullopt) const;
+      const std::optional<std::filesystem::path>& default_models_file = std::nullopt,
+      const ServerModelFlags* server = nullptr) const;
 
  private:
   // Shared by every registry this process opens; outlives them.

@@ -1,4 +1,5 @@
-// `winnow rerank`: rank documents against a query with a local cross-encoder.
+// `winnow rerank`: rank documents against a query with a cross-encoder,
+// local or remote, through the same rerankers::Reranker as the server.
 // A table on a terminal; JSON Lines when piped or with --json.
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -15,7 +16,8 @@
 #include "cli/engine_flags.h"
 #include "cli/jsonl.h"
 #include "hub/hub_cache.h"
-#include "rerankers/ranking.h"
+#include "rerankers/local_cross_encoder.h"
+#include "rerankers/reranker.h"
 
 namespace winnow::cli {
 namespace {
@@ -94,61 +96,56 @@ int run_rerank(const RerankFlags& flags) {
     return kExitFailure;
   }
 
-  base::Stopwatch stopwatch;
-  std::vector<rerankers::RankedDocument> ranked;
-  std::size_t truncated = 0, max_length = 0;
-  std::string answered_by = entry->name;  // reported on standard error
+  // Local models with this command's engine flags, remote ones as the
+  // registry configures them; either way through the Reranker interface, as
+  // the server and pipelines rerank.
+  std::shared_ptr<const rerankers::Reranker> reranker;
   if (entry->backend == registry::ModelBackend::kLocal) {
     auto model_dir = (*registry)->local_dir(*entry);
     if (!model_dir.ok()) {
       print_error("rerank", model_dir.status());
       return kExitFailure;
     }
-    auto scorer = inference::Scorer::load(*model_dir, flags.engine.scorer_options());
-    if (!scorer.ok()) {
-      print_error("rerank", scorer.status());
+    auto local = rerankers::LocalCrossEncoder::load(*model_dir, flags.engine.scorer_options(), entry->name,
+                                                    hub::snapshot_revision(*model_dir));
+    if (!local.ok()) {
+      print_error("rerank", local.status());
       return kExitFailure;
     }
-    stopwatch.reset();
-    std::vector<inference::PairText> pairs;
-    pairs.reserve(documents.size());
-    for (const InputDocument& d : documents) pairs.push_back({flags.query, d.text});
-    std::vector<base::Result<inference::PairScore>> scores = (*scorer)->score_pairs(pairs);
-    std::vector<float> logits;
-    for (std::size_t i = 0; i < scores.size(); ++i) {
-      if (!scores[i].ok()) {
-        print_error("rerank", scores[i].status().with_context(source + " line " + std::to_string(documents[i].line)));
-        return kExitFailure;
-      }
-      logits.push_back(scores[i]->logit);
-      if (scores[i]->truncated) ++truncated;
-    }
-    ranked = rerankers::rank_by_logit(logits, flags.top_n);
-    max_length = (*scorer)->max_length();
-    if (std::string revision = hub::snapshot_revision(*model_dir); !revision.empty()) {
-      answered_by += " @ " + revision.substr(0, 12);
-    }
+    reranker = std::move(*local);
   } else {
     // A remote API ranks; its own limits apply, and it reports no logits.
-    auto reranker = (*registry)->reranker(entry->name);
-    if (!reranker.ok()) {
-      print_error("rerank", reranker.status());
+    auto remote = (*registry)->reranker(entry->name);
+    if (!remote.ok()) {
+      print_error("rerank", remote.status());
       return kExitFailure;
     }
-    std::vector<std::string> texts;
-    for (const InputDocument& d : documents) texts.push_back(d.text);
-    auto outcome = (*reranker)->rerank(flags.query, texts, flags.top_n);
-    if (!outcome.ok()) {
-      print_error("rerank", outcome.status());
-      return kExitFailure;
-    }
-    ranked = std::move(outcome->results);
+    reranker = std::move(*remote);
+  }
+  std::vector<std::string> texts;
+  texts.reserve(documents.size());
+  for (const InputDocument& d : documents) texts.push_back(d.text);
+  rerankers::RerankOptions options;
+  options.document_name = [&](std::size_t index) { return source + " line " + std::to_string(documents[index].line); };
+
+  base::Stopwatch stopwatch;
+  auto outcome = reranker->rerank(flags.query, texts, flags.top_n, options);
+  const double elapsed_ms = stopwatch.elapsed_ms();
+  if (!outcome.ok()) {
+    print_error("rerank", outcome.status());
+    return kExitFailure;
+  }
+  const std::vector<rerankers::RankedDocument>& ranked = outcome->results;
+  const std::size_t truncated = outcome->documents_truncated;
+  std::string answered_by = entry->name;  // reported on standard error
+  if (entry->backend == registry::ModelBackend::kLocal) {
+    if (!outcome->revision.empty()) answered_by += " @ " + outcome->revision.substr(0, 12);
+  } else {
     answered_by += " (" + outcome->model + (outcome->revision.empty() ? "" : ", " + outcome->revision) + ")";
   }
-  const double elapsed_ms = stopwatch.elapsed_ms();
   if (truncated > 0) {
     std::cerr << "winnow rerank: " << truncated << " of " << documents.size() << " documents were cut to max_length "
-              << max_length << " tokens (--max-length to change)\n";
+              << outcome->max_length << " tokens (--max-length to change)\n";
   }
 
   // Which model (and revision) answered, for people; scripts read standard output.

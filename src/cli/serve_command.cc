@@ -43,6 +43,7 @@ struct ServeFlags {
   std::string log_format = "text";
   bool log_bodies = false;
   RegistryFlags registry;
+  ServerModelFlags models;
 };
 
 std::chrono::milliseconds ms(double seconds) {
@@ -90,7 +91,7 @@ int run_serve(const ServeFlags& flags) {
     print_error("serve", store.status());
     return kExitFailure;
   }
-  auto registry = flags.registry.open(std::filesystem::path(flags.data) / "models.json");
+  auto registry = flags.registry.open(std::filesystem::path(flags.data) / "models.json", &flags.models);
   if (!registry.ok()) {
     print_error("serve", registry.status());
     return kExitFailure;
@@ -116,6 +117,15 @@ int run_serve(const ServeFlags& flags) {
     print_error("serve", bound);
     return kExitFailure;
   }
+  if (flags.models.model_dirs.empty()) {
+    std::cerr << "winnow: requests may name the built-in models and the models file's (serve model directories "
+                 "with --model-dir DIR)"
+              << std::endl;
+  } else {
+    std::cerr << "winnow: requests may name the built-in models, the models file's, and the model directories under";
+    for (const std::string& dir : flags.models.model_dirs) std::cerr << " " << dir;
+    std::cerr << std::endl;
+  }
   std::cout << "winnow: serving " << flags.data << " on http://" << flags.host << ":" << server->port() << std::endl;
   const base::CpuFeatures& cpu = base::cpu_features();
   server::log_event(
@@ -133,6 +143,8 @@ int run_serve(const ServeFlags& flags) {
        {"idle_timeout_s", flags.idle_timeout},
        {"drain_s", flags.drain_seconds},
        {"api_keys", server->api_key_count()},
+       {"model_dirs", flags.models.model_dirs},
+       {"allow_downloads", flags.models.allow_downloads},
        {"cors_origins", flags.cors_origins},
        {"cpu", base::cpu_level_name(cpu)},
        {"cpu_features", std::string(cpu.avx2 ? "avx2 " : "") + (cpu.avx512 ? "avx512 " : "") +
@@ -243,6 +255,7 @@ void add_serve_command(CLI::App& app, int& exit_status) {
   command->add_flag("--log-bodies", flags->log_bodies,
                     "also log request bodies, targets and error messages (they may hold documents and queries)");
   flags->registry.add_to(*command);
+  flags->models.add_to(*command);
   command->callback([flags, &exit_status] { exit_status = run_serve(*flags); });
 }
 

@@ -2,9 +2,6 @@
 
 #include <openssl/evp.h>
 
-#include <cstdio>
-#include <vector>
-
 namespace winnow::hub {
 
 namespace {
@@ -32,18 +29,6 @@ std::string Sha256::hex_digest() {
   }
   reset();
   return hex;
-}
-
-std::string sha256_file_hex(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return "";
-  Sha256 hash;
-  std::vector<char> buffer(1 << 20);
-  std::size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), f)) > 0) hash.update(std::string_view(buffer.data(), n));
-  const bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  return failed ? "" : hash.hex_digest();
 }
 
 }  // namespace winnow::hub

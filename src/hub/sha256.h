@@ -24,7 +24,4 @@ class Sha256 {
   void* ctx_;  // EVP_MD_CTX*
 };
 
-// SHA-256 of a whole file, hex; empty string when it cannot be read.
-std::string sha256_file_hex(const std::string& path);
-
 }  // namespace winnow::hub

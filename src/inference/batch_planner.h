@@ -1,4 +1,5 @@
-// Groups variable-length sequences into batches under a token budget.
+// How an engine (engine.h) groups variable-length sequences into batches
+// under a token budget.
 //
 // The model runs on packed, unpadded batches, so a batch costs what its real
 // tokens cost; the budget bounds activation memory, and sorting by length keeps

@@ -162,8 +162,9 @@ base::Status Attention::forward(const AttentionRequest& request) const {
   if (request.out == nullptr && request.out_bf16 == nullptr) {
     return base::invalid_argument("Attention::forward: no output");
   }
-  const bool affine = request.row_scale != nullptr || request.row_zero != nullptr || request.column_comp != nullptr;
-  if (affine && (request.row_scale == nullptr || request.row_zero == nullptr || request.column_comp == nullptr)) {
+  const RowAffine& f = request.affine;
+  const bool affine = f.row_scale != nullptr || f.row_zero != nullptr || f.column_comp != nullptr;
+  if (affine && (f.row_scale == nullptr || f.row_zero == nullptr || f.column_comp == nullptr)) {
     return base::invalid_argument("Attention::forward: row_scale, row_zero and column_comp go together");
   }
   if (impl.simd != Simd::kAvx512 && (request.bf16 || request.out_bf16 != nullptr || affine)) {
@@ -175,7 +176,7 @@ base::Status Attention::forward(const AttentionRequest& request) const {
     return base::failed_precondition("bf16 attention needs AVX512_BF16, which this CPU lacks");
   }
   if (impl.simd == Simd::kNone) {
-    if (request.bias != nullptr) return base::failed_precondition("attention bias needs a hand-written kernel");
+    if (f.bias != nullptr) return base::failed_precondition("attention bias needs a hand-written kernel");
     if (request.out == nullptr) return base::invalid_argument("Attention::forward: the oneDNN path writes fp32 only");
     std::vector<float> local;
     return impl.forward_onednn(request, request.scratch != nullptr ? *request.scratch : local);
@@ -186,7 +187,7 @@ base::Status Attention::forward(const AttentionRequest& request) const {
   args.num_heads = impl.num_heads;
   args.head_dim = impl.head_dim;
   args.scale = 1.0f / std::sqrt(static_cast<float>(impl.head_dim));
-  args.affine = {request.row_scale, request.row_zero, request.column_comp, request.bias};
+  args.affine = request.affine;
   args.out = request.out;
   args.out_bf16 = reinterpret_cast<std::uint16_t*>(request.out_bf16);
 

@@ -12,6 +12,7 @@
 
 #include "base/status.h"
 #include "kernels/bf16.h"
+#include "kernels/row_affine.h"
 
 namespace winnow::kernels {
 
@@ -33,14 +34,11 @@ struct AttentionRequest {
   const float* qkv = nullptr;
   // num_sequences + 1 entries, offsets[0] == 0, non-decreasing, back() == tokens.
   std::span<const std::int32_t> offsets;
-  // Optional per-row dequantization of qkv as it is read, for the raw output
-  // of an int8 GEMM (quantize.h): value = row_scale[t] · (qkv[t][c] −
-  // row_zero[t] · column_comp[c]) + bias[c]. Set all three of row_scale,
-  // row_zero, column_comp, or none; bias [3 · hidden] may be set alone.
-  const float* row_scale = nullptr;
-  const float* row_zero = nullptr;
-  const float* column_comp = nullptr;
-  const float* bias = nullptr;
+  // Applied to qkv as it is read (rows are token indices, columns 0 .. 3 ·
+  // hidden): the raw output of an int8 GEMM is finished here (row_affine.h).
+  // Empty for fp32 / bf16 GEMM outputs; a bias alone needs a hand-written
+  // kernel, the row terms the AVX-512 one.
+  RowAffine affine;
   // Q·Kᵀ and P·V as bf16 dot products with fp32 accumulation (softmax stays
   // fp32). Needs AVX512_BF16. Rounding q and k is the larger error: a score
   // of 30 moves by ~0.1, and the softmax with it.

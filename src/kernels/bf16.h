@@ -1,6 +1,7 @@
 // bfloat16 values: the upper half of an IEEE fp32, stored as 16 bits.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -23,5 +24,8 @@ inline float to_float(Bf16 x) {
   std::memcpy(&out, &bits, sizeof(out));
   return out;
 }
+
+// out[i] = to_bf16(x[i]) for i < n. Parallel, AVX-512 where the CPU has it.
+void convert_to_bf16(const float* x, std::size_t n, Bf16* out);
 
 }  // namespace winnow::kernels

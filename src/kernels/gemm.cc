@@ -45,6 +45,18 @@ DataType src_type(Precision p) {
   }
 }
 
+// y[i] = epilogue(y[i]) for i < n, scalar (the int8 forms' unfused epilogues).
+void apply_epilogue(float* y, std::size_t n, Epilogue epilogue) {
+  if (epilogue == Epilogue::kNone) return;
+  const auto total = static_cast<std::int64_t>(n);
+  const bool gelu = epilogue == Epilogue::kGeluErf;
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < total; ++i) {
+    const float v = y[i];
+    y[i] = gelu ? 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f)) : std::tanh(v);
+  }
+}
+
 DataType weight_type(Precision p) {
   switch (p) {
     case Precision::kBf16: return DataType::bf16;
@@ -109,6 +121,10 @@ struct Linear::Impl {
     return primitives.emplace(key, dnnl::matmul(make_pd(static_cast<memory::dim>(rows), weights_md, dst)))
         .first->second;
   }
+
+  // OK if `rows_of` has room for `rows` rows of `cols` in this layer's
+  // precision (and, as an input, fp32 rows were pointed at).
+  base::Status check_rows(const ActivationRows& rows_of, std::size_t rows, std::size_t cols, bool input) const;
 
   base::Status run(const void* x, std::size_t rows, void* y, DataType dst) const {
     if (rows == 0) return {};
@@ -252,21 +268,93 @@ base::Status Linear::forward(const float* x, std::size_t rows, float* y) const {
       quantize_rows(x, rows, k, impl.x_q.data(), impl.x_scale.data(), impl.x_zero.data());
       WINNOW_RETURN_IF_ERROR(impl.run(impl.x_q.data(), rows, y, DataType::f32));
       affine_rows(y, affine({impl.x_q.data(), impl.x_scale.data(), impl.x_zero.data()}), rows, n);
-      if (impl.epilogue != Epilogue::kNone) {
-        const auto total = static_cast<std::int64_t>(rows * n);
-        const bool gelu = impl.epilogue == Epilogue::kGeluErf;
-#pragma omp parallel for schedule(static)
-        for (std::int64_t i = 0; i < total; ++i) {
-          const float v = y[i];
-          y[i] = gelu ? 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f)) : std::tanh(v);
-        }
-      }
+      apply_epilogue(y, rows * n, impl.epilogue);
       return {};
     }
     case Precision::kAuto:
       break;
   }
   return base::internal_error("Linear: unresolved precision");
+}
+
+base::Status Linear::Impl::check_rows(const ActivationRows& rows_of, std::size_t rows, std::size_t cols,
+                                      bool input) const {
+  const char* role = input ? "input" : "output";
+  if (rows_of.precision() != precision) {
+    return base::failed_precondition("Linear: " + std::string(precision_name(rows_of.precision())) + " " + role +
+                                     " rows for a " + std::string(precision_name(precision)) + " layer");
+  }
+  if (rows_of.cols() != cols || rows_of.rows() < rows) {
+    return base::invalid_argument("Linear " + shape_string(rows, in_features, out_features) + ": " + role +
+                                  " rows hold room for [" + std::to_string(rows_of.rows()) + " x " +
+                                  std::to_string(rows_of.cols()) + "]");
+  }
+  if (input && rows > 0 && precision == Precision::kFp32 && rows_of.fp32() == nullptr) {
+    return base::failed_precondition("Linear: fp32 input rows read before they were written");
+  }
+  return {};
+}
+
+base::Status Linear::forward(const ActivationRows& x, std::size_t rows, float* y, RowAffine& rest) const {
+  rest = {};
+  if (!impl_) return base::failed_precondition("Linear::forward on an empty Linear");
+  const Impl& impl = *impl_;
+  WINNOW_RETURN_IF_ERROR(impl.check_rows(x, rows, impl.in_features, /*input=*/true));
+  switch (impl.precision) {
+    case Precision::kFp32:
+      return impl.run(x.fp32(), rows, y, DataType::f32);
+    case Precision::kBf16:
+      return impl.run(x.bf16(), rows, y, DataType::f32);
+    case Precision::kInt8:
+      if (impl.epilogue != Epilogue::kNone) {
+        return base::failed_precondition("Linear: an int8 layer with an epilogue writes ActivationRows, not fp32");
+      }
+      rest = affine(x.quantized());
+      return impl.run(x.quantized().values, rows, y, DataType::f32);
+    case Precision::kAuto:
+      break;
+  }
+  return base::internal_error("Linear: unresolved precision");
+}
+
+base::Status Linear::forward(const ActivationRows& x, std::size_t rows, ActivationRows& y) const {
+  if (!impl_) return base::failed_precondition("Linear::forward on an empty Linear");
+  const Impl& impl = *impl_;
+  WINNOW_RETURN_IF_ERROR(impl.check_rows(x, rows, impl.in_features, /*input=*/true));
+  WINNOW_RETURN_IF_ERROR(impl.check_rows(y, rows, impl.out_features, /*input=*/false));
+  const ActivationRows::Targets out = y.targets();
+  switch (impl.precision) {
+    case Precision::kFp32:
+      WINNOW_RETURN_IF_ERROR(impl.run(x.fp32(), rows, out.fp32, DataType::f32));
+      y.complete(rows);
+      return {};
+    case Precision::kBf16:
+      return impl.run(x.bf16(), rows, out.bf16, DataType::bf16);
+    case Precision::kInt8:
+      return impl.run(x.quantized().values, rows, out.fp32, DataType::f32);  // raw, until finish()
+    case Precision::kAuto:
+      break;
+  }
+  return base::internal_error("Linear: unresolved precision");
+}
+
+base::Status Linear::finish(const ActivationRows& x, std::size_t rows, ActivationRows& y) const {
+  if (!impl_ || impl_->precision != Precision::kInt8) return {};
+  const Impl& impl = *impl_;
+  WINNOW_RETURN_IF_ERROR(impl.check_rows(x, rows, impl.in_features, /*input=*/true));
+  WINNOW_RETURN_IF_ERROR(impl.check_rows(y, rows, impl.out_features, /*input=*/false));
+  const std::size_t n = impl.out_features;
+  float* raw = y.targets().fp32;
+  const RowAffine rest = affine(x.quantized());
+  const ActivationRows::Copies q = y.copies_for(nullptr);  // int8 keeps no fp32 rows
+  if (impl.epilogue == Epilogue::kGeluErf) {
+    affine_gelu_quantize(raw, rest, rows, n, q.q, q.scale, q.zero);
+  } else {
+    affine_rows(raw, rest, rows, n);
+    apply_epilogue(raw, rows * n, impl.epilogue);
+    quantize_rows(raw, rows, n, q.q, q.scale, q.zero);
+  }
+  return {};
 }
 
 base::Status Linear::forward(const Bf16* x, std::size_t rows, float* y) const {

@@ -13,9 +13,11 @@
 #include <string>
 
 #include "base/status.h"
+#include "kernels/activation_rows.h"
 #include "kernels/bf16.h"
 #include "kernels/precision.h"
 #include "kernels/quantize.h"
+#include "kernels/row_affine.h"
 
 namespace winnow::kernels {
 
@@ -34,9 +36,13 @@ enum class Epilogue {
 //          fp32 accumulation; bias and epilogue fused.
 //   kInt8: s8 weights, symmetric, one scale per output channel
 //          (s_w[n] = max_k |w[n][k]| / 127); u8 inputs quantized per row
-//          (quantize.h); s32 accumulation; forward_raw returns s_w[n] · Σ q·w
-//          and the caller applies the rows' affine, bias and epilogue, fused
-//          with whatever pass comes next.
+//          (quantize.h); s32 accumulation; the GEMM returns s_w[n] · Σ q·w
+//          and the rows' affine (row_affine.h: dequantization and bias) and
+//          the epilogue are applied by whatever pass comes next.
+//
+// A model's layers call the ActivationRows forms, which take the input in the
+// Linear's own representation and leave the output as the pass after it
+// reads it, so the same code runs every precision (activation_rows.h).
 //
 // Thread-compatible: forward() fills a primitive cache and reuses buffers, so
 // callers serialize calls on one Linear (a model runs one forward pass at a
@@ -55,6 +61,26 @@ class Linear {
   Linear(Linear&&) noexcept;
   Linear& operator=(Linear&&) noexcept;
   ~Linear();
+
+  // The layer on rows held in its precision (x.precision() == precision(),
+  // x.cols() == in_features(), else an error): y [rows, out_features] = x ·
+  // Wᵀ, finished by `rest`. fp32 and bf16 fuse bias and epilogue into the
+  // GEMM, and `rest` is empty; int8 returns the raw GEMM output and `rest` =
+  // the RowAffine of x's rows (dequantization and bias), for the pass that
+  // reads y to apply (add_layer_norm, attention). An int8 Linear with an
+  // epilogue is refused here: the form below applies it.
+  base::Status forward(const ActivationRows& x, std::size_t rows, float* y, RowAffine& rest) const;
+
+  // y = epilogue(x · Wᵀ + b) as the next Linear's input rows (y.precision()
+  // == precision(), y.cols() == out_features()), in two steps so that
+  // profiles time them apart. forward() runs the GEMM: for fp32 and bf16 that
+  // is all (bias and epilogue fused, bf16 written as bf16 by the GEMM); for
+  // int8 it leaves the raw output in y, and finish() then dequantizes it,
+  // applies the epilogue and quantizes it per row in one pass (GELU; the
+  // other epilogues in three). finish() does nothing for fp32 and bf16. x
+  // must be unchanged between the two calls.
+  base::Status forward(const ActivationRows& x, std::size_t rows, ActivationRows& y) const;
+  base::Status finish(const ActivationRows& x, std::size_t rows, ActivationRows& y) const;
 
   // y[rows, out_features] = epilogue(x[rows, in_features] · Wᵀ + b), any
   // precision (bf16 and int8 convert or quantize x first, into a buffer of

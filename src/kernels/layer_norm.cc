@@ -3,6 +3,11 @@
 #include <cmath>
 #include <cstdint>
 
+#include "base/cpu_features.h"
+#include "kernels/quantize.h"
+#include "kernels/row_pass.h"
+#include "kernels/simd.h"
+
 namespace winnow::kernels {
 
 namespace {
@@ -26,6 +31,28 @@ inline void normalize_row(float* row, std::size_t cols, const float* gamma, cons
   for (std::size_t c = 0; c < cols; ++c) row[c] = (row[c] - mean) * inv_std * gamma[c] + beta[c];
 }
 
+// The fused residual step for row r, portable (CPUs without AVX-512; the
+// same arithmetic, one lane).
+void add_layer_norm_row_portable(const float* y, const RowAffine& f, const float* residual, std::size_t r,
+                                 std::size_t cols, const float* gamma, const float* beta, float eps, float* out,
+                                 const ActivationRows::Copies& copies) {
+  float* row = out + r * cols;
+  float sum = 0.0f;
+  for (std::size_t c = 0; c < cols; ++c) {
+    row[c] = internal::affine_value(y + r * cols, f, r, c) + residual[r * cols + c];
+    sum += row[c];
+  }
+  const float mean = sum / static_cast<float>(cols);
+  float squares = 0.0f;
+  for (std::size_t c = 0; c < cols; ++c) squares += (row[c] - mean) * (row[c] - mean);
+  const float inv_std = 1.0f / std::sqrt(squares / static_cast<float>(cols) + eps);
+  for (std::size_t c = 0; c < cols; ++c) row[c] = (row[c] - mean) * inv_std * gamma[c] + beta[c];
+  if (copies.bf16 != nullptr) {
+    for (std::size_t c = 0; c < cols; ++c) copies.bf16[r * cols + c] = to_bf16(row[c]);
+  }
+  if (copies.q != nullptr) quantize_row(row, cols, copies.q + r * cols, copies.scale + r, copies.zero + r);
+}
+
 }  // namespace
 
 void layer_norm(const float* x, std::size_t rows, std::size_t cols, const float* gamma, const float* beta, float eps,
@@ -42,17 +69,25 @@ void layer_norm(const float* x, std::size_t rows, std::size_t cols, const float*
   }
 }
 
-void add_layer_norm(const float* x, const float* residual, std::size_t rows, std::size_t cols, const float* gamma,
-                    const float* beta, float eps, float* out) {
+void add_layer_norm(const float* y, const RowAffine& affine, const float* residual, std::size_t rows,
+                    std::size_t cols, const float* gamma, const float* beta, float eps, float* out,
+                    ActivationRows* next) {
+  const ActivationRows::Copies copies = next != nullptr ? next->copies_for(out) : ActivationRows::Copies{};
   const auto n = static_cast<std::int64_t>(rows);
-#pragma omp parallel for schedule(static)
+  const bool avx512 = base::cpu_features().avx512;
+#pragma omp parallel for schedule(static, internal::kRowChunk)
   for (std::int64_t r = 0; r < n; ++r) {
-    const float* a = x + r * cols;
-    const float* b = residual + r * cols;
-    float* row = out + r * cols;
-#pragma omp simd
-    for (std::size_t c = 0; c < cols; ++c) row[c] = a[c] + b[c];
-    normalize_row(row, cols, gamma, beta, eps);
+    const auto i = static_cast<std::size_t>(r);
+    if (avx512) {
+      simd::avx512::add_layer_norm(
+          y + i * cols, internal::affine_of_row(affine, i), residual + i * cols, 1, cols, gamma, beta, eps,
+          out + i * cols,
+          copies.bf16 == nullptr ? nullptr : reinterpret_cast<std::uint16_t*>(copies.bf16) + i * cols,
+          copies.q == nullptr ? nullptr : copies.q + i * cols, copies.scale == nullptr ? nullptr : copies.scale + i,
+          copies.zero == nullptr ? nullptr : copies.zero + i);
+    } else {
+      add_layer_norm_row_portable(y, affine, residual, i, cols, gamma, beta, eps, out, copies);
+    }
   }
 }
 

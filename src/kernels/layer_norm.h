@@ -1,7 +1,13 @@
-// Layer normalisation over the last axis, as torch.nn.LayerNorm.
+// Layer normalisation over the last axis, as torch.nn.LayerNorm (biased
+// variance, two passes in fp32, as torch computes it on CPU): plain, for the
+// embeddings, and fused with the post-LN residual step that sits between a
+// transformer layer's GEMMs in every precision.
 #pragma once
 
 #include <cstddef>
+
+#include "kernels/activation_rows.h"
+#include "kernels/row_affine.h"
 
 namespace winnow::kernels {
 
@@ -12,9 +18,15 @@ namespace winnow::kernels {
 void layer_norm(const float* x, std::size_t rows, std::size_t cols, const float* gamma, const float* beta, float eps,
                 float* out);
 
-// The post-LN residual step: out[r] = layer_norm(x[r] + residual[r]).
-// out may alias x or residual.
-void add_layer_norm(const float* x, const float* residual, std::size_t rows, std::size_t cols, const float* gamma,
-                    const float* beta, float eps, float* out);
+// The post-LN residual step, in one pass per row:
+//   out[r] = LayerNorm(affine(y)[r] + residual[r])
+// (y: a GEMM's output, finished by `affine` as it is read; gamma, beta
+// [cols]). out may alias residual. When `next` is set (with next->cols() ==
+// cols), the same rows also become the next Linear's input: fp32 reads `out`
+// in place, bf16 gets its copy and int8 its quantized rows in the same pass.
+// Parallel over rows; each row's result depends on that row only.
+void add_layer_norm(const float* y, const RowAffine& affine, const float* residual, std::size_t rows,
+                    std::size_t cols, const float* gamma, const float* beta, float eps, float* out,
+                    ActivationRows* next = nullptr);
 
 }  // namespace winnow::kernels

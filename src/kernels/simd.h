@@ -1,33 +1,28 @@
 // Hand-written kernels per instruction set (internal to kernels/).
 //
 // The functions in namespace avx512 live in simd_avx512.cc, compiled with
-// -mavx512f/bw/vl/dq -mavx512bf16 -mavx512vnni -mfma; those in avx2 in
-// simd_avx2.cc, compiled with -mavx2 -mfma. Call them only when
-// base::cpu_features() reports the instruction set (the bf16 ones only with
-// avx512_bf16). Those two files include nothing but <immintrin.h>, this
-// header and simd_attention.inc, and keep every helper in an anonymous
-// namespace, so no inline library function compiled for a wider instruction
-// set can be merged into the rest of the program by the linker.
+// -mavx512f/bw/vl/dq -mavx512bf16 -mfma; those in avx2 in simd_avx2.cc,
+// compiled with -mavx2 -mfma (src/kernels/CMakeLists.txt). None uses VNNI:
+// the int8 GEMMs are oneDNN's, whose JIT picks VNNI by itself. Call them only
+// when base::cpu_features() reports the instruction set (the bf16 ones only
+// with avx512_bf16). Those two files include nothing but <immintrin.h>, this
+// header (with row_affine.h, a plain struct that declares no function) and
+// simd_attention.inc, and keep every helper in an anonymous namespace, so no
+// inline library function compiled for a wider instruction set can be merged
+// into the rest of the program by the linker. Keep it so: whatever this
+// header includes must declare no function either.
 //
-// Everything here is sequential: the callers (attention.cc, fused.cc)
-// parallelise over sequences, heads and rows with OpenMP.
+// Everything here is sequential: the callers (attention.cc, layer_norm.cc,
+// quantize.cc, bf16.cc) parallelise over sequences, heads and rows with
+// OpenMP.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
-namespace winnow::kernels::simd {
+#include "kernels/row_affine.h"
 
-// The per-row dequantization of an int8 GEMM's raw output (quantize.h):
-//   value[r][c] = row_scale[r] · (raw[r][c] − row_zero[r] · column_comp[c]) + bias[c]
-// With row_scale == nullptr the values are raw[r][c] + bias[c] (bias may be
-// null too): the fp32 / bf16 GEMMs already applied everything.
-struct RowAffine {
-  const float* row_scale = nullptr;    // [rows]
-  const float* row_zero = nullptr;     // [rows]
-  const float* column_comp = nullptr;  // [cols]
-  const float* bias = nullptr;         // [cols]
-};
+namespace winnow::kernels::simd {
 
 // One attention problem: a packed batch's q | k | v rows and where the
 // context goes. Row indices are token indices of the batch.

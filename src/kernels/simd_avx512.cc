@@ -1,6 +1,7 @@
 // AVX-512 kernels (see simd.h). Compiled with -mavx512f -mavx512bw -mavx512vl
-// -mavx512dq -mavx512bf16 -mavx512vnni -mfma; the bf16 ones run only where the
-// CPU has AVX512_BF16. Includes nothing from the standard library on purpose.
+// -mavx512dq -mavx512bf16 -mfma (no VNNI: the int8 GEMMs are oneDNN's); the
+// bf16 ones run only where the CPU has AVX512_BF16. Includes nothing from the
+// standard library on purpose.
 #include <immintrin.h>
 
 // GCC 12's AVX-512 headers make their "undefined" vectors by initialising a

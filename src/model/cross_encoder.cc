@@ -72,12 +72,12 @@ base::Result<std::unique_ptr<CrossEncoder>> CrossEncoder::load(const std::filesy
   return model;
 }
 
-base::Result<std::vector<float>> CrossEncoder::score(const TokenBatch& batch) const {
+base::Result<std::vector<float>> CrossEncoder::score(const TokenBatch& batch) {
   return score(batch, encoder_.default_precision());
 }
 
-base::Result<std::vector<float>> CrossEncoder::score(const TokenBatch& batch, base::Precision precision) const {
-  WINNOW_RETURN_IF_ERROR(encoder_.check_prepared(precision));
+base::Result<std::vector<float>> CrossEncoder::score(const TokenBatch& batch, base::Precision precision) {
+  WINNOW_RETURN_IF_ERROR(info_.check_prepared(precision));
   WINNOW_RETURN_IF_ERROR(encoder_.validate(batch));
   const std::size_t n = batch.num_sequences();
   std::vector<float> logits(n);

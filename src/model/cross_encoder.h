@@ -34,16 +34,18 @@ class CrossEncoder {
   // info().declared_activation). Refuses the whole batch if a sequence is
   // invalid (id >= vocab_size, type id >= type_vocab_size, empty, longer than
   // info().max_tokens), naming the sequence index.
-  // Thread-compatible: callers serialize calls (buffers are reused between
-  // calls). Parallel inside with OpenMP (omp_get_max_threads()).
-  base::Result<std::vector<float>> score(const TokenBatch& batch) const;
+  // Non-const: it reuses the model's buffers between calls, so whoever holds
+  // the model mutably is its one caller (inference::Scorer's worker, which
+  // owns it). The const members may be called meanwhile from any thread.
+  // Parallel inside with OpenMP (omp_get_max_threads()).
+  base::Result<std::vector<float>> score(const TokenBatch& batch);
   // The same in `precision`, one of info().precisions (else FailedPrecondition).
   // The last layer computes only what the head reads (the first tokens).
-  base::Result<std::vector<float>> score(const TokenBatch& batch, base::Precision precision) const;
+  base::Result<std::vector<float>> score(const TokenBatch& batch, base::Precision precision);
   base::Precision default_precision() const { return encoder_.default_precision(); }
   // From now on, score() adds its stage times to `profile` (nullptr: stop).
-  // For benchmarks; thread-compatible like score().
-  void set_profile(EncoderProfile* profile) const { workspace_.profile = profile; }
+  // For benchmarks.
+  void set_profile(EncoderProfile* profile) { workspace_.profile = profile; }
   // What score() checks before running: ids, type ids, lengths (see score()).
   base::Status validate(const TokenBatch& batch) const { return encoder_.validate(batch); }
 
@@ -53,10 +55,10 @@ class CrossEncoder {
   ModelInfo info_;
   Encoder encoder_;
   ClassificationHead head_;
-  // Reused between calls (thread-compatible contract).
-  mutable EncoderWorkspace workspace_;
-  mutable std::vector<float> first_tokens_;
-  mutable std::vector<float> head_scratch_;
+  // Reused between score() calls.
+  EncoderWorkspace workspace_;
+  std::vector<float> first_tokens_;
+  std::vector<float> head_scratch_;
 };
 
 }  // namespace winnow::model

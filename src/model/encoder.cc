@@ -7,7 +7,7 @@
 
 #include "base/cpu_features.h"
 #include "kernels/attention.h"
-#include "kernels/quantize.h"
+#include "kernels/layer_norm.h"
 #include "model/model_description.h"
 
 namespace winnow::model {
@@ -31,6 +31,14 @@ base::Status check_layer_count(const ModelConfig& config, const EncoderLayout& l
     }
   }
   return {};
+}
+
+// Callers check the precision with ModelInfo::check_prepared first (which
+// names the prepared ones and how to prepare more); this only guards the
+// Encoder's own API.
+base::Status not_prepared(base::Precision precision) {
+  return base::failed_precondition("encoder: precision " + std::string(base::precision_name(precision)) +
+                                   " was not prepared");
 }
 
 template <typename Vector>
@@ -58,12 +66,6 @@ class StageClock {
 };
 
 }  // namespace
-
-void EncoderWorkspace::Quantized::resize(std::size_t rows, std::size_t cols) {
-  grow(values, rows * cols);
-  grow(scale, rows);
-  grow(zero, rows);
-}
 
 base::Result<Encoder> Encoder::load(const ModelConfig& config, const EncoderLayout& layout,
                                     const Checkpoint& checkpoint, WeightReader& weights, const LoadOptions& options) {
@@ -143,14 +145,6 @@ bool Encoder::bf16_attention(base::Precision precision) const {
   return false;
 }
 
-base::Status Encoder::check_prepared(base::Precision precision) const {
-  if (find(precision) != nullptr) return {};
-  std::string prepared;
-  for (base::Precision p : precisions_) prepared += (prepared.empty() ? "" : ", ") + std::string(base::precision_name(p));
-  return base::failed_precondition("precision " + std::string(base::precision_name(precision)) +
-                                   " was not prepared when the model was loaded (prepared: " + prepared + ")");
-}
-
 const Encoder::Prepared* Encoder::find(base::Precision precision) const {
   for (const Prepared& p : prepared_) {
     if (p.precision == precision) return &p;
@@ -161,7 +155,7 @@ const Encoder::Prepared* Encoder::find(base::Precision precision) const {
 base::Status Encoder::forward(const TokenBatch& batch, base::Precision precision, EncoderWorkspace& ws,
                               std::vector<float>& hidden) const {
   const Prepared* prepared = find(precision);
-  if (prepared == nullptr) return check_prepared(precision);
+  if (prepared == nullptr) return not_prepared(precision);
   hidden.resize(batch.num_tokens() * hidden_);
   if (batch.num_tokens() == 0) return {};
   return run(batch, *prepared, /*first_only=*/false, ws, hidden);
@@ -170,7 +164,7 @@ base::Status Encoder::forward(const TokenBatch& batch, base::Precision precision
 base::Status Encoder::forward_first_tokens(const TokenBatch& batch, base::Precision precision,
                                            EncoderWorkspace& ws, std::vector<float>& first) const {
   const Prepared* prepared = find(precision);
-  if (prepared == nullptr) return check_prepared(precision);
+  if (prepared == nullptr) return not_prepared(precision);
   first.resize(batch.num_sequences() * hidden_);
   if (batch.num_tokens() == 0) return {};
   return run(batch, *prepared, /*first_only=*/true, ws, first);
@@ -189,196 +183,69 @@ void gather_first_rows(const float* x, std::span<const std::int32_t> offsets, st
 
 base::Status Encoder::run(const TokenBatch& batch, const Prepared& prepared, bool first_only, EncoderWorkspace& ws,
                           std::vector<float>& out) const {
-  const std::size_t tokens = batch.num_tokens();
+  const std::size_t tokens = batch.num_tokens(), sequences = batch.num_sequences(), h = hidden_;
+  const std::size_t layers = prepared.layers.size();
+  const base::Precision precision = prepared.precision;
   // All tokens' rows: the output itself, or a workspace buffer when only the
   // first rows come out.
-  if (first_only) grow(ws.hidden, tokens * hidden_);
+  if (first_only) grow(ws.hidden, tokens * h);
   float* x = first_only ? ws.hidden.data() : out.data();
-  grow(ws.qkv, tokens * 3 * hidden_);
-  grow(ws.context, tokens * hidden_);
-  grow(ws.projected, tokens * hidden_);
+  grow(ws.qkv, tokens * 3 * h);
+  grow(ws.projected, tokens * h);
+  ws.input.reserve(precision, tokens, h);
+  ws.context.reserve(precision, tokens, h);
+  ws.intermediate.reserve(precision, tokens, intermediate_size_);
   StageClock clock(ws.profile);
   embeddings_.forward(batch, x);
+  ws.input.assign(x, tokens);
   clock.lap(&EncoderProfile::embeddings);
-  base::Status status;
-  switch (prepared.precision) {
-    case base::Precision::kFp32:
-      status = run_fp32(batch, prepared, first_only, ws, x, out.data());
-      break;
-    case base::Precision::kBf16:
-      status = run_bf16(batch, prepared, first_only, ws, x, out.data());
-      break;
-    case base::Precision::kInt8:
-      status = run_int8(batch, prepared, first_only, ws, x, out.data());
-      break;
-    case base::Precision::kAuto:
-      status = base::internal_error("encoder: unresolved precision");
-      break;
-  }
-  WINNOW_RETURN_IF_ERROR(status);
-  if (first_only && prepared.layers.empty()) gather_first_rows(x, batch.offsets, hidden_, out.data());
-  return {};
-}
-
-// Each run_* goes through the layers. In the last layer of first-token mode,
-// Q·Kᵀ still sees every token's key and value, but only the first tokens are
-// queries, and from there on `rows` = sequences and the state lives in `out`.
-
-base::Status Encoder::run_fp32(const TokenBatch& batch, const Prepared& prepared, bool first_only,
-                               EncoderWorkspace& ws, float* x, float* out) const {
-  StageClock clock(ws.profile);
-  const std::size_t tokens = batch.num_tokens(), sequences = batch.num_sequences(), h = hidden_;
-  grow(ws.intermediate, tokens * intermediate_size_);
-  for (std::size_t l = 0; l < prepared.layers.size(); ++l) {
+  const bool bf16 = bf16_attention(precision);
+  for (std::size_t l = 0; l < layers; ++l) {
     const Dense& d = prepared.layers[l];
     const Norms& n = norms_[l];
-    const bool last = first_only && l + 1 == prepared.layers.size();
+    // In the last layer of first-token mode, Q·Kᵀ still sees every token's
+    // key and value, but only the first tokens are queries, and from there
+    // on `rows` = sequences and the state lives in `out`.
+    const bool last = first_only && l + 1 == layers;
+    const bool more = l + 1 < layers;
     const std::size_t rows = last ? sequences : tokens;
-    WINNOW_RETURN_IF_ERROR(d.qkv.forward(x, tokens, ws.qkv.data()));
+    kernels::RowAffine affine;  // what finishes each GEMM's output (int8), applied by the pass that reads it
+    WINNOW_RETURN_IF_ERROR(d.qkv.forward(ws.input, tokens, ws.qkv.data(), affine));
     clock.lap(&EncoderProfile::qkv);
     kernels::AttentionRequest attention;
     attention.qkv = ws.qkv.data();
+    attention.affine = affine;
     attention.offsets = batch.offsets;
+    attention.bf16 = bf16;
     attention.first_token_only = last;
-    attention.out = ws.context.data();
+    const kernels::ActivationRows::Targets context = ws.context.targets();
+    attention.out = context.fp32;
+    attention.out_bf16 = context.bf16;
     attention.scratch = &ws.attention_scratch;
     WINNOW_RETURN_IF_ERROR(attention_.forward(attention));
-    clock.lap(&EncoderProfile::attention);
+    ws.context.complete(rows);
     float* state = x;
     if (last) {
-      gather_first_rows(x, batch.offsets, h, out);
-      state = out;
+      gather_first_rows(x, batch.offsets, h, out.data());
+      state = out.data();
     }
-    WINNOW_RETURN_IF_ERROR(d.attention_out.forward(ws.context.data(), rows, ws.projected.data()));
-    clock.lap(&EncoderProfile::attention_out);
-    kernels::add_layer_norm_fused(ws.projected.data(), {}, state, rows, h, n.attention.gamma.data(),
-                                  n.attention.beta.data(), eps_, {.out = state});
-    clock.lap(&EncoderProfile::norms);
-    WINNOW_RETURN_IF_ERROR(d.intermediate.forward(state, rows, ws.intermediate.data()));
-    clock.lap(&EncoderProfile::ffn_in);
-    WINNOW_RETURN_IF_ERROR(d.output.forward(ws.intermediate.data(), rows, ws.projected.data()));
-    clock.lap(&EncoderProfile::ffn_out);
-    kernels::add_layer_norm_fused(ws.projected.data(), {}, state, rows, h, n.output.gamma.data(),
-                                  n.output.beta.data(), eps_, {.out = state});
-    clock.lap(&EncoderProfile::norms);
-  }
-  return {};
-}
-
-base::Status Encoder::run_bf16(const TokenBatch& batch, const Prepared& prepared, bool first_only,
-                               EncoderWorkspace& ws, float* x, float* out) const {
-  StageClock clock(ws.profile);
-  const std::size_t tokens = batch.num_tokens(), sequences = batch.num_sequences(), h = hidden_;
-  grow(ws.x_bf16, tokens * h);
-  grow(ws.context_bf16, tokens * h);
-  grow(ws.intermediate_bf16, tokens * intermediate_size_);
-  kernels::convert_to_bf16(x, tokens * h, ws.x_bf16.data());
-  clock.lap(&EncoderProfile::embeddings);
-  for (std::size_t l = 0; l < prepared.layers.size(); ++l) {
-    const Dense& d = prepared.layers[l];
-    const Norms& n = norms_[l];
-    const bool last = first_only && l + 1 == prepared.layers.size();
-    const bool more = l + 1 < prepared.layers.size();
-    const std::size_t rows = last ? sequences : tokens;
-    WINNOW_RETURN_IF_ERROR(d.qkv.forward(ws.x_bf16.data(), tokens, ws.qkv.data()));
-    clock.lap(&EncoderProfile::qkv);
-    kernels::AttentionRequest attention;
-    attention.qkv = ws.qkv.data();
-    attention.offsets = batch.offsets;
-    attention.bf16 = bf16_attention(base::Precision::kBf16);
-    attention.first_token_only = last;
-    attention.out_bf16 = ws.context_bf16.data();
-    WINNOW_RETURN_IF_ERROR(attention_.forward(attention));
     clock.lap(&EncoderProfile::attention);
-    float* state = x;
-    if (last) {
-      gather_first_rows(x, batch.offsets, h, out);
-      state = out;
-    }
-    WINNOW_RETURN_IF_ERROR(d.attention_out.forward(ws.context_bf16.data(), rows, ws.projected.data()));
+    WINNOW_RETURN_IF_ERROR(d.attention_out.forward(ws.context, rows, ws.projected.data(), affine));
     clock.lap(&EncoderProfile::attention_out);
-    kernels::add_layer_norm_fused(ws.projected.data(), {}, state, rows, h, n.attention.gamma.data(),
-                                  n.attention.beta.data(), eps_, {.out = state, .out_bf16 = ws.x_bf16.data()});
+    kernels::add_layer_norm(ws.projected.data(), affine, state, rows, h, n.attention.gamma.data(),
+                            n.attention.beta.data(), eps_, state, &ws.input);
     clock.lap(&EncoderProfile::norms);
-    WINNOW_RETURN_IF_ERROR(d.intermediate.forward(ws.x_bf16.data(), rows, ws.intermediate_bf16.data()));
+    WINNOW_RETURN_IF_ERROR(d.intermediate.forward(ws.input, rows, ws.intermediate));
     clock.lap(&EncoderProfile::ffn_in);
-    WINNOW_RETURN_IF_ERROR(d.output.forward(ws.intermediate_bf16.data(), rows, ws.projected.data()));
-    clock.lap(&EncoderProfile::ffn_out);
-    kernels::add_layer_norm_fused(ws.projected.data(), {}, state, rows, h, n.output.gamma.data(),
-                                  n.output.beta.data(), eps_,
-                                  {.out = state, .out_bf16 = more ? ws.x_bf16.data() : nullptr});
-    clock.lap(&EncoderProfile::norms);
-  }
-  return {};
-}
-
-base::Status Encoder::run_int8(const TokenBatch& batch, const Prepared& prepared, bool first_only,
-                               EncoderWorkspace& ws, float* x, float* out) const {
-  StageClock clock(ws.profile);
-  const std::size_t tokens = batch.num_tokens(), sequences = batch.num_sequences(), h = hidden_;
-  const std::size_t inter = intermediate_size_;
-  grow(ws.intermediate, tokens * inter);
-  ws.x_q.resize(tokens, h);
-  ws.context_q.resize(tokens, h);
-  ws.intermediate_q.resize(tokens, inter);
-  kernels::quantize_rows(x, tokens, h, ws.x_q.values.data(), ws.x_q.scale.data(), ws.x_q.zero.data());
-  clock.lap(&EncoderProfile::embeddings);
-  for (std::size_t l = 0; l < prepared.layers.size(); ++l) {
-    const Dense& d = prepared.layers[l];
-    const Norms& n = norms_[l];
-    const bool last = first_only && l + 1 == prepared.layers.size();
-    const bool more = l + 1 < prepared.layers.size();
-    const std::size_t rows = last ? sequences : tokens;
-    WINNOW_RETURN_IF_ERROR(d.qkv.forward_raw(ws.x_q.values.data(), tokens, ws.qkv.data()));
-    clock.lap(&EncoderProfile::qkv);
-    const kernels::RowAffine qkv_affine = d.qkv.affine(ws.x_q.view());
-    kernels::AttentionRequest attention;
-    attention.qkv = ws.qkv.data();
-    attention.offsets = batch.offsets;
-    attention.row_scale = qkv_affine.row_scale;
-    attention.row_zero = qkv_affine.row_zero;
-    attention.column_comp = qkv_affine.column_comp;
-    attention.bias = qkv_affine.bias;
-    attention.bf16 = bf16_attention(base::Precision::kInt8);
-    attention.first_token_only = last;
-    attention.out = ws.context.data();
-    WINNOW_RETURN_IF_ERROR(attention_.forward(attention));
-    clock.lap(&EncoderProfile::attention);
-    float* state = x;
-    if (last) {
-      gather_first_rows(x, batch.offsets, h, out);
-      state = out;
-    }
-    kernels::quantize_rows(ws.context.data(), rows, h, ws.context_q.values.data(), ws.context_q.scale.data(),
-                           ws.context_q.zero.data());
-    clock.lap(&EncoderProfile::attention);
-    WINNOW_RETURN_IF_ERROR(d.attention_out.forward_raw(ws.context_q.values.data(), rows, ws.projected.data()));
-    clock.lap(&EncoderProfile::attention_out);
-    kernels::add_layer_norm_fused(ws.projected.data(), d.attention_out.affine(ws.context_q.view()), state, rows, h,
-                                  n.attention.gamma.data(), n.attention.beta.data(), eps_,
-                                  {.out = state,
-                                   .q = ws.x_q.values.data(),
-                                   .q_scale = ws.x_q.scale.data(),
-                                   .q_zero = ws.x_q.zero.data()});
-    clock.lap(&EncoderProfile::norms);
-    WINNOW_RETURN_IF_ERROR(d.intermediate.forward_raw(ws.x_q.values.data(), rows, ws.intermediate.data()));
-    clock.lap(&EncoderProfile::ffn_in);
-    kernels::affine_gelu_quantize(ws.intermediate.data(), d.intermediate.affine(ws.x_q.view()), rows, inter,
-                                  ws.intermediate_q.values.data(), ws.intermediate_q.scale.data(),
-                                  ws.intermediate_q.zero.data());
+    WINNOW_RETURN_IF_ERROR(d.intermediate.finish(ws.input, rows, ws.intermediate));
     clock.lap(&EncoderProfile::ffn_act);
-    WINNOW_RETURN_IF_ERROR(d.output.forward_raw(ws.intermediate_q.values.data(), rows, ws.projected.data()));
+    WINNOW_RETURN_IF_ERROR(d.output.forward(ws.intermediate, rows, ws.projected.data(), affine));
     clock.lap(&EncoderProfile::ffn_out);
-    kernels::LayerNormOutputs outputs{.out = state};
-    if (more) {
-      outputs.q = ws.x_q.values.data();
-      outputs.q_scale = ws.x_q.scale.data();
-      outputs.q_zero = ws.x_q.zero.data();
-    }
-    kernels::add_layer_norm_fused(ws.projected.data(), d.output.affine(ws.intermediate_q.view()), state, rows, h,
-                                  n.output.gamma.data(), n.output.beta.data(), eps_, outputs);
+    kernels::add_layer_norm(ws.projected.data(), affine, state, rows, h, n.output.gamma.data(), n.output.beta.data(),
+                            eps_, state, more ? &ws.input : nullptr);
     clock.lap(&EncoderProfile::norms);
   }
+  if (first_only && layers == 0) gather_first_rows(x, batch.offsets, h, out.data());
   return {};
 }
 

@@ -9,11 +9,10 @@
 
 #include "base/huge_pages.h"
 #include "base/status.h"
+#include "kernels/activation_rows.h"
 #include "kernels/attention.h"
-#include "kernels/bf16.h"
 #include "kernels/gemm.h"
 #include "kernels/precision.h"
-#include "kernels/quantize.h"
 #include "model/checkpoint.h"
 #include "model/config.h"
 #include "model/embeddings.h"
@@ -43,30 +42,19 @@ struct EncoderProfile {
 };
 
 // Buffers one forward pass needs; grown on demand and kept between calls so a
-// steady stream of batches allocates nothing. Which ones a pass uses depends
-// on its precision.
+// steady stream of batches allocates nothing. The GEMM inputs are held as
+// ActivationRows in the pass's precision, so one workspace serves every
+// precision a model prepared.
 struct EncoderWorkspace {
   template <typename T>
   using Buffer = base::HugeVector<T>;  // tens of MB, read in strided patterns: huge pages
-  Buffer<float> qkv;           // [tokens, 3 · hidden] (int8: the GEMM's raw output)
-  Buffer<float> context;       // [tokens, hidden]
-  Buffer<float> projected;     // [tokens, hidden]
-  Buffer<float> intermediate;  // [tokens, intermediate]
+  Buffer<float> qkv;        // [tokens, 3 · hidden]: the fused projection (int8: before its affine)
+  Buffer<float> projected;  // [tokens, hidden]: the output projections (int8: before their affine)
+  Buffer<float> hidden;     // [tokens, hidden]: the running state in first-token mode
   std::vector<float> attention_scratch;
-  Buffer<float> hidden;        // [tokens, hidden]: the running state in first-token mode
-  Buffer<kernels::Bf16> x_bf16;             // [tokens, hidden]: bf16 GEMM input
-  Buffer<kernels::Bf16> context_bf16;       // [tokens, hidden]
-  Buffer<kernels::Bf16> intermediate_bf16;  // [tokens, intermediate]
-  // int8 GEMM inputs, quantized per row: the hidden state, the attention
-  // context and the FFN's middle.
-  struct Quantized {
-    Buffer<std::uint8_t> values;
-    std::vector<float> scale;
-    std::vector<float> zero;
-    void resize(std::size_t rows, std::size_t cols);
-    kernels::QuantizedRows view() const { return {values.data(), scale.data(), zero.data()}; }
-  };
-  Quantized x_q, context_q, intermediate_q;
+  // The GEMMs' inputs: the hidden state, the attention context, and the
+  // FFN's middle (after GELU).
+  kernels::ActivationRows input, context, intermediate;
   // When set, forward passes add their stage times here (the clock is only
   // read when it is set).
   EncoderProfile* profile = nullptr;
@@ -95,6 +83,7 @@ class Encoder {
   // sequence's own tokens); the parity tests check that its logit is bitwise
   // the one it gets alone on AVX-512, within 1e-5 on AVX2 (where oneDNN's
   // gemm:jit blocks rows by their count).
+  // FailedPrecondition if `precision` was not prepared.
   base::Status forward(const TokenBatch& batch, base::Precision precision, EncoderWorkspace& workspace,
                        std::vector<float>& hidden) const;
   // The same in default_precision().
@@ -114,19 +103,19 @@ class Encoder {
   std::size_t max_tokens() const { return embeddings_.max_tokens(); }
   // Weights of all layers (attention, FFN, LayerNorms), without embeddings.
   std::size_t layer_parameter_count() const { return layer_parameter_count_; }
-  // The prepared precisions, the default first.
+  // The prepared precisions, the default first (ModelInfo::check_prepared
+  // tells a caller which it may ask for).
   const std::vector<base::Precision>& precisions() const { return precisions_; }
   base::Precision default_precision() const { return precisions_.front(); }
-  // FailedPrecondition naming the prepared ones if `precision` is not among them.
-  base::Status check_prepared(base::Precision precision) const;
   // What attention runs on: "avx512", "avx2" or "onednn".
   std::string attention_kernel() const { return attention_.kernel_name(); }
 
  private:
+  // A layer's dense layers in one precision.
   struct Dense {
     kernels::Linear qkv;           // [3H, H]: rows q; k; v
     kernels::Linear attention_out; // [H, H]
-    kernels::Linear intermediate;  // [I, H], GELU fused (fp32 / bf16)
+    kernels::Linear intermediate;  // [I, H], GELU
     kernels::Linear output;        // [H, I]
   };
   struct Norms {
@@ -138,16 +127,11 @@ class Encoder {
     std::vector<Dense> layers;
   };
 
+  // The layers, once for every precision: each Linear takes and leaves its
+  // activations in its own precision's form (kernels::ActivationRows). out
+  // is the whole state, or the first tokens' rows in first-token mode.
   base::Status run(const TokenBatch& batch, const Prepared& prepared, bool first_only, EncoderWorkspace& ws,
                    std::vector<float>& out) const;
-  // x [tokens, hidden]: the running state; out [sequences, hidden]: the
-  // last layer's rows in first-token mode.
-  base::Status run_fp32(const TokenBatch& batch, const Prepared& prepared, bool first_only, EncoderWorkspace& ws,
-                        float* x, float* out) const;
-  base::Status run_bf16(const TokenBatch& batch, const Prepared& prepared, bool first_only, EncoderWorkspace& ws,
-                        float* x, float* out) const;
-  base::Status run_int8(const TokenBatch& batch, const Prepared& prepared, bool first_only, EncoderWorkspace& ws,
-                        float* x, float* out) const;
   const Prepared* find(base::Precision precision) const;
   // Whether a `precision` model computes attention in bf16 (LoadOptions).
   bool bf16_attention(base::Precision precision) const;

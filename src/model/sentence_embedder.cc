@@ -112,13 +112,13 @@ base::Result<std::unique_ptr<SentenceEmbedder>> SentenceEmbedder::load(const std
   return model;
 }
 
-base::Result<std::vector<std::vector<float>>> SentenceEmbedder::embed(const TokenBatch& batch) const {
+base::Result<std::vector<std::vector<float>>> SentenceEmbedder::embed(const TokenBatch& batch) {
   return embed(batch, encoder_.default_precision());
 }
 
 base::Result<std::vector<std::vector<float>>> SentenceEmbedder::embed(const TokenBatch& batch,
-                                                                      base::Precision precision) const {
-  WINNOW_RETURN_IF_ERROR(encoder_.check_prepared(precision));
+                                                                      base::Precision precision) {
+  WINNOW_RETURN_IF_ERROR(info_.check_prepared(precision));
   WINNOW_RETURN_IF_ERROR(encoder_.validate(batch));
   const std::size_t n = batch.num_sequences();
   std::vector<std::vector<float>> out(n);

@@ -32,10 +32,16 @@ class SentenceEmbedder {
   const ModelInfo& info() const { return info_; }
 
   // One embedding of hidden_size floats per sequence, in batch order. Same
-  // validation as CrossEncoder::score. Thread-compatible: callers serialize.
-  base::Result<std::vector<std::vector<float>>> embed(const TokenBatch& batch) const;
+  // validation as CrossEncoder::score. Non-const: it reuses the model's
+  // buffers between calls, so whoever holds the model mutably is its one
+  // caller (inference::Embedder's worker, which owns it). The const members
+  // may be called meanwhile from any thread.
+  base::Result<std::vector<std::vector<float>>> embed(const TokenBatch& batch);
   // The same in `precision`, one of info().precisions (else FailedPrecondition).
-  base::Result<std::vector<std::vector<float>>> embed(const TokenBatch& batch, base::Precision precision) const;
+  base::Result<std::vector<std::vector<float>>> embed(const TokenBatch& batch, base::Precision precision);
+  base::Precision default_precision() const { return encoder_.default_precision(); }
+  // What embed() checks before running: ids, type ids, lengths.
+  base::Status validate(const TokenBatch& batch) const { return encoder_.validate(batch); }
 
  private:
   SentenceEmbedder() = default;
@@ -44,9 +50,10 @@ class SentenceEmbedder {
   Encoder encoder_;
   PoolingMode pooling_ = PoolingMode::kMean;
   bool normalize_ = false;
-  mutable EncoderWorkspace workspace_;
-  mutable std::vector<float> hidden_;
-  mutable std::vector<float> pooled_;
+  // Reused between embed() calls.
+  EncoderWorkspace workspace_;
+  std::vector<float> hidden_;
+  std::vector<float> pooled_;
 };
 
 }  // namespace winnow::model

@@ -86,6 +86,16 @@ struct InputSpec {
   nlohmann::json fallback;  // null: none
 };
 
+bool has_type(const nlohmann::json& value, const std::string& type) {
+  if (type.empty()) return true;
+  if (type == "string") return value.is_string();
+  if (type == "number") return value.is_number();
+  if (type == "integer") return value.is_number_integer() || value.is_number_unsigned();
+  if (type == "boolean") return value.is_boolean();
+  if (type == "array") return value.is_array();
+  return value.is_object();
+}
+
 base::Result<std::vector<InputSpec>> parse_input_schema(const nlohmann::json& schema) {
   std::vector<InputSpec> specs;
   if (schema.is_null()) return specs;
@@ -120,19 +130,12 @@ base::Result<std::vector<InputSpec>> parse_input_schema(const nlohmann::json& sc
     }
     if (std::find(required_list.begin(), required_list.end(), spec.name) != required_list.end()) spec.required = true;
     if (auto d = it->find("default"); d != it->end()) spec.fallback = *d;
+    if (!spec.fallback.is_null() && !has_type(spec.fallback, spec.type)) {
+      return base::invalid_argument(where + ".default: " + spec.fallback.dump() + " is not of its type, " + spec.type);
+    }
     specs.push_back(std::move(spec));
   }
   return specs;
-}
-
-bool has_type(const nlohmann::json& value, const std::string& type) {
-  if (type.empty()) return true;
-  if (type == "string") return value.is_string();
-  if (type == "number") return value.is_number();
-  if (type == "integer") return value.is_number_integer() || value.is_number_unsigned();
-  if (type == "boolean") return value.is_boolean();
-  if (type == "array") return value.is_array();
-  return value.is_object();
 }
 
 }  // namespace

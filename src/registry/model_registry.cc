@@ -179,6 +179,13 @@ base::Result<std::vector<ModelEntry>> parse_models_file(const nlohmann::json& js
 
 base::Result<std::unique_ptr<ModelRegistry>> ModelRegistry::create(const RegistryOptions& options) {
   std::unique_ptr<ModelRegistry> registry(new ModelRegistry(options));
+  if (options.policy) {
+    WINNOW_ASSIGN_OR_RETURN(PathPolicy policy, PathPolicy::create(*options.policy));
+    registry->policy_ = std::move(policy);
+  }
+  if (options.limits.max_loaded_models && *options.limits.max_loaded_models == 0) {
+    return base::invalid_argument("--max-loaded-models: must be at least 1");
+  }
   for (ModelEntry& e : builtin_models()) registry->entries_[e.name] = std::move(e);
   if (options.models_file) {
     std::error_code ec;
@@ -200,21 +207,94 @@ std::vector<ModelEntry> ModelRegistry::entries() const {
   return out;
 }
 
-base::Result<ModelEntry> ModelRegistry::resolve(std::string_view spec, ModelKind kind) const {
+base::Result<ModelRegistry::Resolved> ModelRegistry::resolve_spec(std::string_view spec, ModelKind kind) const {
   if (spec.empty()) return base::invalid_argument("model: empty name");
-  if (auto it = entries_.find(std::string(spec)); it != entries_.end()) return it->second;
-  std::error_code ec;
-  if (fs::is_directory(fs::path(spec), ec) || hub::looks_like_repo_id(spec)) {
-    ModelEntry e;
-    e.name = std::string(spec);
-    e.kind = kind;
-    e.source = std::string(spec);
-    return e;
+  if (auto it = entries_.find(std::string(spec)); it != entries_.end()) {
+    return Resolved{it->second, "name:" + it->first, std::nullopt, false};
   }
-  std::string names;
-  for (const auto& [name, e] : entries_) names += (names.empty() ? "" : ", ") + name;
-  return base::not_found("unknown model \"" + std::string(spec) +
-                         "\": not a known name, a directory or a Hugging Face repo id (known: " + names + ")");
+  auto unnamed = [&](std::string name, std::string source) {
+    ModelEntry e;
+    e.name = std::move(name);
+    e.kind = kind;
+    e.source = std::move(source);
+    return e;
+  };
+  auto repo = [&] {
+    Resolved r{unnamed(std::string(spec), std::string(spec)), "", std::nullopt, false};
+    r.key = "repo:" + std::string(kind_name(kind)) + ":" + r.entry.source + "@" + r.entry.revision;
+    return r;
+  };
+  auto known_names = [&] {
+    std::string names;
+    for (const auto& [name, e] : entries_) names += (names.empty() ? "" : ", ") + name;
+    return names;
+  };
+
+  if (!policy_) {
+    // The command line: any directory, then any repo id.
+    std::error_code ec;
+    const fs::path path{std::string(spec)};
+    if (fs::is_directory(path, ec)) {
+      const fs::path canonical = fs::weakly_canonical(path, ec);
+      fs::path name = path.lexically_normal();
+      if (name.has_relative_path() && name.filename().empty()) name = name.parent_path();
+      Resolved r{unnamed(name.string(), std::string(spec)), "", canonical, false};
+      r.key = "dir:" + std::string(kind_name(kind)) + ":" + canonical.string();
+      return r;
+    }
+    if (hub::looks_like_repo_id(spec)) return repo();
+    return base::not_found("unknown model \"" + std::string(spec) +
+                           "\": not a known name, a directory or a Hugging Face repo id (known: " + known_names() + ")");
+  }
+
+  // A request's name: directories only under the roots, repo ids only when
+  // requests may download.
+  const PathPolicy::Found found = policy_->find_directory(spec);
+  if (found.lookup == PathPolicy::Lookup::kDirectory) {
+    const PolicyDirectory& d = *found.directory;
+    Resolved r{unnamed(d.display, d.display), "", d.canonical, true};
+    r.key = "dir:" + std::string(kind_name(kind)) + ":" + d.canonical.string();
+    return r;
+  }
+  if (found.lookup == PathPolicy::Lookup::kEscapes) return PathPolicy::refused(spec);
+  if (hub::looks_like_repo_id(spec)) {
+    if (policy_->allow_downloads()) return repo();
+    return base::not_found("unknown model \"" + std::string(spec) +
+                           "\": not a name this server knows, nor a model directory under its --model-dir roots; "
+                           "Hugging Face repo ids are downloaded on request only when the server runs with "
+                           "--allow-downloads (or give it a name in the models file; known names: " +
+                           known_names() + ")");
+  }
+  if (found.lookup == PathPolicy::Lookup::kMissing) {
+    return base::not_found("model \"" + std::string(spec) + "\": no model directory there under the --model-dir roots");
+  }
+  return PathPolicy::refused(spec);
+}
+
+base::Result<ModelEntry> ModelRegistry::resolve(std::string_view spec, ModelKind kind) const {
+  WINNOW_ASSIGN_OR_RETURN(Resolved r, resolve_spec(spec, kind));
+  return r.entry;
+}
+
+namespace {
+
+base::Status check_kind(const ModelEntry& entry, ModelKind kind) {
+  if (entry.kind == kind) return {};
+  return base::invalid_argument("model \"" + entry.name + "\" is " +
+                                (entry.kind == ModelKind::kReranker ? "a reranker, not an embedding model"
+                                                                    : "an embedding model, not a reranker"));
+}
+
+std::int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+base::Status ModelRegistry::check_model(std::string_view spec, ModelKind kind) const {
+  WINNOW_ASSIGN_OR_RETURN(Resolved r, resolve_spec(spec, kind));
+  return check_kind(r.entry, kind);
 }
 
 base::Result<fs::path> ModelRegistry::local_dir(const ModelEntry& entry) {
@@ -232,33 +312,158 @@ base::Result<fs::path> ModelRegistry::local_dir(const ModelEntry& entry) {
                          cache.string() + "; fetch it with: winnow pull " + entry.name);
 }
 
-ModelRegistry::Slot& ModelRegistry::slot_for(const std::string& key) {
+std::shared_ptr<ModelRegistry::Slot> ModelRegistry::slot_for(const Resolved& resolved) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto& slot = slots_[key];
-  if (!slot) slot = std::make_unique<Slot>();
-  return *slot;
+  std::shared_ptr<Slot>& slot = slots_[resolved.key];
+  if (!slot) {
+    slot = std::make_shared<Slot>();
+    slot->entry = resolved.entry;
+    slot->dir = resolved.dir;
+    slot->request_directory = resolved.request_directory;
+    slot->local = resolved.entry.backend == ModelBackend::kLocal;
+  }
+  return slot;
 }
 
-base::Result<std::shared_ptr<const rerankers::Reranker>> ModelRegistry::reranker(std::string_view spec) {
-  WINNOW_ASSIGN_OR_RETURN(ModelEntry entry, resolve(spec, ModelKind::kReranker));
-  if (entry.kind != ModelKind::kReranker) {
-    return base::invalid_argument("model \"" + entry.name + "\" is an embedding model, not a reranker");
+std::optional<ModelRegistry::Held> ModelRegistry::take_loaded(Slot& slot) {
+  if (!slot.loaded()) return std::nullopt;
+  slot.last_use = std::chrono::steady_clock::now();
+  slot.last_used_ms = unix_ms();
+  return Held{slot.reranker, slot.embedder};
+}
+
+std::string ModelRegistry::loaded_summary() const {
+  std::string out;
+  for (const auto& [key, slot] : slots_) {
+    if (!slot->local || !(slot->loaded() || slot->loading)) continue;
+    out += (out.empty() ? "" : ", ") + ("\"" + slot->entry.name + "\" (" + format_bytes(slot->bytes) +
+                                        (slot->loading ? ", loading" : slot->idle() ? ", idle" : ", in use") + ")");
   }
-  Slot& slot = slot_for(entry.name);
-  std::lock_guard<std::mutex> load(slot.load_mutex);
-  if (slot.reranker) return slot.reranker;
-  if (entry.backend == ModelBackend::kCohere) {
-    rerankers::CohereOptions o;
-    o.model = entry.remote_model;
-    o.base_url = entry.base_url;
-    o.path = entry.path;
-    if (auto key = base::env(entry.api_key_env.c_str())) o.api_key = *key;
-    o.timeout = entry.timeout;
-    o.max_documents_per_request = entry.max_documents_per_request;
-    WINNOW_ASSIGN_OR_RETURN(std::unique_ptr<rerankers::CohereReranker> cohere_reranker, rerankers::CohereReranker::create(std::move(o)));
-    slot.reranker = std::move(cohere_reranker);
+  return out.empty() ? "none" : out;
+}
+
+void ModelRegistry::unload(Slot& slot, const std::string& why, std::vector<Held>& unloaded) {
+  const auto idle_for = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - slot.last_use);
+  if (options_.log) {
+    options_.log("unloaded model \"" + slot.entry.name + "\" (" + format_bytes(slot.bytes) + ", idle " +
+                 std::to_string(idle_for.count()) + " s) " + why);
+  }
+  unloaded.push_back(Held{std::move(slot.reranker), std::move(slot.embedder)});
+  slot.reranker.reset();
+  slot.embedder.reset();
+  slot.bytes = 0;
+  ++slot.unloads;
+  ++unloads_;
+}
+
+base::Status ModelRegistry::reserve(Slot& slot, std::uint64_t bytes, bool may_unload, std::vector<Held>& unloaded) {
+  const MemoryLimits& limits = options_.limits;
+  std::uint64_t used = 0;
+  std::size_t count = 0;
+  std::vector<Slot*> idle;
+  for (const auto& [key, other] : slots_) {
+    if (other.get() == &slot || !other->local || !(other->loaded() || other->loading)) continue;
+    used += other->bytes;
+    ++count;
+    if (!other->loading && other->idle()) idle.push_back(other.get());
+  }
+  auto fits = [&](std::uint64_t u, std::size_t c) {
+    return (!limits.budget_bytes || u + bytes <= *limits.budget_bytes) &&
+           (!limits.max_loaded_models || c + 1 <= *limits.max_loaded_models);
+  };
+  auto refuse = [&](const std::string& reason) {
+    ++refusals_;
+    std::string message = "cannot load model \"" + slot.entry.name + "\" (weights about " + format_bytes(bytes) +
+                          ", estimated): " + reason + "; loaded: " + loaded_summary();
+    if (options_.log) options_.log("refused to load: " + message);
+    return base::unavailable(message);
+  };
+  if (limits.budget_bytes && bytes > *limits.budget_bytes) {
+    return refuse("more than the whole memory budget of " + format_bytes(*limits.budget_bytes) +
+                  " (--memory-budget)");
+  }
+  // Least recently used first; unload only if that makes enough room.
+  std::sort(idle.begin(), idle.end(), [](const Slot* a, const Slot* b) { return a->last_use < b->last_use; });
+  std::size_t take = 0;
+  std::uint64_t u = used;
+  std::size_t c = count;
+  while (!fits(u, c) && may_unload && take < idle.size()) {
+    u -= idle[take]->bytes;
+    --c;
+    ++take;
+  }
+  if (!fits(u, c)) {
+    std::string limit;
+    if (limits.budget_bytes) {
+      limit = "the memory budget is " + format_bytes(*limits.budget_bytes) + " (--memory-budget) with " +
+              format_bytes(used) + " in use";
+    }
+    if (limits.max_loaded_models) {
+      limit += (limit.empty() ? "" : ", and ") + std::string("at most ") + std::to_string(*limits.max_loaded_models) +
+               " models may be loaded (--max-loaded-models), " + std::to_string(count) + " are";
+    }
+    return refuse(limit + (may_unload ? "; models in use by a request are not unloaded: retry when they are idle"
+                                      : "; models loaded at start are not unloaded for one another"));
+  }
+  for (std::size_t i = 0; i < take; ++i) unload(*idle[i], "to make room for \"" + slot.entry.name + "\"", unloaded);
+  slot.loading = true;
+  slot.bytes = bytes;
+  return {};
+}
+
+base::Status ModelRegistry::client_error(const base::Status& status, const Slot& slot) const {
+  if (!slot.request_directory || !slot.dir) return status.with_context("model \"" + slot.entry.name + "\"");
+  // The directory's files named within it; never the resolved server path.
+  std::string message = status.message();
+  const std::string canonical = slot.dir->string();
+  for (const std::string& from : {canonical + "/", canonical}) {
+    const std::string to = from == canonical ? slot.entry.name : "";
+    for (std::size_t at = message.find(from); at != std::string::npos; at = message.find(from, at + to.size())) {
+      message.replace(at, from.size(), to);
+    }
+  }
+  base::StatusCode code = status.code();
+  if (code != base::StatusCode::kUnavailable && code != base::StatusCode::kResourceExhausted &&
+      code != base::StatusCode::kDeadlineExceeded) {
+    code = base::StatusCode::kInvalidArgument;  // a broken model the request named is the request's problem
+  }
+  return base::Status(code, "model \"" + slot.entry.name + "\" cannot be loaded: " + message);
+}
+
+base::Result<ModelRegistry::Held> ModelRegistry::load_local(const std::shared_ptr<Slot>& slot, ModelKind kind,
+                                                            bool may_unload) {
+  const ModelEntry& entry = slot->entry;
+  fs::path dir;
+  if (slot->dir) {
+    dir = *slot->dir;
   } else {
-    WINNOW_ASSIGN_OR_RETURN(fs::path dir, local_dir(entry));
+    WINNOW_ASSIGN_OR_RETURN(dir, local_dir(entry));
+  }
+  // The precisions the engine will prepare, as it resolves them.
+  std::vector<base::Precision> precisions;
+  std::vector<base::Precision> requested{entry.precision};
+  if (kind == ModelKind::kReranker) {
+    requested.insert(requested.end(), entry.extra_precisions.begin(), entry.extra_precisions.end());
+  }
+  for (base::Precision p : requested) {
+    auto resolved = inference::resolve_precision(p);
+    if (!resolved.ok()) return client_error(resolved.status(), *slot);
+    if (std::find(precisions.begin(), precisions.end(), *resolved) == precisions.end()) precisions.push_back(*resolved);
+  }
+  auto estimate = estimate_weight_bytes(dir, precisions);
+  if (!estimate.ok()) return client_error(estimate.status(), *slot);
+
+  std::vector<Held> unloaded;  // destroyed outside the lock (an engine joins its worker)
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    WINNOW_RETURN_IF_ERROR(reserve(*slot, *estimate, may_unload, unloaded));
+  }
+  unloaded.clear();
+
+  Held held;
+  std::uint64_t measured = 0;
+  base::Status failed;
+  if (kind == ModelKind::kReranker) {
     inference::ScorerOptions o;
     o.max_length = entry.max_tokens;
     o.batch_limits = options_.batch_limits;
@@ -270,80 +475,193 @@ base::Result<std::shared_ptr<const rerankers::Reranker>> ModelRegistry::reranker
       };
     }
     auto loaded = rerankers::LocalCrossEncoder::load(dir, o, entry.name, hub::snapshot_revision(dir));
-    if (!loaded.ok()) return loaded.status().with_context("model \"" + entry.name + "\"");
-    slot.reranker = std::move(*loaded);
+    if (loaded.ok()) {
+      measured = (*loaded)->scorer().info().weight_bytes;
+      held.reranker = std::move(*loaded);
+    } else {
+      failed = loaded.status();
+    }
+  } else {
+    inference::EmbedderOptions o;
+    o.max_length = entry.max_tokens;
+    o.batch_limits = options_.batch_limits;
+    o.precision = entry.precision;
+    auto loaded = inference::Embedder::load(dir, o);
+    if (loaded.ok()) {
+      measured = (*loaded)->info().weight_bytes;
+      held.embedder = std::move(*loaded);
+    } else {
+      failed = loaded.status();
+    }
   }
-  slot.loaded = true;
-  if (!entry.builtin && entries_.count(entry.name) == 0) {
+
+  std::lock_guard<std::mutex> lock(mutex_);
+  slot->loading = false;
+  if (!failed.ok()) {
+    slot->bytes = 0;
+    return client_error(failed, *slot);
+  }
+  slot->reranker = held.reranker;
+  slot->embedder = held.embedder;
+  slot->bytes = measured;
+  ++slot->loads;
+  ++loads_;
+  std::optional<Held> out = take_loaded(*slot);
+  // The estimate may have been short: unload idle others until the limits hold again.
+  const MemoryLimits& limits = options_.limits;
+  if (limits.budget_bytes && may_unload) {
+    while (true) {
+      std::uint64_t used = 0;
+      Slot* oldest = nullptr;
+      for (const auto& [key, other] : slots_) {
+        if (!other->local || !(other->loaded() || other->loading)) continue;
+        used += other->bytes;
+        if (other != slot && !other->loading && other->idle() && (!oldest || other->last_use < oldest->last_use)) {
+          oldest = other.get();
+        }
+      }
+      if (used <= *limits.budget_bytes) break;
+      if (oldest == nullptr) {
+        if (options_.log) {
+          options_.log("model \"" + slot->entry.name + "\" measured " + format_bytes(measured) +
+                       ", more than estimated: the loaded models take " + format_bytes(used) +
+                       ", over the memory budget of " + format_bytes(*limits.budget_bytes) +
+                       " until one is idle and unloaded");
+        }
+        break;
+      }
+      unload(*oldest, "to make room for \"" + slot->entry.name + "\", larger than estimated", unloaded);
+    }
+  }
+  return *out;
+}
+
+base::Result<ModelRegistry::Held> ModelRegistry::acquire(std::string_view spec, ModelKind kind, bool may_unload) {
+  WINNOW_ASSIGN_OR_RETURN(Resolved resolved, resolve_spec(spec, kind));
+  WINNOW_RETURN_IF_ERROR(check_kind(resolved.entry, kind));
+  std::shared_ptr<Slot> slot;
+  std::unique_lock<std::mutex> load;
+  while (true) {
+    slot = slot_for(resolved);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (auto held = take_loaded(*slot)) return *held;
+    }
+    load = std::unique_lock<std::mutex>(slot->load_mutex);
     std::lock_guard<std::mutex> lock(mutex_);
-    unnamed_[entry.name] = entry;
+    if (auto held = take_loaded(*slot)) return *held;  // loaded while this call waited
+    auto it = slots_.find(resolved.key);
+    if (it != slots_.end() && it->second == slot) break;
+    load.unlock();  // forgotten after the load this call waited for failed: start again
   }
-  return slot.reranker;
+  base::Result<Held> loaded = base::internal_error("not loaded");
+  if (slot->entry.backend == ModelBackend::kCohere) {
+    const ModelEntry& entry = slot->entry;
+    rerankers::CohereOptions o;
+    o.model = entry.remote_model;
+    o.base_url = entry.base_url;
+    o.path = entry.path;
+    if (auto key = base::env(entry.api_key_env.c_str())) o.api_key = *key;
+    o.timeout = entry.timeout;
+    o.max_documents_per_request = entry.max_documents_per_request;
+    auto created = rerankers::CohereReranker::create(std::move(o));
+    if (created.ok()) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      slot->reranker = std::move(*created);
+      ++slot->loads;
+      loaded = *take_loaded(*slot);
+    } else {
+      loaded = created.status();
+    }
+  } else {
+    loaded = load_local(slot, kind, may_unload);
+  }
+  if (!loaded.ok()) {
+    // A name that never loaded is forgotten, so failing names do not pile up.
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = slots_.find(resolved.key);
+    if (it != slots_.end() && it->second == slot && slot->loads == 0 && !slot->loaded()) slots_.erase(it);
+  }
+  return loaded;
+}
+
+base::Result<std::shared_ptr<const rerankers::Reranker>> ModelRegistry::reranker(std::string_view spec) {
+  WINNOW_ASSIGN_OR_RETURN(Held held, acquire(spec, ModelKind::kReranker, /*may_unload=*/true));
+  return std::move(held.reranker);
 }
 
 base::Result<std::shared_ptr<const inference::Embedder>> ModelRegistry::embedder(std::string_view spec) {
-  WINNOW_ASSIGN_OR_RETURN(ModelEntry entry, resolve(spec, ModelKind::kEmbedder));
-  if (entry.kind != ModelKind::kEmbedder) {
-    return base::invalid_argument("model \"" + entry.name + "\" is a reranker, not an embedding model");
-  }
-  Slot& slot = slot_for(entry.name);
-  std::lock_guard<std::mutex> load(slot.load_mutex);
-  if (slot.embedder) return slot.embedder;
-  WINNOW_ASSIGN_OR_RETURN(fs::path dir, local_dir(entry));
-  inference::EmbedderOptions o;
-  o.max_length = entry.max_tokens;
-  o.batch_limits = options_.batch_limits;
-  o.precision = entry.precision;
-  auto loaded = inference::Embedder::load(dir, o);
-  if (!loaded.ok()) return loaded.status().with_context("model \"" + entry.name + "\"");
-  slot.embedder = std::move(*loaded);
-  slot.loaded = true;
-  if (entries_.count(entry.name) == 0) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    unnamed_[entry.name] = entry;
-  }
-  return slot.embedder;
+  WINNOW_ASSIGN_OR_RETURN(Held held, acquire(spec, ModelKind::kEmbedder, /*may_unload=*/true));
+  return std::move(held.embedder);
 }
 
 base::Status ModelRegistry::load_startup_models() {
   for (const auto& [name, entry] : entries_) {
     if (!entry.load_at_start) continue;
-    if (entry.kind == ModelKind::kReranker) {
-      WINNOW_RETURN_IF_ERROR(reranker(name).status());
-    } else {
-      WINNOW_RETURN_IF_ERROR(embedder(name).status());
-    }
+    auto loaded = acquire(name, entry.kind, /*may_unload=*/false);
+    if (!loaded.ok()) return loaded.status().with_context("load_at_start model \"" + name + "\"");
   }
   return {};
 }
 
 std::vector<ModelStatus> ModelRegistry::status() const {
-  std::vector<ModelEntry> all = entries();
+  std::vector<std::pair<ModelEntry, std::shared_ptr<Slot>>> all;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (const auto& [name, e] : unnamed_) all.push_back(e);
+    for (const auto& [name, e] : entries_) {
+      auto it = slots_.find("name:" + name);
+      all.emplace_back(e, it == slots_.end() ? nullptr : it->second);
+    }
+    for (const auto& [key, slot] : slots_) {
+      if (key.rfind("name:", 0) != 0 && (slot->loads > 0 || slot->loaded())) all.emplace_back(slot->entry, slot);
+    }
   }
   const fs::path cache = options_.pull.cache_dir.value_or(hub::hub_cache_dir());
   std::vector<ModelStatus> out;
-  for (const ModelEntry& e : all) {
+  for (const auto& [e, slot] : all) {
     ModelStatus s;
     s.entry = e;
     if (e.backend == ModelBackend::kLocal) {
       std::error_code ec;
-      if (fs::is_directory(fs::path(e.source), ec)) {
+      if (slot && slot->dir) {
+        s.local_dir = fs::path(e.source);
+        s.bytes_on_disk = safetensors_bytes(*slot->dir);
+      } else if (fs::is_directory(fs::path(e.source), ec)) {
         s.local_dir = fs::path(e.source);
       } else if (auto snapshot = hub::find_cached_snapshot(cache, e.source, e.revision); snapshot.ok()) {
         s.local_dir = *snapshot;
       }
-      if (s.local_dir) s.bytes_on_disk = safetensors_bytes(*s.local_dir);
+      if (s.local_dir && s.bytes_on_disk == 0) s.bytes_on_disk = safetensors_bytes(*s.local_dir);
     }
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (auto it = slots_.find(e.name); it != slots_.end()) {
-      s.loaded = it->second->loaded.load();
+    if (slot) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      s.loaded = slot->loaded();
+      s.loading = slot->loading;
+      s.in_use = slot->loaded() && !slot->idle();
+      s.resident_bytes = slot->loaded() && slot->local ? slot->bytes : 0;
+      s.last_used_ms = slot->last_used_ms;
+      s.loads = slot->loads;
+      s.unloads = slot->unloads;
     }
     out.push_back(std::move(s));
   }
   return out;
+}
+
+MemoryStatus ModelRegistry::memory() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  MemoryStatus m;
+  m.budget_bytes = options_.limits.budget_bytes;
+  m.max_loaded_models = options_.limits.max_loaded_models;
+  for (const auto& [key, slot] : slots_) {
+    if (!slot->local || !(slot->loaded() || slot->loading)) continue;
+    m.used_bytes += slot->bytes;
+    ++m.loaded_models;
+  }
+  m.loads = loads_;
+  m.unloads = unloads_;
+  m.refusals = refusals_;
+  return m;
 }
 
 }  // namespace winnow::registry

@@ -13,7 +13,12 @@
 //      "path": "/v1/rerank", "model": "bge-reranker-v2-m3"}]}
 //
 // Local models are found in the Hugging Face cache or downloaded on first use
-// (unless offline), then loaded once and shared. Thread-safe.
+// (unless offline), then loaded once and shared: one copy per model identity
+// (a registry name, a resolved directory, or a repo id at a revision), however
+// a request spells it. A server sets a ModelPolicy (which models requests may
+// name, model_policy.h) and MemoryLimits (how many loaded models and how many
+// weight bytes, model_memory.h): idle models are unloaded least recently used
+// first to make room, and a load that cannot fit is refused. Thread-safe.
 #pragma once
 
 #include <atomic>
@@ -35,6 +40,8 @@
 #include "inference/embedder.h"
 #include "inference/scorer.h"
 #include "hub/hub_download.h"
+#include "registry/model_memory.h"
+#include "registry/model_policy.h"
 #include "rerankers/reranker.h"
 
 namespace winnow::registry {
@@ -74,6 +81,13 @@ struct RegistryOptions {
   bool download = true;                               // pull missing models (unless offline)
   hub::PullOptions pull;                              // cache dir, endpoint, token, offline, progress
   inference::BatchLimits batch_limits;
+  // Set by a server: every model name comes from a request and must pass
+  // this policy. Unset (the command line): any directory or repo id.
+  std::optional<ModelPolicy> policy;
+  MemoryLimits limits;
+  // Told each unload and each load refused for memory, one line each (the
+  // server's log). Called with the registry's lock held: it must not call back.
+  std::function<void(const std::string& line)> log;
 };
 
 // What `winnow models` and GET /v1/models show.
@@ -82,6 +96,23 @@ struct ModelStatus {
   std::optional<std::filesystem::path> local_dir;  // where its files are, when on disk
   std::uint64_t bytes_on_disk = 0;                 // safetensors weights
   bool loaded = false;
+  bool loading = false;
+  bool in_use = false;                        // held by a request right now
+  std::uint64_t resident_bytes = 0;           // measured weight bytes while loaded, else 0
+  std::optional<std::int64_t> last_used_ms;   // Unix time of the last use, when used since start
+  std::uint64_t loads = 0;                    // loads since start (reloads after an unload included)
+  std::uint64_t unloads = 0;                  // unloaded to make room
+};
+
+// The loaded models' memory against the limits, and what happened so far.
+struct MemoryStatus {
+  std::uint64_t used_bytes = 0;  // loaded models' measured weights + estimates of those loading
+  std::optional<std::uint64_t> budget_bytes;
+  std::size_t loaded_models = 0;  // local models loaded or loading
+  std::optional<std::size_t> max_loaded_models;
+  std::uint64_t loads = 0;
+  std::uint64_t unloads = 0;   // idle models unloaded to make room
+  std::uint64_t refusals = 0;  // loads refused because they could not fit
 };
 
 class ModelRegistry {
@@ -92,14 +123,29 @@ class ModelRegistry {
   std::vector<ModelEntry> entries() const;
 
   // The entry `spec` names: a registry name, else a directory or repo id as
-  // an unnamed local model of `kind`.
+  // an unnamed local model of `kind`. Under a policy: PermissionDenied for a
+  // path outside the --model-dir roots (whether or not it exists), NotFound
+  // for a repo id when requests may not download, or for a missing directory
+  // inside a root.
   base::Result<ModelEntry> resolve(std::string_view spec, ModelKind kind) const;
 
-  // Loaded once per spec and shared; concurrent first uses wait for one load.
+  // OK when `spec` names a model of `kind` that this registry would load:
+  // resolve() and the kind check, without loading or downloading anything.
+  // What a collection's vector index model is checked with at creation.
+  base::Status check_model(std::string_view spec, ModelKind kind) const;
+
+  // Loaded once per model identity and shared; concurrent first uses wait
+  // for one load. Under limits, idle models (no caller holds them) are
+  // unloaded least recently used first to make room; when even that cannot
+  // make room, Unavailable naming the limits, the model's estimated size and
+  // what is loaded. A directory named under a policy that fails to load is
+  // InvalidArgument (the request's fault), naming the file within it.
+  // Callers keep the model loaded for as long as they hold the pointer.
   base::Result<std::shared_ptr<const rerankers::Reranker>> reranker(std::string_view spec);
   base::Result<std::shared_ptr<const inference::Embedder>> embedder(std::string_view spec);
 
-  // Loads the entries marked load_at_start.
+  // Loads the entries marked load_at_start, within the limits and without
+  // unloading one for another: a set that does not fit is an error naming them.
   base::Status load_startup_models();
 
   // Told the size of every batch a local reranker's engine runs, with the
@@ -108,8 +154,10 @@ class ModelRegistry {
   using EngineBatchObserver = std::function<void(const std::string& model, std::size_t pairs, std::size_t tokens)>;
   void observe_engine_batches(EngineBatchObserver observer) { engine_batch_observer_ = std::move(observer); }
 
-  // Every known entry plus the loaded unnamed ones, with disk and load state.
+  // Every known entry plus the unnamed ones loaded so far (once each), with
+  // disk, load and memory state.
   std::vector<ModelStatus> status() const;
+  MemoryStatus memory() const;
 
   // The directory of a local model, downloading it when allowed.
   base::Result<std::filesystem::path> local_dir(const ModelEntry& entry);
@@ -117,20 +165,62 @@ class ModelRegistry {
  private:
   explicit ModelRegistry(RegistryOptions options) : options_(std::move(options)) {}
 
+  // What a spec names, and the identity its loaded copy is shared under.
+  struct Resolved {
+    ModelEntry entry;
+    std::string key;  // "name:N", "dir:KIND:CANONICAL" or "repo:KIND:REPO@REVISION"
+    std::optional<std::filesystem::path> dir;  // a directory named by path, links resolved
+    bool request_directory = false;            // named under a policy: load errors are the client's
+  };
+  base::Result<Resolved> resolve_spec(std::string_view spec, ModelKind kind) const;
+
   struct Slot {
+    ModelEntry entry;
+    std::optional<std::filesystem::path> dir;
+    bool request_directory = false;
     std::mutex load_mutex;  // held while loading, so concurrent first uses wait
+    // The rest is guarded by the registry's mutex_.
     std::shared_ptr<const rerankers::Reranker> reranker;
     std::shared_ptr<const inference::Embedder> embedder;
-    std::atomic<bool> loaded{false};  // read by status() without waiting for a load
+    bool local = true;     // remote models hold no weights and count against no limit
+    bool loading = false;  // `bytes` is reserved while it loads
+    std::uint64_t bytes = 0;  // the estimate while loading, the measured weights once loaded
+    std::chrono::steady_clock::time_point last_use;
+    std::optional<std::int64_t> last_used_ms;
+    std::uint64_t loads = 0;
+    std::uint64_t unloads = 0;
+    bool loaded() const { return reranker != nullptr || embedder != nullptr; }
+    // Only the registry holds it: it may be unloaded.
+    bool idle() const {
+      return reranker ? reranker.use_count() == 1 : embedder ? embedder.use_count() == 1 : true;
+    }
   };
-  Slot& slot_for(const std::string& key);
+  // The pointers a caller takes, copied under mutex_ so an unload cannot race them.
+  struct Held {
+    std::shared_ptr<const rerankers::Reranker> reranker;
+    std::shared_ptr<const inference::Embedder> embedder;
+  };
+  std::shared_ptr<Slot> slot_for(const Resolved& resolved);
+  base::Result<Held> acquire(std::string_view spec, ModelKind kind, bool may_unload);
+  base::Result<Held> load_local(const std::shared_ptr<Slot>& slot, ModelKind kind, bool may_unload);
+  std::optional<Held> take_loaded(Slot& slot);  // caller holds mutex_
+  // Makes room for `bytes` more under the limits, unloading idle models into
+  // `unloaded` (destroyed by the caller, outside the lock); marks `slot` loading.
+  base::Status reserve(Slot& slot, std::uint64_t bytes, bool may_unload,
+                       std::vector<Held>& unloaded);  // caller holds mutex_
+  void unload(Slot& slot, const std::string& why, std::vector<Held>& unloaded);  // caller holds mutex_
+  std::string loaded_summary() const;  // caller holds mutex_
+  base::Status client_error(const base::Status& status, const Slot& slot) const;
 
   RegistryOptions options_;
+  std::optional<PathPolicy> policy_;
   EngineBatchObserver engine_batch_observer_;
   std::map<std::string, ModelEntry> entries_;
-  mutable std::mutex mutex_;                  // guards slots_ and unnamed_
-  std::map<std::string, std::unique_ptr<Slot>> slots_;
-  std::map<std::string, ModelEntry> unnamed_;  // repo ids and directories used so far
+  mutable std::mutex mutex_;  // guards slots_, the slots' state and the counters
+  std::map<std::string, std::shared_ptr<Slot>> slots_;
+  std::uint64_t loads_ = 0;
+  std::uint64_t unloads_ = 0;
+  std::uint64_t refusals_ = 0;
 };
 
 // Parses a models file's JSON; errors name the entry index and field.

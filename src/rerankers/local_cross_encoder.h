@@ -1,5 +1,7 @@
 // A Reranker backed by Winnow's own engine: a Hugging Face cross-encoder
-// directory scored by inference::Scorer.
+// directory scored by inference::Scorer. The one local rerank path: the
+// server and pipelines get it from the registry, `winnow rerank` builds it
+// with its command-line flags.
 #pragma once
 
 #include <filesystem>

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -25,12 +26,17 @@ struct RerankOptions {
   // Local models: one of the precisions the model prepared at load; unset,
   // the model's default. Remote models refuse anything but unset.
   std::optional<base::Precision> precision;
+  // How an error names the document it is about, from its index in the
+  // call's documents (e.g. "docs.jsonl line 4"); unset: "document INDEX".
+  // Local models fail per document; remote models fail as a whole.
+  std::function<std::string(std::size_t index)> document_name;
 };
 
 struct RerankOutcome {
   std::vector<RankedDocument> results;  // best first, at most top_n
   std::size_t documents_scored = 0;
   std::size_t documents_truncated = 0;  // cut to the model's max_length (local models)
+  std::size_t max_length = 0;           // local models: tokens per pair, special tokens included; else 0
   std::size_t tokens_scored = 0;        // local models; remote APIs report billed units instead
   std::string model;                    // what answered: a repo id, a directory, an API model name
   std::string revision;                 // a commit hash or API version, when known

@@ -24,6 +24,16 @@ void add_collection_routes(Api& api) {
     }
     std::string collection_id = id->get<std::string>();
     body.erase("collection_id");
+    // An index's model is checked against the model policy now, not at the first ingest.
+    if (auto indexes = body.find("vector_indexes"); indexes != body.end() && indexes->is_array()) {
+      for (std::size_t i = 0; i < indexes->size(); ++i) {
+        const nlohmann::json& index = (*indexes)[i];
+        auto model = index.is_object() ? index.find("model") : index.end();
+        if (model == index.end() || !model->is_string() || model->get<std::string>().empty()) continue;
+        base::Status allowed = ctx.registry->check_model(model->get<std::string>(), registry::ModelKind::kEmbedder);
+        if (!allowed.ok()) return allowed.with_context("vector_indexes[" + std::to_string(i) + "].model");
+      }
+    }
     // The rest of the body is the collection's settings (text_fields, vector_indexes, bm25).
     WINNOW_ASSIGN_OR_RETURN(store::Collection created, ctx.store->create_collection(collection_id, body));
     return Reply{201, collection_json(created)};

@@ -87,6 +87,15 @@ base::Result<Reply> rerank(ServerContext& ctx, const Request& req, const std::st
     }
     top_n = std::min<std::size_t>(it->get<std::size_t>(), documents->size());
   }
+  // Cohere's document-length controls, checked as Cohere types them; scoring does not use them yet.
+  for (const char* field : {"max_tokens_per_doc", "max_chunks_per_doc"}) {
+    if (auto it = body.find(field); it != body.end() && !it->is_null()) {
+      if (!it->is_number_unsigned() || it->get<std::uint64_t>() < 1 || it->get<std::uint64_t>() > (1u << 20)) {
+        return base::invalid_argument(std::string(field) + ": must be an integer from 1 to 1048576, got " +
+                                      it->dump());
+      }
+    }
+  }
   bool return_documents = false;
   if (auto it = body.find("return_documents"); it != body.end() && !it->is_null()) {
     if (!it->is_boolean()) return base::invalid_argument("return_documents: must be true or false");

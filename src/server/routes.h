@@ -16,4 +16,7 @@ void add_rerank_routes(Api& api);
 // GET /health, GET /metrics, GET /v1/models
 void add_system_routes(Api& api);
 
+// Every route above: the whole HTTP API.
+void add_all_routes(Api& api);
+
 }  // namespace winnow::server

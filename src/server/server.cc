@@ -27,11 +27,7 @@ Server::Server(const ServerOptions& options, store::Store& store, registry::Mode
   });
 
   api_ = std::make_unique<Api>(context_);
-  add_system_routes(*api_);
-  add_collection_routes(*api_);
-  add_document_routes(*api_);
-  add_retriever_routes(*api_);
-  add_rerank_routes(*api_);
+  add_all_routes(*api_);
   transport_ = std::make_unique<HttpTransport>(options.transport, *api_);
 }
 

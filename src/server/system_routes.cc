@@ -1,6 +1,32 @@
 #include "server/routes.h"
 
 namespace winnow::server {
+namespace {
+
+// The registry's model memory in Prometheus text, after the server's own metrics.
+std::string model_memory_metrics(const registry::MemoryStatus& m) {
+  std::string out;
+  auto metric = [&out](const char* name, const char* type, const char* help, std::uint64_t value) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
+           std::to_string(value) + "\n";
+  };
+  metric("winnow_model_loads_total", "counter", "Local models loaded (reloads after an unload included).",
+         m.loads);
+  metric("winnow_model_unloads_total", "counter", "Idle models unloaded to make room for another.",
+         m.unloads);
+  metric("winnow_model_load_refusals_total", "counter",
+         "Model loads refused because they could not fit in --memory-budget / --max-loaded-models.",
+         m.refusals);
+  metric("winnow_models_loaded", "gauge", "Local models loaded or loading.", m.loaded_models);
+  metric("winnow_model_memory_bytes", "gauge", "Weight bytes of the loaded models (estimates while loading).",
+         m.used_bytes);
+  if (m.budget_bytes) {
+    metric("winnow_model_memory_budget_bytes", "gauge", "--memory-budget.", *m.budget_bytes);
+  }
+  return out;
+}
+
+}  // namespace
 
 void add_system_routes(Api& api) {
   ServerContext& ctx = api.context();
@@ -26,7 +52,7 @@ void add_system_routes(Api& api) {
   // Rendering takes one short lock: inline too, so it is readable under overload.
   api.get("/metrics", [&ctx](const Request&) -> base::Result<Reply> {
     Reply reply;
-    reply.text = ctx.metrics.render();
+    reply.text = ctx.metrics.render() + model_memory_metrics(ctx.registry->memory());
     reply.content_type = "text/plain; version=0.0.4";
     return reply;
   }, Access::kKey, Lane::kInline);
@@ -39,10 +65,34 @@ void add_system_routes(Api& api) {
       if (s.local_dir) m["path"] = s.local_dir->string();
       m["bytes_on_disk"] = s.bytes_on_disk;
       m["loaded"] = s.loaded;
+      m["loading"] = s.loading;
+      m["in_use"] = s.in_use;
+      m["resident_bytes"] = s.resident_bytes;
+      m["last_used_ms"] = s.last_used_ms ? nlohmann::json(*s.last_used_ms) : nlohmann::json(nullptr);
+      m["loads"] = s.loads;
+      m["unloads"] = s.unloads;
       models.push_back(std::move(m));
     }
-    return Reply{200, {{"models", std::move(models)}}};
+    const registry::MemoryStatus memory = ctx.registry->memory();
+    nlohmann::json budget = {
+        {"used_bytes", memory.used_bytes},
+        {"budget_bytes", memory.budget_bytes ? nlohmann::json(*memory.budget_bytes) : nlohmann::json(nullptr)},
+        {"loaded_models", memory.loaded_models},
+        {"max_loaded_models",
+         memory.max_loaded_models ? nlohmann::json(*memory.max_loaded_models) : nlohmann::json(nullptr)},
+        {"loads", memory.loads},
+        {"unloads", memory.unloads},
+        {"refused_loads", memory.refusals}};
+    return Reply{200, {{"models", std::move(models)}, {"memory", std::move(budget)}}};
   });
+}
+
+void add_all_routes(Api& api) {
+  add_system_routes(api);
+  add_collection_routes(api);
+  add_document_routes(api);
+  add_retriever_routes(api);
+  add_rerank_routes(api);
 }
 
 }  // namespace winnow::server

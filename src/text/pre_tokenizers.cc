@@ -1,5 +1,6 @@
 #include "text/pre_tokenizers.h"
 
+#include "text/byte_level.h"
 #include "text/json_fields.h"
 #include "text/pattern.h"
 #include "text/unicode.h"
@@ -282,6 +283,7 @@ base::Result<std::unique_ptr<PreTokenizer>> make_pre_tokenizer(const nlohmann::j
     WINNOW_ASSIGN_OR_RETURN(bool split, get_bool(spec, "split", true, where));
     return std::unique_ptr<PreTokenizer>(new MetaspacePreTokenizer(replacement_char, scheme, split));
   }
+  if (type == "ByteLevel") return make_byte_level_pre_tokenizer(spec, where);
   if (type == "Sequence") {
     auto it = spec.find("pretokenizers");
     if (it == spec.end() || !it->is_array()) return field_error(where, "pretokenizers", "must be an array");

@@ -33,8 +33,8 @@ class PreTokenizer {
 };
 
 // Builds the pre-tokenizer described by `spec`: BertPreTokenizer, Metaspace,
-// Whitespace, WhitespaceSplit, Split, Punctuation, Digits and Sequence. Any
-// other type is an error naming it; `file` starts every message.
+// Whitespace, WhitespaceSplit, Split, Punctuation, Digits, ByteLevel and
+// Sequence. Any other type is an error naming it; `file` starts every message.
 base::Result<std::unique_ptr<PreTokenizer>> make_pre_tokenizer(const nlohmann::json& spec, std::string_view file);
 
 }  // namespace winnow::text

@@ -1,4 +1,4 @@
-// The subword model of tokenizer.json ("model": WordPiece, Unigram): turns one pre-tokenized
+// The subword model of tokenizer.json ("model": WordPiece, Unigram, BPE): turns one pre-tokenized
 // word into token ids.
 #pragma once
 
@@ -35,7 +35,7 @@ class SubwordModel {
   virtual const TokenIdMap& vocab() const = 0;
 };
 
-// Builds the model described by `spec`: WordPiece or Unigram. Any other type
+// Builds the model described by `spec`: WordPiece, Unigram or BPE. Any other type
 // is an error naming it; `file` starts every message.
 base::Result<std::unique_ptr<SubwordModel>> make_subword_model(const nlohmann::json& spec, std::string_view file);
 

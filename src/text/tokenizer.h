@@ -1,6 +1,7 @@
 // A Hugging Face `tokenizer.json` tokenizer that produces the same token ids as
-// the `tokenizers` crate (0.22) for BERT-family (WordPiece) and XLM-RoBERTa-
-// family (SentencePiece Unigram) models.
+// the `tokenizers` crate (0.22) for BERT-family (WordPiece), XLM-RoBERTa-
+// family (SentencePiece Unigram) and byte-level BPE (ModernBERT, Qwen2/Qwen3,
+// GPT-2/RoBERTa) models.
 //
 // Pipeline per sequence, as in the crate: added tokens are cut out of the raw
 // text, the rest is normalized, pre-tokenized and tokenized by the model; the
@@ -58,7 +59,8 @@ class Tokenizer {
   std::optional<std::size_t> model_max_length() const;
   // From the padding config, else the config's pad_token, else [PAD]/<pad>, else 0.
   std::int32_t pad_token_id() const;
-  // Special tokens the template adds: 2/3 for BERT single/pair, 2/4 for XLM-R.
+  // Special tokens the template adds: 2/3 for BERT single/pair, 2/4 for XLM-R,
+  // 0/0 for Qwen's files (no template).
   std::size_t special_tokens_count(bool pair) const;
   // Added tokens first, then the model's vocabulary.
   std::optional<std::int32_t> token_to_id(std::string_view token) const;

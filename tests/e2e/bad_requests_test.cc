@@ -18,7 +18,7 @@ class BadRequestsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new std::filesystem::path(fresh_dir("bad_requests"));
-    server_ = new ServerProcess(*dir_, {"--max-body-mb", "1", "--max-ingest-mb", "2", "--offline"});
+    server_ = new ServerProcess(*dir_, fixture_models({"--max-body-mb", "1", "--max-ingest-mb", "2", "--offline"}));
     auto c = server_->client();
     http_post(*c, "/v1/collections", json{{"collection_id", "papers"}});
     http_post(*c, "/v1/collections/papers/documents", scifact_ndjson(30), "application/x-ndjson");

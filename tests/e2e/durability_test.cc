@@ -2,6 +2,8 @@
 // request is there after a restart, and the indexes agree with the documents.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <thread>
 
@@ -50,14 +52,25 @@ TEST(DurabilityTest, AcknowledgedDocumentsSurviveKillNine) {
     ASSERT_EQ(r.body["documents_stored"], 400);
     acknowledged = (b + 1) * 400;
   }
-  // ... then a large one that is cut by SIGKILL while the server ingests it.
+  // ... then a large one, cut by SIGKILL once the server has committed part
+  // of it (it commits every few hundred lines). Polled, not timed: on a
+  // loaded machine the request may take any time to get going.
+  std::atomic<bool> answered{false};
   std::thread big([&] {
     auto bc = server->client();
     http_post(*bc, "/v1/collections/docs/documents", batch(acknowledged, acknowledged + 7000), "application/x-ndjson");
+    answered = true;
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(350));
+  int committed = acknowledged;  // what the server reported stored before the kill
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (committed == acknowledged && !answered && std::chrono::steady_clock::now() < deadline) {
+    auto progress = http_get(*c, "/v1/collections/docs");
+    if (progress.status == 200) committed = progress.body["document_count"].get<int>();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // a commit takes far longer; spare the server
+  }
   server->kill9();
   big.join();
+  ASSERT_GT(committed, acknowledged) << "the large request was never seen in progress";
 
   server = std::make_unique<ServerProcess>(dir);
   c = server->client();
@@ -65,6 +78,7 @@ TEST(DurabilityTest, AcknowledgedDocumentsSurviveKillNine) {
   ASSERT_EQ(info.status, 200);
   const int stored = info.body["document_count"].get<int>();
   EXPECT_GE(stored, acknowledged);
+  EXPECT_GE(stored, committed) << "documents committed before the kill were lost";
   EXPECT_LT(stored, acknowledged + 7000) << "the kill should have cut the large request";
   ASSERT_LT(stored, 10000) << "the whole-index checks below read at most top_k 10000";
 

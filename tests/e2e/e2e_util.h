@@ -15,6 +15,14 @@ namespace winnow::testing {
 inline std::filesystem::path test_data() { return WINNOW_TEST_DATA; }
 inline std::string model_path(const std::string& name) { return (test_data() / "models" / name).string(); }
 
+// The flags that let requests name the fixture models by path (a server's
+// model policy refuses paths outside its --model-dir roots).
+inline std::vector<std::string> fixture_models(std::vector<std::string> more = {}) {
+  std::vector<std::string> args = {"--model-dir", (test_data() / "models").string()};
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
 inline std::filesystem::path fresh_dir(const std::string& name) {
   auto dir = std::filesystem::temp_directory_path() / ("winnow_e2e_" + std::to_string(::getpid()) + "_" + name);
   std::filesystem::remove_all(dir);

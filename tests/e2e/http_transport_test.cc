@@ -53,9 +53,10 @@ class TransportTest : public ::testing::Test {
     server_.reset();
     std::filesystem::remove_all(dir_);
   }
+  // Requests may name the fixture models (fixture_models()).
   void start(std::vector<std::string> args = {}, std::map<std::string, std::string> env = {}) {
     server_.reset();  // one server per data directory
-    server_ = std::make_unique<ServerProcess>(dir_, std::move(args), std::move(env));
+    server_ = std::make_unique<ServerProcess>(dir_, fixture_models(std::move(args)), std::move(env));
   }
   int port() const { return server_->port(); }
 

@@ -15,7 +15,7 @@ class SpecPipelinesTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fresh_dir("pipelines");
-    server_ = std::make_unique<ServerProcess>(dir_);
+    server_ = std::make_unique<ServerProcess>(dir_, fixture_models());
     auto c = server_->client();
     auto created = http_post(*c, "/v1/collections",
                              json{{"collection_id", "papers"},
@@ -137,7 +137,7 @@ TEST_F(SpecPipelinesTest, StoredRetrieverSearchFilterRerankSurvivesARestart) {
   EXPECT_LT(stats[1]["documents_out"].get<int>(), 50);
 
   EXPECT_EQ(server_->stop(), 0) << server_->log();
-  server_ = std::make_unique<ServerProcess>(dir_);
+  server_ = std::make_unique<ServerProcess>(dir_, fixture_models());
   c = server_->client();
   auto collection = http_get(*c, "/v1/collections/papers");
   ASSERT_EQ(collection.status, 200);

@@ -35,7 +35,7 @@ class RerankApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fresh_dir("rerank_api");
-    server_ = std::make_unique<ServerProcess>(dir_);
+    server_ = std::make_unique<ServerProcess>(dir_, fixture_models());
   }
   void TearDown() override {
     server_.reset();

@@ -61,7 +61,7 @@ std::unique_ptr<CrossEncoder> load(const std::string& name, Precision precision)
   return loaded.ok() ? std::move(loaded).value() : nullptr;
 }
 
-float score_alone(const CrossEncoder& model, const nlohmann::json& pair) {
+float score_alone(CrossEncoder& model, const nlohmann::json& pair) {
   TokenBatch batch;
   batch.add(int_vector(pair["input_ids"]), int_vector(pair["token_type_ids"]));
   auto logits = model.score(batch);

@@ -18,6 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 using test_support::FakeHub;
 using test_support::FakeRepo;
+using test_support::sha256_file_hex;
 
 constexpr const char* kRepo = "winnow-test/bert-embed-tiny";
 constexpr const char* kCommit = "0123456789abcdef0123456789abcdef01234567";

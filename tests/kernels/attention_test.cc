@@ -262,10 +262,7 @@ TEST_F(AttentionRequestTest, RowAffineIsAppliedAsValuesAreRead) {
   AttentionRequest request;
   request.qkv = raw.data();
   request.offsets = offsets_;
-  request.row_scale = scale.data();
-  request.row_zero = zero.data();
-  request.column_comp = comp.data();
-  request.bias = bias.data();
+  request.affine = {scale.data(), zero.data(), comp.data(), bias.data()};
   request.out = out.data();
   ASSERT_TRUE(attention_.forward(request).ok());
   EXPECT_LE(max_error(out, false), 2e-4);

@@ -1,6 +1,7 @@
 // bf16 and int8 Linears against a double-precision reference, with error
-// bounds derived from the rounding each precision does, and the fused passes
-// of quantize.h against plain scalar code.
+// bounds derived from the rounding each precision does; their ActivationRows
+// forms against their fp32-input forms; and the fused passes (quantize.h,
+// layer_norm.h) against plain scalar code (reference_kernels.h).
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -9,9 +10,12 @@
 #include <gtest/gtest.h>
 
 #include "base/cpu_features.h"
+#include "kernels/activation_rows.h"
+#include "kernels/bf16.h"
 #include "kernels/gemm.h"
 #include "kernels/layer_norm.h"
 #include "kernels/quantize.h"
+#include "kernels/reference_kernels.h"
 
 namespace winnow::kernels {
 namespace {
@@ -114,6 +118,106 @@ TEST(PrecisionGemmTest, Int8MatchesReferenceWithinQuantizationError) {
   }
 }
 
+// Whether this CPU runs `p`'s GEMMs.
+bool runs(Precision p) {
+  const base::CpuFeatures& cpu = base::cpu_features();
+  return p == Precision::kFp32 || (p == Precision::kBf16 && cpu.avx512_bf16) ||
+         (p == Precision::kInt8 && cpu.avx512_vnni);
+}
+
+// The ActivationRows forms (what a model's layers call) compute what the
+// fp32-input form computes: bit for bit where both write fp32 (the same GEMM
+// on the same converted or quantized input); bf16 output rows within bf16
+// rounding; int8 output rows up to the fused GELU's approximation, which can
+// move a value across a rounding boundary of their quantization.
+TEST(PrecisionGemmTest, ActivationRowsFormsMatchTheFp32InputForm) {
+  std::mt19937 rng(17);
+  const std::size_t rows = 37, in = 96, out = 80;
+  auto w = random_vector(out * in, rng, 0.5f);
+  auto b = random_vector(out, rng);
+  auto x = random_vector(rows * in, rng, 1.0f, 0.3f);
+  for (Precision p : {Precision::kFp32, Precision::kBf16, Precision::kInt8}) {
+    if (!runs(p)) continue;
+    for (Epilogue e : {Epilogue::kNone, Epilogue::kGeluErf, Epilogue::kTanh}) {
+      SCOPED_TRACE(std::string(precision_name(p)) + " epilogue " + std::to_string(static_cast<int>(e)));
+      auto linear = Linear::create(w, b, out, in, e, p);
+      ASSERT_TRUE(linear.ok()) << linear.status().to_string();
+      std::vector<float> want(rows * out);
+      ASSERT_TRUE(linear->forward(x.data(), rows, want.data()).ok());
+      ActivationRows input, output;
+      input.reserve(p, rows, in);
+      input.assign(x.data(), rows);
+      output.reserve(p, rows, out);
+      // Into the next Linear's input rows.
+      ASSERT_TRUE(linear->forward(input, rows, output).ok());
+      ASSERT_TRUE(linear->finish(input, rows, output).ok());
+      switch (p) {
+        case Precision::kFp32:
+          for (std::size_t i = 0; i < want.size(); ++i) ASSERT_EQ(output.fp32()[i], want[i]) << i;
+          break;
+        case Precision::kBf16:  // oneDNN's bf16 output: the fp32 one, rounded
+          for (std::size_t i = 0; i < want.size(); ++i) {
+            ASSERT_NEAR(to_float(output.bf16()[i]), want[i], std::abs(want[i]) * std::ldexp(1.0, -8) + 1e-6) << i;
+          }
+          break;
+        default: {
+          std::vector<std::uint8_t> q(want.size());
+          std::vector<float> scale(rows), zero(rows);
+          quantize_rows(want.data(), rows, out, q.data(), scale.data(), zero.data());
+          const QuantizedRows got = output.quantized();
+          for (std::size_t r = 0; r < rows; ++r) {
+            ASSERT_NEAR(got.scale[r], scale[r], 1e-6f * scale[r]) << r;
+            for (std::size_t c = 0; c < out; ++c) {
+              const std::size_t i = r * out + c;
+              ASSERT_LE(std::abs(int{got.values[i]} - int{q[i]}), e == Epilogue::kGeluErf ? 1 : 0) << i;
+            }
+          }
+        }
+      }
+      // Into fp32, finished by the returned affine.
+      std::vector<float> y(rows * out);
+      RowAffine rest;
+      const base::Status status = linear->forward(input, rows, y.data(), rest);
+      if (p == Precision::kInt8 && e != Epilogue::kNone) {
+        EXPECT_EQ(status.code(), base::StatusCode::kFailedPrecondition) << status.to_string();
+        continue;
+      }
+      ASSERT_TRUE(status.ok()) << status.to_string();
+      if (p == Precision::kInt8) {
+        affine_rows(y.data(), rest, rows, out);
+      } else {
+        EXPECT_EQ(rest.row_scale, nullptr);
+        EXPECT_EQ(rest.bias, nullptr);
+      }
+      for (std::size_t i = 0; i < want.size(); ++i) ASSERT_EQ(y[i], want[i]) << i;
+    }
+  }
+}
+
+TEST(PrecisionGemmTest, ActivationRowsOfAnotherPrecisionOrShapeAreRefused) {
+  std::vector<float> w(8 * 4, 0.25f);
+  auto linear = Linear::create(w, {}, 8, 4);
+  ASSERT_TRUE(linear.ok());
+  std::vector<float> y(3 * 8);
+  RowAffine rest;
+  ActivationRows other;
+  other.reserve(Precision::kBf16, 3, 4);
+  const base::Status precision = linear->forward(other, 3, y.data(), rest);
+  EXPECT_EQ(precision.code(), base::StatusCode::kFailedPrecondition);
+  EXPECT_NE(precision.message().find("bf16 input rows for a fp32 layer"), std::string::npos) << precision.message();
+  ActivationRows narrow;
+  narrow.reserve(Precision::kFp32, 3, 5);
+  EXPECT_EQ(linear->forward(narrow, 3, y.data(), rest).code(), base::StatusCode::kInvalidArgument);
+  ActivationRows few;
+  few.reserve(Precision::kFp32, 2, 4);
+  EXPECT_EQ(linear->forward(few, 3, y.data(), rest).code(), base::StatusCode::kInvalidArgument);
+  ActivationRows unwritten;  // fp32 rows are read in place: there is nothing to read yet
+  unwritten.reserve(Precision::kFp32, 3, 4);
+  EXPECT_EQ(linear->forward(unwritten, 3, y.data(), rest).code(), base::StatusCode::kFailedPrecondition);
+  unwritten.assign(w.data(), 3);
+  EXPECT_TRUE(linear->forward(unwritten, 3, y.data(), rest).ok());
+}
+
 TEST(PrecisionGemmTest, ReducedPrecisionWeightsTakeLessMemory) {
   if (!base::cpu_features().avx512_vnni || !base::cpu_features().avx512_bf16) GTEST_SKIP();
   std::vector<float> w(1024 * 1024, 0.1f);
@@ -146,7 +250,7 @@ TEST(QuantizeTest, RowsRoundTripWithinHalfAStep) {
   EXPECT_EQ(q[5], static_cast<std::uint8_t>(zero[0]));  // zeros are exact
 }
 
-TEST(QuantizeTest, FusedLayerNormMatchesThePlainOneAndItsCopies) {
+TEST(FusedLayerNormTest, MatchesThePlainOneAndWritesTheNextInput) {
   std::mt19937 rng(11);
   const std::size_t rows = 19, cols = 200;
   auto y = random_vector(rows * cols, rng);
@@ -160,30 +264,45 @@ TEST(QuantizeTest, FusedLayerNormMatchesThePlainOneAndItsCopies) {
     row_scale[r] = 0.5f + 0.1f * static_cast<float>(r);
     row_zero[r] = static_cast<float>(r * 7 % 200);
   }
-  // Reference: affine by hand, then the plain add_layer_norm.
+  // Reference: affine by hand, then the unfused residual step.
   std::vector<float> value(rows * cols), want(rows * cols);
   for (std::size_t r = 0; r < rows; ++r) {
     for (std::size_t c = 0; c < cols; ++c) {
       value[r * cols + c] = row_scale[r] * (y[r * cols + c] - row_zero[r] * comp[c]) + bias[c];
     }
   }
-  add_layer_norm(value.data(), residual.data(), rows, cols, gamma.data(), beta.data(), 1e-5f, want.data());
-  std::vector<float> out = residual;  // in place over the residual, as the encoder runs it
-  std::vector<Bf16> out_bf16(rows * cols);
-  std::vector<std::uint8_t> q(rows * cols), q_want(rows * cols);
-  std::vector<float> q_scale(rows), q_zero(rows), s_want(rows), z_want(rows);
-  add_layer_norm_fused(y.data(), {row_scale.data(), row_zero.data(), comp.data(), bias.data()}, out.data(), rows, cols,
-                       gamma.data(), beta.data(), 1e-5f,
-                       {.out = out.data(), .out_bf16 = out_bf16.data(), .q = q.data(), .q_scale = q_scale.data(),
-                        .q_zero = q_zero.data()});
-  quantize_rows(out.data(), rows, cols, q_want.data(), s_want.data(), z_want.data());
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    ASSERT_NEAR(out[i], want[i], 2e-5f * (1 + std::abs(want[i]))) << i;
-    ASSERT_EQ(out_bf16[i], to_bf16(out[i])) << i;
+  reference::add_layer_norm(value.data(), residual.data(), rows, cols, gamma.data(), beta.data(), 1e-5f, want.data());
+  const RowAffine affine{row_scale.data(), row_zero.data(), comp.data(), bias.data()};
+  for (Precision p : {Precision::kFp32, Precision::kBf16, Precision::kInt8}) {
+    SCOPED_TRACE(precision_name(p));
+    ActivationRows next;
+    next.reserve(p, rows, cols);
+    std::vector<float> out = residual;  // in place over the residual, as the encoder runs it
+    add_layer_norm(y.data(), affine, out.data(), rows, cols, gamma.data(), beta.data(), 1e-5f, out.data(), &next);
+    for (std::size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out[i], want[i], 2e-5f * (1 + std::abs(want[i]))) << i;
+    // The next Linear's input is `out` in its precision's form, bit for bit.
+    switch (p) {
+      case Precision::kFp32:
+        EXPECT_EQ(next.fp32(), out.data());
+        break;
+      case Precision::kBf16:
+        for (std::size_t i = 0; i < out.size(); ++i) ASSERT_EQ(next.bf16()[i], to_bf16(out[i])) << i;
+        break;
+      default: {
+        std::vector<std::uint8_t> q_want(rows * cols);
+        std::vector<float> s_want(rows), z_want(rows);
+        quantize_rows(out.data(), rows, cols, q_want.data(), s_want.data(), z_want.data());
+        const QuantizedRows q = next.quantized();
+        EXPECT_EQ(std::vector<std::uint8_t>(q.values, q.values + rows * cols), q_want);
+        EXPECT_EQ(std::vector<float>(q.scale, q.scale + rows), s_want);
+        EXPECT_EQ(std::vector<float>(q.zero, q.zero + rows), z_want);
+      }
+    }
   }
-  EXPECT_EQ(q, q_want);
-  EXPECT_EQ(q_scale, s_want);
-  EXPECT_EQ(q_zero, z_want);
+  // Without `next`, only out is written.
+  std::vector<float> out = residual;
+  add_layer_norm(y.data(), affine, out.data(), rows, cols, gamma.data(), beta.data(), 1e-5f, out.data());
+  for (std::size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out[i], want[i], 2e-5f * (1 + std::abs(want[i]))) << i;
 }
 
 TEST(QuantizeTest, AffineGeluQuantizeMatchesScalarGelu) {

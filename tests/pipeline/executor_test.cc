@@ -64,6 +64,13 @@ TEST(InputSchemaTest, RequiredTypesAndDefaults) {
   EXPECT_EQ(apply_input_schema(schema, json::object()).status().message(), "inputs: missing required input \"query\"");
   EXPECT_EQ(apply_input_schema(schema, {{"query", 3}}).status().message(), "inputs.query: must be a string, got 3");
   EXPECT_EQ(apply_input_schema(schema, json::array()).status().message(), "inputs: must be an object");
+  // A default that is not of its input's type is the schema's mistake, found before anything runs.
+  json bad_default = {{"query", {{"type", "string"}, {"default", 5}}}};
+  EXPECT_EQ(apply_input_schema(bad_default, {{"query", "q"}}).status().message(),
+            "input_schema.query.default: 5 is not of its type, string");
+  json stages = json::array({{{"stage_type", "filter"}, {"stage_id", "text_search"}, {"parameters", json::object()}}});
+  ASSERT_TRUE(validate_pipeline(stages, nullptr).ok());
+  EXPECT_NE(validate_pipeline(stages, bad_default).message().find(".default: 5"), std::string::npos);
 }
 
 TEST(FuseRankingsTest, ReciprocalRankAndWeighted) {

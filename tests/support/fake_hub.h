@@ -64,6 +64,19 @@ inline std::string sha256_hex(std::string_view bytes) {
   return hash.hex_digest();
 }
 
+// SHA-256 of a whole file, hex; empty when it cannot be read (what the tests
+// compare a downloaded blob against).
+inline std::string sha256_file_hex(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  hub::Sha256 hash;
+  std::vector<char> buffer(1 << 20);
+  while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0) {
+    hash.update(std::string_view(buffer.data(), static_cast<std::size_t>(in.gcount())));
+  }
+  return in.bad() ? "" : hash.hex_digest();
+}
+
 // The id git gives a blob: sha1("blob <size>\0<bytes>"), the Hub's ETag for non-LFS files.
 inline std::string git_blob_sha1(std::string_view bytes) {
   std::string object = "blob " + std::to_string(bytes.size());

@@ -20,8 +20,16 @@ const Tokenizer& tokenizer(const std::string& name) {
       Tokenizer::load_dir(std::string(WINNOW_TEST_DATA) + "/tokenizers/bert-uncased").value();
   static const Tokenizer xlmr =
       Tokenizer::load_dir(std::string(WINNOW_TEST_DATA) + "/tokenizers/xlmr-unigram").value();
+  static const Tokenizer qwen = Tokenizer::load_dir(std::string(WINNOW_TEST_DATA) + "/tokenizers/bpe-qwen").value();
+  static const Tokenizer modernbert =
+      Tokenizer::load_dir(std::string(WINNOW_TEST_DATA) + "/tokenizers/bpe-modernbert").value();
+  if (name == "qwen") return qwen;
+  if (name == "modernbert") return modernbert;
   return name == "bert" ? bert : xlmr;
 }
+
+// Every test tokenizer: WordPiece, Unigram and the two byte-level BPEs.
+const char* const kAll[] = {"bert", "xlmr", "qwen", "modernbert"};
 
 TEST(BadInputTest, InvalidUtf8IsRejectedWithItsOffset) {
   struct Case {
@@ -37,7 +45,7 @@ TEST(BadInputTest, InvalidUtf8IsRejectedWithItsOffset) {
       {"0123456789abcdefg\x80", 17},
   };
   for (const auto& c : cases) {
-    for (const char* name : {"bert", "xlmr"}) {
+    for (const char* name : kAll) {
       auto r = tokenizer(name).encode(c.text);
       ASSERT_FALSE(r.ok());
       EXPECT_EQ(r.status().code(), base::StatusCode::kInvalidArgument);
@@ -60,6 +68,10 @@ TEST(BadInputTest, NulBytesAndControlsAreTokenizedLikeTheCrate) {
   ASSERT_TRUE(only_nul.ok()) << only_nul.status().to_string();
   EXPECT_EQ(only_nul->ids.front(), 0);
   EXPECT_EQ(only_nul->ids.back(), 2);
+  // Byte-level BPE spells every byte, NUL and controls included: "\0" is Ā, ESC is ě.
+  auto bytes = tokenizer("qwen").encode(std::string("\0\x1b", 2));
+  ASSERT_TRUE(bytes.ok()) << bytes.status().to_string();
+  EXPECT_EQ(bytes->ids, (Ids{*tokenizer("qwen").token_to_id("\u0100"), *tokenizer("qwen").token_to_id("\u011b")}));
 }
 
 TEST(BadInputTest, EmptyStrings) {
@@ -76,6 +88,12 @@ TEST(BadInputTest, EmptyStrings) {
   auto xpair = tokenizer("xlmr").encode_pair("", "", 16, Truncation::kLongestFirst);
   ASSERT_TRUE(xpair.ok());
   EXPECT_EQ(xpair->ids, (Ids{0, 2, 2, 2}));
+  auto qwen = tokenizer("qwen").encode("");
+  ASSERT_TRUE(qwen.ok());
+  EXPECT_TRUE(qwen->ids.empty());  // Qwen's files add no special tokens
+  auto modernbert = tokenizer("modernbert").encode_pair("", "", 16, Truncation::kLongestFirst);
+  ASSERT_TRUE(modernbert.ok());
+  EXPECT_EQ(modernbert->ids, (Ids{2901, 2902, 2902}));
 }
 
 // Random code points from every plane (no surrogates), mixed with spaces,
@@ -118,7 +136,7 @@ TEST(BadInputTest, RandomTextNeverFails) {
         }
       }
     }
-    for (const char* name : {"bert", "xlmr"}) {
+    for (const char* name : kAll) {
       auto single = tokenizer(name).encode(text);
       ASSERT_TRUE(single.ok()) << single.status().to_string();
       auto pair = tokenizer(name).encode_pair(text, text + text, 24, Truncation::kLongestFirst);
@@ -138,7 +156,7 @@ std::string long_text(bool spaces) {
 }
 
 TEST(BadInputTest, HundredThousandCharactersAreFast) {
-  for (const char* name : {"bert", "xlmr"}) {
+  for (const char* name : kAll) {
     ASSERT_TRUE(tokenizer(name).encode("warm up").ok());  // loading is not timed
     for (bool spaces : {true, false}) {
       std::string text = long_text(spaces);
@@ -172,7 +190,7 @@ TEST(BadInputTest, HundredDocumentsOfHundredWords) {
     }
     docs.push_back(doc);
   }
-  for (const char* name : {"bert", "xlmr"}) {
+  for (const char* name : kAll) {
     ASSERT_TRUE(tokenizer(name).encode("warm up").ok());  // loading is not timed
     base::Stopwatch watch;
     std::size_t ids = 0;

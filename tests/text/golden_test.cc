@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <string>
 
@@ -54,6 +55,8 @@ TEST_P(GoldenTest, TokensMatchIdForId) {
     }
   }
   EXPECT_EQ(mismatches, 0u) << mismatches << " of " << lines.size() << " lines differ" << report.str();
+  std::cout << "[ golden ] " << GetParam() << "/tokens.jsonl: " << lines.size() << " records, " << mismatches
+            << " mismatches\n";
 }
 
 TEST_P(GoldenTest, PairsMatchIdForId) {
@@ -95,6 +98,8 @@ TEST_P(GoldenTest, PairsMatchIdForId) {
   }
   EXPECT_GT(errors, 0u);
   EXPECT_EQ(mismatches, 0u) << mismatches << " of " << lines.size() << " lines differ" << report.str();
+  std::cout << "[ golden ] " << GetParam() << "/pairs.jsonl: " << lines.size() << " records (" << errors
+            << " only_second refusals), " << mismatches << " mismatches\n";
 }
 
 std::string tokenizer_test_name(const ::testing::TestParamInfo<std::string>& param_info) {
@@ -105,7 +110,7 @@ std::string tokenizer_test_name(const ::testing::TestParamInfo<std::string>& par
   return name;
 }
 
-INSTANTIATE_TEST_SUITE_P(Tokenizers, GoldenTest, ::testing::Values("bert-uncased", "xlmr-unigram"),
+INSTANTIATE_TEST_SUITE_P(Tokenizers, GoldenTest, ::testing::Values("bert-uncased", "xlmr-unigram", "bpe-qwen", "bpe-modernbert"),
                          tokenizer_test_name);
 
 }  // namespace

@@ -72,9 +72,9 @@ TEST(UnigramTest, ByteFallbackSpellsUnknownPiecesAsBytes) {
 }
 
 TEST(ModelFactoryTest, UnsupportedTypeIsNamed) {
-  auto model = make_subword_model(nlohmann::json::parse(R"({"type":"BPE","vocab":{},"merges":[]})"), "tokenizer.json");
+  auto model = make_subword_model(nlohmann::json::parse(R"({"type":"WordLevel","vocab":{},"unk_token":"<unk>"})"), "tokenizer.json");
   ASSERT_FALSE(model.ok());
-  EXPECT_EQ(model.status().message(), "tokenizer.json: model type \"BPE\" is not supported");
+  EXPECT_EQ(model.status().message(), "tokenizer.json: model type \"WordLevel\" is not supported");
 }
 
 TEST(PieceTrieTest, PrefixesShortestFirst) {

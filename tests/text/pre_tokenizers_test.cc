@@ -122,10 +122,9 @@ TEST(SequencePreTokenizerTest, AppliesInOrder) {
 }
 
 TEST(PreTokenizerFactoryTest, UnsupportedTypeIsNamed) {
-  auto pre = make_pre_tokenizer(nlohmann::json::parse(R"({"type":"ByteLevel","add_prefix_space":false})"),
-                                "tokenizer.json");
+  auto pre = make_pre_tokenizer(nlohmann::json::parse(R"({"type":"UnicodeScripts"})"), "tokenizer.json");
   ASSERT_FALSE(pre.ok());
-  EXPECT_EQ(pre.status().message(), "tokenizer.json: pre_tokenizer type \"ByteLevel\" is not supported");
+  EXPECT_EQ(pre.status().message(), "tokenizer.json: pre_tokenizer type \"UnicodeScripts\" is not supported");
 }
 
 }  // namespace

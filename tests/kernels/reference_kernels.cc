@@ -1,28 +1,25 @@
-#include "kernels/activations.h"
+#include "kernels/reference_kernels.h"
 
 #include <cmath>
-#include <cstdint>
 
-namespace winnow::kernels {
+#include "kernels/layer_norm.h"
+
+namespace winnow::kernels::reference {
 
 namespace {
 
 constexpr float kInvSqrt2 = 0.70710678118654752440f;
 
-inline float gelu(float v) { return 0.5f * v * (1.0f + std::erf(v * kInvSqrt2)); }
+float gelu(float v) { return 0.5f * v * (1.0f + std::erf(v * kInvSqrt2)); }
 
 }  // namespace
 
 void gelu_erf(float* x, std::size_t n) {
-  const auto count = static_cast<std::int64_t>(n);
-#pragma omp parallel for schedule(static)
-  for (std::int64_t i = 0; i < count; ++i) x[i] = gelu(x[i]);
+  for (std::size_t i = 0; i < n; ++i) x[i] = gelu(x[i]);
 }
 
 void bias_gelu_erf(float* x, std::size_t rows, std::size_t cols, const float* bias) {
-  const auto n = static_cast<std::int64_t>(rows);
-#pragma omp parallel for schedule(static)
-  for (std::int64_t r = 0; r < n; ++r) {
+  for (std::size_t r = 0; r < rows; ++r) {
     float* row = x + r * cols;
     for (std::size_t c = 0; c < cols; ++c) row[c] = gelu(row[c] + bias[c]);
   }
@@ -41,8 +38,13 @@ void softmax(float* x, std::size_t n) {
     sum += x[i];
   }
   const float inv = 1.0f / sum;
-#pragma omp simd
   for (std::size_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
-}  // namespace winnow::kernels
+void add_layer_norm(const float* x, const float* residual, std::size_t rows, std::size_t cols, const float* gamma,
+                    const float* beta, float eps, float* out) {
+  for (std::size_t i = 0; i < rows * cols; ++i) out[i] = x[i] + residual[i];
+  layer_norm(out, rows, cols, gamma, beta, eps, out);
+}
+
+}  // namespace winnow::kernels::reference

@@ -1,4 +1,4 @@
-#include "kernels/activations.h"
+#include "kernels/reference_kernels.h"
 
 #include <cmath>
 #include <limits>
@@ -6,12 +6,12 @@
 
 #include <gtest/gtest.h>
 
-namespace winnow::kernels {
+namespace winnow::kernels::reference {
 namespace {
 
 double gelu_reference(double x) { return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))); }
 
-TEST(ActivationsTest, GeluMatchesErfDefinition) {
+TEST(ReferenceKernelsTest, GeluMatchesErfDefinition) {
   std::vector<float> x;
   for (int i = -2000; i <= 2000; ++i) x.push_back(static_cast<float>(i) * 0.005f);  // [-10, 10]
   std::vector<float> y = x;
@@ -23,7 +23,7 @@ TEST(ActivationsTest, GeluMatchesErfDefinition) {
   EXPECT_EQ(y[2000], 0.0f);  // gelu(0) = 0
 }
 
-TEST(ActivationsTest, BiasGeluAddsTheBiasPerColumn) {
+TEST(ReferenceKernelsTest, BiasGeluAddsTheBiasPerColumn) {
   const std::size_t rows = 3, cols = 5;
   std::vector<float> x(rows * cols), bias = {-1.0f, -0.5f, 0.0f, 0.5f, 1.0f};
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = 0.1f * static_cast<float>(i) - 0.7f;
@@ -36,14 +36,14 @@ TEST(ActivationsTest, BiasGeluAddsTheBiasPerColumn) {
   }
 }
 
-TEST(ActivationsTest, TanhMatchesStd) {
+TEST(ReferenceKernelsTest, TanhMatchesStd) {
   std::vector<float> x = {-20.0f, -1.5f, -0.1f, 0.0f, 0.3f, 2.0f, 30.0f};
   std::vector<float> y = x;
   tanh_inplace(y.data(), y.size());
   for (std::size_t i = 0; i < x.size(); ++i) EXPECT_FLOAT_EQ(y[i], std::tanh(x[i]));
 }
 
-TEST(ActivationsTest, SoftmaxIsStableAndNormalised) {
+TEST(ReferenceKernelsTest, SoftmaxIsStableAndNormalised) {
   std::vector<float> x = {1000.0f, 999.0f, -1000.0f, 998.0f};
   softmax(x.data(), x.size());
   double sum = 0;
@@ -63,4 +63,4 @@ TEST(ActivationsTest, SoftmaxIsStableAndNormalised) {
 }
 
 }  // namespace
-}  // namespace winnow::kernels
+}  // namespace winnow::kernels::reference

@@ -1,0 +1,155 @@
+// Engine: the machinery under both engines, the Scorer (pairs → logits) and
+// the Embedder (texts → vectors).
+//
+// A call's sequences are tokenized, checked one by one against what the model
+// accepts, and handed through a bounded token queue to the engine's batching
+// worker, which merges concurrent callers' sequences into shared length-sorted
+// batches under the token budget, runs them on the model as packed unpadded
+// batches, and routes each result back to its caller in input order. A batch
+// that fails is run again a sequence at a time, so one bad sequence fails only
+// itself, never another caller's sequences batched with it.
+//
+// Thread rules (the same for every engine):
+// - A call of fewer than kParallelTokenizeItems sequences is tokenized on the
+//   caller's thread; a larger one on every core (OpenMP), so that many small
+//   concurrent calls do not each start a team of threads next to the worker's.
+// - The worker runs the model with the OpenMP thread count of the thread that
+//   created the engine (omp_set_num_threads is per thread).
+// - The engine owns its model and the worker is its only runner: the model's
+//   run() is non-const and reachable from nowhere else; others see only its
+//   const ModelInfo.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <thread>
+#include <vector>
+
+#include "base/precision.h"
+#include "base/status.h"
+#include "inference/batch_planner.h"
+#include "model/model_info.h"
+#include "model/token_batch.h"
+#include "text/tokenizer.h"
+
+namespace winnow::inference {
+
+// Calls with at least this many sequences are tokenized on every core.
+inline constexpr std::size_t kParallelTokenizeItems = 64;
+
+struct EngineOptions {
+  BatchLimits batch_limits;
+  // Tokens waiting for the batching worker, over all callers, beyond which
+  // callers block until the worker catches up (backpressure). A call larger
+  // than this still goes through, a part at a time; a single sequence larger
+  // than this is queued alone.
+  std::size_t max_queued_tokens = 1 << 16;
+  // How long the worker, once sequences are waiting, waits for more before it
+  // starts a round (unless a full batch's worth is already queued). 0: start
+  // at once; under load, rounds fill up anyway while the previous one runs.
+  std::chrono::microseconds batch_wait{0};
+  // Told the size of every batch the model runs (sequences, tokens), from the
+  // worker's thread: how the server's metrics see batching at work.
+  std::function<void(std::size_t items, std::size_t tokens)> on_batch;
+};
+
+// Counters of the batching worker, for tests, benchmarks and metrics.
+struct EngineStats {
+  std::size_t batches = 0;             // model runs
+  std::size_t items = 0;               // sequences run (pairs for the Scorer, texts for the Embedder)
+  std::size_t max_batch_items = 0;     // the most sequences in one model run
+  std::size_t max_round_requests = 0;  // the most callers served by one round
+  std::size_t peak_queued_tokens = 0;  // the most tokens ever waiting
+};
+
+// What a batch computes: the model side of an engine. The engine owns it.
+class EngineModel {
+ public:
+  virtual ~EngineModel() = default;
+
+  virtual const model::ModelInfo& info() const = 0;
+  // Floats per sequence that run() writes: 1 for a cross-encoder's logit,
+  // hidden_size for a sentence embedding.
+  virtual std::size_t output_width() const = 0;
+  // What run() would refuse in `batch` (ids, type ids, lengths), naming the
+  // sequence. Thread-safe: reads only the model's configuration.
+  virtual base::Status validate(const model::TokenBatch& batch) const = 0;
+  // Runs `batch` in `precision` (one of info().precisions) and writes
+  // output_width() floats per sequence, in batch order, into `out`
+  // (num_sequences() * output_width() floats). A sequence's output does not
+  // depend on the other sequences of the batch. Not thread-safe (the model
+  // reuses its workspace): the engine's worker is its only caller.
+  virtual base::Status run(const model::TokenBatch& batch, base::Precision precision, std::span<float> out) = 0;
+};
+
+// One call's answer, per sequence, in input order.
+struct EngineResults {
+  std::size_t width = 0;                                 // floats per sequence
+  std::vector<std::optional<text::Encoding>> encodings;  // unset where tokenizing failed
+  std::vector<base::Status> errors;                      // OK: output(i) holds the result
+  std::vector<float> outputs;                            // [count, width]; zeros where errors[i] is set
+
+  std::span<const float> output(std::size_t i) const { return {outputs.data() + i * width, width}; }
+};
+
+class Engine {
+ public:
+  // Sequence `index` of a call, tokenized. Called from the caller's thread or
+  // from OpenMP threads (see the thread rules above): must be thread-safe.
+  using EncodeFunction = std::function<base::Result<text::Encoding>(std::size_t index)>;
+
+  // Starts the worker, which will run `model` with the calling thread's
+  // OpenMP thread count.
+  Engine(std::unique_ptr<EngineModel> model, EngineOptions options);
+  // Stops the worker. No call may be in progress.
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Tokenizes sequences 0..count-1 with `encode`, runs them in `precision`
+  // (kAuto: the model's default) and returns each one's output or error.
+  // A precision not prepared at load is every sequence's FailedPrecondition.
+  // Thread-safe and blocking: concurrent calls share the model's batches.
+  // Blocks while the queue is full.
+  EngineResults run(std::size_t count, const EncodeFunction& encode, base::Precision precision) const;
+
+  const model::ModelInfo& info() const { return model_->info(); }
+  const EngineOptions& options() const { return options_; }
+  EngineStats stats() const;
+
+ private:
+  struct Request;
+  struct Item {
+    Request* request;
+    std::size_t index;  // into the request's sequences
+  };
+
+  void worker_loop();
+  void run_round(std::vector<Item>& items);
+  // model_->run with exceptions turned into errors: none leaves the worker.
+  base::Status run_model(const model::TokenBatch& batch, base::Precision precision, std::span<float> out);
+
+  std::unique_ptr<EngineModel> model_;  // run by worker_ only
+  EngineOptions options_;
+  std::size_t width_;
+  int compute_threads_;  // the creating thread's OpenMP thread count, for the worker
+
+  // The queue between callers and the worker.
+  mutable std::mutex mutex_;
+  mutable std::condition_variable work_ready_;   // worker waits: items queued or stopping
+  mutable std::condition_variable space_ready_;  // callers wait: the queue has room
+  mutable std::deque<Item> queue_;
+  mutable std::size_t queued_tokens_ = 0;
+  mutable EngineStats stats_;
+  bool stopping_ = false;
+  std::thread worker_;
+};
+
+}  // namespace winnow::inference
