@@ -374,6 +374,11 @@ def summarize(args, mix, results, samples, probes, load_start, load_end, warm_en
     steady = [(s["t"] / 60, s["rss_kb"] / 1024) for s in live if t_warm <= s["t"] <= t_end]
     slope = fit_slope(steady)  # MiB per minute
     growth = slope * (t_end - t_warm) / 60
+    # The same fit over the last half of the measured window alone: a leak
+    # keeps its slope there, the tail of a warm-up does not.
+    t_half = (t_warm + t_end) / 2
+    late = [(t, y) for t, y in steady if t * 60 >= t_half]
+    late_slope = fit_slope(late)
     warm_mb = s_warm["rss_kb"] / 1024 if s_warm else 0
     tolerance = max(0.05 * warm_mb, 8.0)
     memory = {
@@ -387,6 +392,7 @@ def summarize(args, mix, results, samples, probes, load_start, load_end, warm_en
         "rss_mb_max_after_warm": round(max(y for _, y in steady), 1) if steady else None,
         "rss_slope_mb_per_min_after_warm": round(slope, 3),
         "rss_fitted_growth_mb_after_warm": round(growth, 1),
+        "rss_slope_mb_per_min_last_half": round(late_slope, 3),
         "flat_tolerance_mb": round(tolerance, 1),
         "data_mb_warm": s_warm.get("data_mb") if s_warm else None,
         "data_mb_end": s_end.get("data_mb") if s_end else None,
@@ -438,7 +444,7 @@ def print_table(report):
           f"end {m['rss_mb_end']}, peak {m['rss_mb_peak']} (VmHWM {m['hwm_mb_end']}); after warm-up "
           f"{m['rss_mb_min_after_warm']}..{m['rss_mb_max_after_warm']}, fitted growth "
           f"{m['rss_fitted_growth_mb_after_warm']} MB (tolerance {m['flat_tolerance_mb']}): "
-          f"{'flat' if m['flat_after_warm'] else 'NOT flat'}; data directory {m['data_mb_warm']} -> {m['data_mb_end']} MB")
+          f"{'flat' if m['flat_after_warm'] else 'NOT flat'} (last half {m['rss_slope_mb_per_min_last_half']} MB/min); data directory {m['data_mb_warm']} -> {m['data_mb_end']} MB")
     print(f"fds: start {f['start']}, warm {f['warm']}, end {f['end']}, max {f['max']}, after idle {f['after_idle']}; "
           f"a one-document rerank answered {report['recovery_s']} s after the load stopped")
     print(f"/health: {h['probes']} probes, {h['failed']} failed, p50 {h['p50_ms']} ms, p99 {h['p99_ms']} ms, "
