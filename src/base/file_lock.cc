@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/files.h"
+
 namespace winnow::base {
 namespace {
 
@@ -14,7 +16,7 @@ Result<int> open_lock_file(const std::filesystem::path& lock_file) {
   std::error_code ec;
   if (lock_file.has_parent_path()) std::filesystem::create_directories(lock_file.parent_path(), ec);
   const int fd = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return failed_precondition(lock_file.string() + ": cannot open lock file: " + std::strerror(errno));
+  if (fd < 0) return file_error(lock_file, "cannot open lock file", errno);
   return fd;
 }
 

@@ -158,10 +158,19 @@ std::filesystem::path temp_path_beside(const std::filesystem::path& path) {
   return tmp;
 }
 
+bool is_out_of_space(int error) { return error == ENOSPC || error == EDQUOT; }
+
+Status file_error(const std::filesystem::path& path, std::string_view what, int error) {
+  std::string message = path.string() + ": " + std::string(what) + ": ";
+  if (error == ENOSPC) return out_of_space(message + "no space left on device");
+  if (error == EDQUOT) return out_of_space(message + "disk quota exceeded");
+  return failed_precondition(message + std::strerror(error));
+}
+
 namespace {
 
 Status errno_status(const std::filesystem::path& path, std::string_view what) {
-  return failed_precondition(path.string() + ": " + std::string(what) + ": " + std::strerror(errno));
+  return file_error(path, what, errno);
 }
 
 }  // namespace

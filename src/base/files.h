@@ -39,7 +39,16 @@ std::filesystem::path temp_path_beside(const std::filesystem::path& path);
 // fsync, rename, fsync of the directory. Readers never see a half-written
 // file, concurrent writers never share a temporary file, and after it
 // returns a crash (or power loss) leaves either the old or the new contents.
+// On a full disk: OutOfSpace naming the file; the old contents stay.
 Status write_file_durably(const std::filesystem::path& path, std::string_view contents);
+
+// True for the errno values of a full disk or quota: ENOSPC, EDQUOT.
+bool is_out_of_space(int error);
+
+// The Status of a failed system call `what` on `path` with errno `error`:
+// OutOfSpace "PATH: WHAT: no space left on device" (or "disk quota
+// exceeded") when the disk is full, else FailedPrecondition with strerror.
+Status file_error(const std::filesystem::path& path, std::string_view what, int error);
 
 // fsync()s a file (or, with directory = true, a directory's entries).
 Status sync_file(const std::filesystem::path& path, bool directory = false);

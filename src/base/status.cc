@@ -11,6 +11,7 @@ std::string_view status_code_name(StatusCode code) {
     case StatusCode::kFailedPrecondition: return "FailedPrecondition";
     case StatusCode::kOutOfRange: return "OutOfRange";
     case StatusCode::kResourceExhausted: return "ResourceExhausted";
+    case StatusCode::kOutOfSpace: return "OutOfSpace";
     case StatusCode::kDeadlineExceeded: return "DeadlineExceeded";
     case StatusCode::kUnavailable: return "Unavailable";
     case StatusCode::kUnauthenticated: return "Unauthenticated";
@@ -44,6 +45,7 @@ Status already_exists(std::string m) { return Status(StatusCode::kAlreadyExists,
 Status failed_precondition(std::string m) { return Status(StatusCode::kFailedPrecondition, std::move(m)); }
 Status out_of_range(std::string m) { return Status(StatusCode::kOutOfRange, std::move(m)); }
 Status resource_exhausted(std::string m) { return Status(StatusCode::kResourceExhausted, std::move(m)); }
+Status out_of_space(std::string m) { return Status(StatusCode::kOutOfSpace, std::move(m)); }
 Status deadline_exceeded(std::string m) { return Status(StatusCode::kDeadlineExceeded, std::move(m)); }
 Status unavailable(std::string m) { return Status(StatusCode::kUnavailable, std::move(m)); }
 Status unauthenticated(std::string m) { return Status(StatusCode::kUnauthenticated, std::move(m)); }

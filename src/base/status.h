@@ -22,6 +22,10 @@ enum class StatusCode {
   kFailedPrecondition,
   kOutOfRange,
   kResourceExhausted,
+  // The disk (or a quota) is full: a write failed with ENOSPC / EDQUOT /
+  // SQLITE_FULL. Not ResourceExhausted, which asks the client to back off and
+  // retry: space comes back only when someone frees it.
+  kOutOfSpace,
   kDeadlineExceeded,
   kUnavailable,
   kUnauthenticated,
@@ -65,6 +69,7 @@ Status already_exists(std::string message);
 Status failed_precondition(std::string message);
 Status out_of_range(std::string message);
 Status resource_exhausted(std::string message);
+Status out_of_space(std::string message);
 Status deadline_exceeded(std::string message);
 Status unavailable(std::string message);
 Status unauthenticated(std::string message);

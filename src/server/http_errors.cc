@@ -16,6 +16,7 @@ int http_status(base::StatusCode code) {
     case StatusCode::kNotFound: return 404;
     case StatusCode::kAlreadyExists: return 409;
     case StatusCode::kResourceExhausted: return 429;
+    case StatusCode::kOutOfSpace: return 507;  // Insufficient Storage: retrying will not help until space is freed
     case StatusCode::kUnimplemented: return 501;
     case StatusCode::kUnavailable: return 503;
     case StatusCode::kDeadlineExceeded: return 504;

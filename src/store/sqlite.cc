@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "base/files.h"
+
 namespace winnow::store {
 
 using base::Result;
@@ -9,9 +11,20 @@ using base::Status;
 
 namespace {
 
+// A full disk: SQLITE_FULL (SQLite's name for ENOSPC on its files), or an
+// I/O error whose errno says the disk or the quota is full (growing the
+// shared-memory index, for one, reports SQLITE_IOERR_SHMSIZE).
+bool disk_full(int rc, int system_errno) {
+  return (rc & 0xff) == SQLITE_FULL || ((rc & 0xff) == SQLITE_IOERR && base::is_out_of_space(system_errno));
+}
+
 // SQLITE_BUSY and SQLITE_LOCKED mean another connection holds the database;
-// SQLITE_CORRUPT/NOTADB mean the file is damaged; the rest are internal.
-Status status_for(int rc, std::string message) {
+// SQLITE_CORRUPT/NOTADB mean the file is damaged; a full disk is OutOfSpace
+// naming the database; the rest are internal.
+Status status_for(int rc, std::string message, const std::filesystem::path& path, int system_errno) {
+  if (disk_full(rc, system_errno)) {
+    return base::out_of_space(path.string() + ": no space left on device (" + message + ")");
+  }
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
@@ -19,8 +32,6 @@ Status status_for(int rc, std::string message) {
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
       return base::data_loss(std::move(message));
-    case SQLITE_FULL:
-      return base::resource_exhausted(std::move(message));
     case SQLITE_CANTOPEN:
     case SQLITE_READONLY:
     case SQLITE_PERM:
@@ -42,8 +53,9 @@ Result<std::unique_ptr<Database>> Database::open(const std::filesystem::path& pa
   if (rc != SQLITE_OK) {
     std::string message = path.string() + ": cannot open database: " +
                           (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc));
+    const int system_errno = raw ? sqlite3_system_errno(raw) : 0;
     sqlite3_close_v2(raw);
-    return status_for(rc, std::move(message));
+    return status_for(rc, std::move(message), path, system_errno);
   }
   sqlite3_extended_result_codes(raw, 1);
   std::unique_ptr<Database> db(new Database(raw, path));
@@ -68,7 +80,7 @@ Status Database::error(int rc, std::string_view context) const {
   std::string message(context);
   message += ": ";
   message += sqlite3_errmsg(db_);
-  return status_for(rc, std::move(message));
+  return status_for(rc, std::move(message), path_, sqlite3_system_errno(db_));
 }
 
 Status Database::exec(std::string_view sql) {
@@ -78,7 +90,7 @@ Status Database::exec(std::string_view sql) {
   if (rc != SQLITE_OK) {
     std::string what = path_.filename().string() + ": " + (message ? message : sqlite3_errstr(rc));
     sqlite3_free(message);
-    return status_for(rc, std::move(what));
+    return status_for(rc, std::move(what), path_, sqlite3_system_errno(db_));
   }
   return {};
 }
@@ -154,9 +166,10 @@ Statement& Statement::bind_null(int index) {
 
 Result<bool> Statement::step() {
   if (bind_rc_ != SQLITE_OK) {
-    return status_for(bind_rc_, std::string("binding parameters of \"") +
-                                    std::string(sqlite3_sql(stmt_)).substr(0, 80) +
-                                    "\": " + sqlite3_errstr(bind_rc_));
+    return status_for(bind_rc_,
+                      std::string("binding parameters of \"") + std::string(sqlite3_sql(stmt_)).substr(0, 80) +
+                          "\": " + sqlite3_errstr(bind_rc_),
+                      db_->path(), 0);
   }
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;

@@ -4,12 +4,14 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <utility>
 
 #include "store/collections.h"
 #include "store/documents.h"
 #include "base/file_lock.h"
+#include "base/files.h"
 #include "store/ids.h"
 #include "store/ingest.h"
 #include "store/lexical_index.h"
@@ -34,6 +36,31 @@ struct IndexEntry {
 };
 
 using IndexKey = std::pair<std::int64_t, std::string>;  // (collection_key, index name)
+
+// A write that failed for a reason of the store's (a full disk, an I/O
+// error, a busy database) and was rolled back, with what was not written in
+// front: "collection 'x' was not created: DIR/winnow.db: no space left on
+// device". Errors about the request itself (bad id, not found, exists) pass
+// unchanged.
+Status not_written(const Status& status, const std::string& what) {
+  switch (status.code()) {
+    case base::StatusCode::kOutOfSpace:
+    case base::StatusCode::kInternal:
+    case base::StatusCode::kDataLoss:
+    case base::StatusCode::kUnavailable: return status.with_context(what);
+    default: return status;
+  }
+}
+
+// Where an ingest stopped and what of it is stored, for its error message.
+std::string ingest_stopped(const std::string& where, std::size_t line, std::size_t committed_lines,
+                           std::size_t stored) {
+  std::string out = where + ": ingest stopped at line " + std::to_string(line) + " (";
+  if (committed_lines == 0) return out + "nothing of this request was stored)";
+  return out + std::to_string(stored) + (stored == 1 ? " document" : " documents") + " of lines 1 to " +
+         std::to_string(committed_lines) + (stored == 1 ? " is" : " are") + " stored; nothing from line " +
+         std::to_string(line) + " on)";
+}
 
 bool better(const ScoredDocument& a, const ScoredDocument& b) {
   if (a.score != b.score) return a.score > b.score;
@@ -276,6 +303,29 @@ class Store::Impl {
     return {};
   }
 
+  // Removes what a crash can leave in the index directory: the files of
+  // collections deleted just before it (they are removed after the commit),
+  // and half-written temporary files of saves it cut. Only names of the
+  // store's own pattern ("c<key>.<index>.hnsw...") are touched.
+  void remove_stray_index_files(const std::vector<CollectionRow>& rows) {
+    std::set<std::string> live;
+    for (const auto& row : rows) {
+      for (const auto& spec : row.settings.vector_indexes) {
+        std::string name = vector_index_file(index_dir_, row.key, spec.name).filename().string();
+        live.insert(name);
+        live.insert(name + ".meta");
+      }
+    }
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(index_dir_, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (name.size() < 2 || name[0] != 'c' || name.find(".hnsw") == std::string::npos) continue;
+      if (live.count(name)) continue;
+      std::error_code ignored;
+      std::filesystem::remove(entry.path(), ignored);
+    }
+  }
+
   Status checkpoint_locked() {
     WINNOW_ASSIGN_OR_RETURN(std::vector<CollectionRow> rows, all_collections(*writer_));
     WINNOW_ASSIGN_OR_RETURN(std::int64_t seq, current_change_seq(*writer_));
@@ -332,7 +382,7 @@ Store::Store(std::filesystem::path dir) : dir_(std::move(dir)) {}
 Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir, StoreOptions options) {
   std::error_code ec;
   std::filesystem::create_directories(dir / kIndexDirectory, ec);
-  if (ec) return base::failed_precondition(dir.string() + ": cannot create the data directory: " + ec.message());
+  if (ec) return base::file_error(dir / kIndexDirectory, "cannot create the data directory", ec.value());
   WINNOW_ASSIGN_OR_RETURN(std::optional<base::FileLock> lock, base::FileLock::try_acquire(dir / kLockFile));
   if (!lock) return base::failed_precondition(dir.string() + ": data directory is in use by another process");
   std::unique_ptr<Store> store(new Store(dir));
@@ -352,6 +402,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir, Sto
       impl.indexes_[{row.key, spec.name}] = std::move(entry).value();
     }
   }
+  impl.remove_stray_index_files(rows);
   return store;
 }
 
@@ -374,9 +425,16 @@ Result<Collection> Store::create_collection(std::string_view collection_id, cons
   if (!parsed.ok()) return parsed.status().with_context("collection '" + std::string(collection_id) + "'");
   std::lock_guard<std::mutex> lock(impl_->write_mutex_);
   Database& db = *impl_->writer_;
-  WINNOW_ASSIGN_OR_RETURN(auto txn, Transaction::begin(db));
-  WINNOW_ASSIGN_OR_RETURN(CollectionRow row, insert_collection(db, collection_id, *parsed, now_ms()));
-  WINNOW_RETURN_IF_ERROR(txn.commit());
+  auto inserted = [&]() -> Result<CollectionRow> {
+    WINNOW_ASSIGN_OR_RETURN(auto txn, Transaction::begin(db));
+    WINNOW_ASSIGN_OR_RETURN(CollectionRow row, insert_collection(db, collection_id, *parsed, now_ms()));
+    WINNOW_RETURN_IF_ERROR(txn.commit());
+    return row;
+  }();
+  if (!inserted.ok()) {
+    return not_written(inserted.status(), "collection '" + std::string(collection_id) + "' was not created");
+  }
+  const CollectionRow& row = *inserted;
   Collection out;
   out.collection_id = row.id;
   out.created_at_ms = row.created_at_ms;
@@ -407,9 +465,13 @@ Status Store::delete_collection(std::string_view collection_id) {
   std::lock_guard<std::mutex> lock(impl_->write_mutex_);
   Database& db = *impl_->writer_;
   WINNOW_ASSIGN_OR_RETURN(CollectionRow row, find_collection(db, collection_id));
-  WINNOW_ASSIGN_OR_RETURN(auto txn, Transaction::begin(db));
-  WINNOW_RETURN_IF_ERROR(remove_collection(db, row));
-  WINNOW_RETURN_IF_ERROR(txn.commit());
+  Status removed = [&]() -> Status {
+    WINNOW_ASSIGN_OR_RETURN(auto txn, Transaction::begin(db));
+    WINNOW_RETURN_IF_ERROR(remove_collection(db, row));
+    return txn.commit();
+  }();
+  if (!removed.ok()) return not_written(removed, "collection '" + row.id + "' was not deleted");
+  // A crash before the files go leaves them behind; open() removes them.
   std::unique_lock<std::shared_mutex> indexes_lock(impl_->indexes_mutex_);
   for (const auto& spec : row.settings.vector_indexes) {
     impl_->indexes_.erase({row.key, spec.name});
@@ -469,8 +531,8 @@ Result<IngestReport> Store::ingest(std::string_view collection_id, std::istream&
     CollectionSettings snapshot = settings;
     Status embedded = resolve_vectors(snapshot, documents, options.embed, errors, ignored);
     if (!embedded.ok()) {
-      return embedded.with_context(where + ": ingest stopped at line " + std::to_string(lines->front().number) +
-                                   " (lines up to " + std::to_string(committed_lines) + " are committed)");
+      return embedded.with_context(
+          ingest_stopped(where, lines->front().number, committed_lines, report.documents_stored));
     }
     {
       std::lock_guard<std::mutex> lock(impl_->write_mutex_);
@@ -478,8 +540,8 @@ Result<IngestReport> Store::ingest(std::string_view collection_id, std::istream&
       if (!row.ok()) return row.status();
       Status written = impl_->write_documents(*row, documents, errors, report.documents_stored);
       if (!written.ok()) {
-        return written.with_context(where + ": ingest stopped at line " + std::to_string(lines->front().number) +
-                                    " (lines up to " + std::to_string(committed_lines) + " are committed)");
+        return written.with_context(
+            ingest_stopped(where, lines->front().number, committed_lines, report.documents_stored));
       }
       settings = row->settings;
     }
@@ -522,7 +584,8 @@ Result<std::string> Store::put_document(std::string_view collection_id, std::str
   {
     std::lock_guard<std::mutex> lock(impl_->write_mutex_);
     WINNOW_ASSIGN_OR_RETURN(CollectionRow row, find_collection(*impl_->writer_, collection_id));
-    WINNOW_RETURN_IF_ERROR(impl_->write_documents(row, documents, errors, stored));
+    Status written = impl_->write_documents(row, documents, errors, stored);
+    if (!written.ok()) return not_written(written, where + ": document '" + id + "' was not stored");
   }
   if (!errors.empty()) return base::invalid_argument(where + ": " + errors.front().error);
   return id;
@@ -550,13 +613,17 @@ Status Store::delete_document(std::string_view collection_id, std::string_view d
   std::lock_guard<std::mutex> lock(impl_->write_mutex_);
   Database& db = *impl_->writer_;
   WINNOW_ASSIGN_OR_RETURN(CollectionRow row, find_collection(db, collection_id));
-  WINNOW_ASSIGN_OR_RETURN(auto txn, Transaction::begin(db));
-  WINNOW_ASSIGN_OR_RETURN(std::int64_t doc_key, erase_document(db, row, document_id));
+  const std::string what = "document '" + std::string(document_id) + "' was not deleted from collection '" + row.id + "'";
+  auto txn = Transaction::begin(db);
+  if (!txn.ok()) return not_written(txn.status(), what);
+  auto erased = erase_document(db, row, document_id);
+  if (!erased.ok()) return not_written(erased.status(), what);
+  const std::int64_t doc_key = *erased;
   WINNOW_ASSIGN_OR_RETURN(std::int64_t seq, current_change_seq(db));
   auto indexes = impl_->indexes_of(row);
   std::vector<std::unique_lock<std::shared_mutex>> locks;
   for (auto& index : indexes) locks.push_back(index->write_lock());
-  WINNOW_RETURN_IF_ERROR(txn.commit());
+  if (Status committed = txn->commit(); !committed.ok()) return not_written(committed, what);
   ++impl_->changes_since_checkpoint_;
   for (auto& index : indexes) {
     Status status = index->remove(doc_key);
@@ -684,13 +751,16 @@ Result<Retriever> Store::create_retriever(Retriever retriever) {
   retriever.created_at_ms = now_ms();
   std::lock_guard<std::mutex> lock(impl_->write_mutex_);
   Database& db = *impl_->writer_;
-  WINNOW_ASSIGN_OR_RETURN(auto txn, Transaction::begin(db));
-  for (const auto& id : retriever.collection_ids) {
-    auto row = find_collection(db, id);
-    if (!row.ok()) return row.status().with_context(where);
-  }
-  WINNOW_RETURN_IF_ERROR(insert_retriever(db, retriever));
-  WINNOW_RETURN_IF_ERROR(txn.commit());
+  Status stored = [&]() -> Status {
+    WINNOW_ASSIGN_OR_RETURN(auto txn, Transaction::begin(db));
+    for (const auto& id : retriever.collection_ids) {
+      auto row = find_collection(db, id);
+      if (!row.ok()) return row.status().with_context(where);
+    }
+    WINNOW_RETURN_IF_ERROR(insert_retriever(db, retriever));
+    return txn.commit();
+  }();
+  if (!stored.ok()) return not_written(stored, where + " was not stored");
   return retriever;
 }
 
@@ -707,9 +777,12 @@ Result<std::vector<Retriever>> Store::list_retrievers() {
 Status Store::delete_retriever(std::string_view retriever_id) {
   std::lock_guard<std::mutex> lock(impl_->write_mutex_);
   Database& db = *impl_->writer_;
-  WINNOW_ASSIGN_OR_RETURN(auto txn, Transaction::begin(db));
-  WINNOW_RETURN_IF_ERROR(erase_retriever(db, retriever_id));
-  return txn.commit();
+  Status erased = [&]() -> Status {
+    WINNOW_ASSIGN_OR_RETURN(auto txn, Transaction::begin(db));
+    WINNOW_RETURN_IF_ERROR(erase_retriever(db, retriever_id));
+    return txn.commit();
+  }();
+  return not_written(erased, "retriever '" + std::string(retriever_id) + "' was not deleted");
 }
 
 }  // namespace winnow::store

@@ -22,7 +22,10 @@
 //
 // Errors name the collection, document, line, field or index at fault:
 // InvalidArgument (bad id, bad document), NotFound, AlreadyExists,
-// FailedPrecondition (directory in use, newer schema), DataLoss, Internal.
+// FailedPrecondition (directory in use, newer schema), DataLoss, Internal,
+// OutOfSpace (the disk is full: names the file, and a write says what it did
+// not store; nothing of a failed write is stored, and writes work again once
+// space is freed).
 #pragma once
 
 #include <filesystem>
@@ -79,7 +82,9 @@ class Store {
   // collection, upserting by id, committing every batch. Bad lines are
   // reported in the result with their line numbers; the good ones are stored.
   // An error return means ingest stopped (embedding or storage failed); the
-  // batches already reported through on_batch_committed stay committed.
+  // batches already reported through on_batch_committed stay committed, and
+  // the message says so: "ingest stopped at line 1001 (1000 documents of
+  // lines 1 to 1000 are stored; nothing from line 1001 on): ...".
   base::Result<IngestReport> ingest(std::string_view collection_id, std::istream& ndjson,
                                     const IngestOptions& options = {});
   // Upserts one document given as JSON text; returns its id.

@@ -13,7 +13,6 @@
 
 #include "base/files.h"
 #include "base/mapped_file.h"
-#include "base/files.h"
 
 namespace winnow::store {
 
@@ -299,6 +298,34 @@ std::filesystem::path meta_path(const std::filesystem::path& file) {
   return meta;
 }
 
+// The size of the file hnswlib's saveIndex writes for `graph`: its header
+// fields, level 0 of every element, then each element's upper link lists
+// preceded by their size.
+std::uintmax_t hnsw_file_bytes(const hnswlib::HierarchicalNSW<float>& g) {
+  std::uintmax_t bytes = sizeof(g.offsetLevel0_) + sizeof(g.max_elements_) + sizeof(g.cur_element_count) +
+                         sizeof(g.size_data_per_element_) + sizeof(g.label_offset_) + sizeof(g.offsetData_) +
+                         sizeof(g.maxlevel_) + sizeof(g.enterpoint_node_) + sizeof(g.maxM_) + sizeof(g.maxM0_) +
+                         sizeof(g.M_) + sizeof(g.mult_) + sizeof(g.ef_construction_);
+  bytes += static_cast<std::uintmax_t>(g.cur_element_count) * g.size_data_per_element_;
+  for (std::size_t i = 0; i < g.cur_element_count; ++i) {
+    bytes += sizeof(unsigned int);
+    if (g.element_levels_[i] > 0) bytes += g.size_links_per_element_ * static_cast<std::size_t>(g.element_levels_[i]);
+  }
+  return bytes;
+}
+
+// Why `tmp` holds `got` bytes where `want` were written: hnswlib writes through
+// a std::ofstream and never reports a failed write, so ask the file system
+// whether the missing bytes fit (a full disk answers ENOSPC).
+Status short_write(const std::filesystem::path& tmp, std::uintmax_t got, std::uintmax_t want) {
+  std::string wrote = "wrote " + std::to_string(got) + " of " + std::to_string(want) + " bytes";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CLOEXEC);
+  int error = fd < 0 ? errno : ::posix_fallocate(fd, 0, static_cast<off_t>(want));
+  if (fd >= 0) ::close(fd);
+  if (error != 0) return base::file_error(tmp, "saving the vector index (" + wrote + ")", error);
+  return base::internal_error(tmp.string() + ": hnswlib could not save the index: " + wrote);
+}
+
 }  // namespace
 
 Status VectorIndex::save(const std::filesystem::path& file) const {
@@ -310,20 +337,29 @@ Status VectorIndex::save(const std::filesystem::path& file) const {
   }
   std::filesystem::path tmp = file;
   tmp += ".tmp";
+  // On any failure the temporary file goes, and the old file and header stay.
+  auto failed = [&](Status status) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    return status;
+  };
+  const std::uintmax_t expected = hnsw_file_bytes(*impl_->graph);
   try {
     impl_->graph->saveIndex(tmp.string());
   } catch (const std::exception& e) {
-    return base::internal_error(tmp.string() + ": hnswlib could not save the index: " + e.what());
+    return failed(base::internal_error(tmp.string() + ": hnswlib could not save the index: " + e.what()));
   }
-  WINNOW_ASSIGN_OR_RETURN(std::uint64_t checksum, base::file_checksum(tmp));
-  WINNOW_RETURN_IF_ERROR(base::sync_file(tmp));
   std::uintmax_t bytes = std::filesystem::file_size(tmp, ec);
-  if (ec) return base::internal_error(tmp.string() + ": " + ec.message());
+  if (ec) return failed(base::internal_error(tmp.string() + ": " + ec.message()));
+  if (bytes != expected) return failed(short_write(tmp, bytes, expected));
+  auto checksum = base::file_checksum(tmp);
+  if (!checksum.ok()) return failed(checksum.status());
+  if (Status synced = base::sync_file(tmp); !synced.ok()) return failed(synced);
   // Remove the old header first: a crash between the renames leaves a data
   // file without a header, which load() rejects, never a mismatched pair.
   std::filesystem::remove(meta_path(file), ec);
   std::filesystem::rename(tmp, file, ec);
-  if (ec) return base::internal_error(file.string() + ": rename failed: " + ec.message());
+  if (ec) return failed(base::internal_error(file.string() + ": rename failed: " + ec.message()));
   nlohmann::json meta = {
       {"format", kFileFormat},
       {"store_id", identity_.store_id},
@@ -334,7 +370,7 @@ Status VectorIndex::save(const std::filesystem::path& file) const {
       {"applied_seq", applied_seq_},
       {"elements", impl_->live},
       {"bytes", bytes},
-      {"checksum", checksum},
+      {"checksum", *checksum},
   };
   return base::write_file_durably(meta_path(file), meta.dump(2) + "\n");
 }

@@ -5,6 +5,10 @@
 
 #include <fstream>
 
+#include <sys/mount.h>
+
+#include "support/small_disk.h"
+
 namespace winnow::base {
 namespace {
 
@@ -82,6 +86,29 @@ TEST(FilesTest, AtomicWriteThenMapReadsTheSameBytes) {
 TEST(FilesTest, MappingADirectoryFails) {
   auto r = MappedFile::open(std::filesystem::temp_directory_path());
   EXPECT_FALSE(r.ok());
+}
+
+TEST(FilesTest, DurableWriteOnAFullDiskIsOutOfSpaceAndKeepsTheOldContents) {
+  const auto dir = temp_path("full_disk");
+  std::filesystem::create_directories(dir);
+  ASSERT_EQ(winnow::testing::mount_small_disk(dir, 1u << 20), "");
+  const auto file = dir / "settings.json";
+  ASSERT_TRUE(write_file_durably(file, "old").ok());
+  ASSERT_EQ(winnow::testing::fill_disk(dir / "ballast"), "");
+  Status full = write_file_durably(file, std::string(64 << 10, 'n'));
+  EXPECT_EQ(full.code(), StatusCode::kOutOfSpace) << full.to_string();
+  EXPECT_NE(full.message().find(file.string() + ".tmp."), std::string::npos) << full.message();
+  EXPECT_NE(full.message().find("no space left on device"), std::string::npos) << full.message();
+  auto kept = read_file(file);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(*kept, "old");
+  std::size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) files += entry.is_regular_file() ? 1 : 0;
+  EXPECT_EQ(files, 2u) << "the temporary file is removed";
+  std::filesystem::remove(dir / "ballast");
+  EXPECT_TRUE(write_file_durably(file, "new").ok());
+  ::umount2(dir.c_str(), MNT_DETACH);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -315,5 +315,20 @@ TEST(KillNine, AcknowledgedBatchesSurviveSigkill) {
   EXPECT_GE(static_cast<double>(self_found) / static_cast<double>(probes), 0.95);
 }
 
+TEST(IndexFiles, OpenRemovesWhatACrashLeftBehind) {
+  TempDir dir;
+  const auto indexes = dir.path() / "indexes";
+  std::filesystem::create_directories(indexes);
+  // A deleted collection's files (removed after its commit) and a cut save.
+  for (const char* name : {"c7.v.hnsw", "c7.v.hnsw.meta", "c1.v.hnsw.tmp", "c1.v.hnsw.meta.tmp.12.3.4"}) {
+    std::ofstream(indexes / name) << "x";
+  }
+  std::ofstream(indexes / "notes.txt") << "not the store's";
+  WINNOW_ASSERT_OK_AND_ASSIGN(auto store, Store::open(dir.path()));
+  std::vector<std::string> left;
+  for (const auto& entry : std::filesystem::directory_iterator(indexes)) left.push_back(entry.path().filename().string());
+  EXPECT_EQ(left, std::vector<std::string>{"notes.txt"});
+}
+
 }  // namespace
 }  // namespace winnow::store

@@ -141,7 +141,7 @@ TEST(Ingest, ModelIndexesUseTheEmbedFunctionOrRequireClientVectors) {
                              R"({"id": "y", "text": "needs the model"})");
   auto stopped = store->ingest("c", failing, options);
   EXPECT_EQ(stopped.status().code(), StatusCode::kUnavailable);
-  EXPECT_NE(stopped.status().message().find("ingest stopped at line 2 (lines up to 1 are committed)"),
+  EXPECT_NE(stopped.status().message().find("ingest stopped at line 2 (1 document of lines 1 to 1 is stored; nothing from line 2 on)"),
             std::string::npos)
       << stopped.status().message();
   EXPECT_NE(stopped.status().message().find("model not loaded"), std::string::npos);
