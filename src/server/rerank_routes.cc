@@ -49,7 +49,7 @@ base::Result<Reply> rerank(ServerContext& ctx, const Request& req, const std::st
   WINNOW_ASSIGN_OR_RETURN(nlohmann::json body, json_body(req, ctx));
   static const std::vector<std::string> kKnown = {"model",       "query",      "documents",          "top_n",
                                                   "return_documents", "rank_fields", "max_chunks_per_doc",
-                                                  "max_tokens_per_doc", "precision"};
+                                                  "max_tokens_per_doc", "precision", "timeout_ms"};
   for (auto it = body.begin(); it != body.end(); ++it) {
     if (std::find(kKnown.begin(), kKnown.end(), it.key()) == kKnown.end()) {
       return base::invalid_argument("request body: unknown field \"" + it.key() + "\"");
@@ -70,8 +70,10 @@ base::Result<Reply> rerank(ServerContext& ctx, const Request& req, const std::st
   }
   if (documents->size() > ctx.limits.max_rerank_documents) {
     return base::invalid_argument("documents: " + std::to_string(documents->size()) + " documents, more than the " +
-                                  std::to_string(ctx.limits.max_rerank_documents) + " one request may rank");
+                                  std::to_string(ctx.limits.max_rerank_documents) +
+                                  " one request may rank (--max-client-batch-size)");
   }
+  WINNOW_RETURN_IF_ERROR(apply_timeout_ms(body, req));
   std::vector<std::string> rank_fields;
   if (auto it = body.find("rank_fields"); it != body.end() && !it->is_null()) {
     if (!it->is_array()) return base::invalid_argument("rank_fields: must be an array of field names");
@@ -152,8 +154,8 @@ base::Result<Reply> rerank(ServerContext& ctx, const Request& req, const std::st
 
 void add_rerank_routes(Api& api) {
   ServerContext& ctx = api.context();
-  api.post("/v1/rerank", [&ctx](const Request& req) { return rerank(ctx, req, "1"); });
-  api.post("/v2/rerank", [&ctx](const Request& req) { return rerank(ctx, req, "2"); });
+  api.post_scoring("/v1/rerank", [&ctx](const Request& req) { return rerank(ctx, req, "1"); });
+  api.post_scoring("/v2/rerank", [&ctx](const Request& req) { return rerank(ctx, req, "2"); });
 }
 
 }  // namespace winnow::server
