@@ -74,18 +74,21 @@ std::optional<Response> take_scoring_slot(ServerContext& context, Request& reque
 
 Admission::Admission(ServerContext& context, const Route& route, const Request& request)
     : context_(context), route_(route), request_(request) {
-  if (request.has_header("X-Request-Timeout")) {
-    auto parsed = parse_timeout_header(request.header("X-Request-Timeout"));
-    if (parsed.ok()) {
-      timeout_ = *parsed;
-      timeout_source_ = "X-Request-Timeout";
-    } else {
-      header_error_ = parsed.status();
-    }
-  }
-  if (!timeout_ && context.limits.request_timeout.count() > 0) {
+  // The earliest of the server's default and the header's (the body's
+  // timeout_ms comes later, through tighten()): a client may shorten the
+  // operator's deadline, never lengthen it.
+  if (context.limits.request_timeout.count() > 0) {
     timeout_ = context.limits.request_timeout;
     timeout_source_ = "--request-timeout";
+  }
+  if (request.has_header("X-Request-Timeout")) {
+    auto parsed = parse_timeout_header(request.header("X-Request-Timeout"));
+    if (!parsed.ok()) {
+      header_error_ = parsed.status();
+    } else if (!timeout_ || *parsed < *timeout_) {
+      timeout_ = *parsed;
+      timeout_source_ = "X-Request-Timeout";
+    }
   }
   inference::CallOptions call;
   call.wait_for_room = false;  // a full queue is a 429, never a blocked thread
