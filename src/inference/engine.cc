@@ -19,19 +19,9 @@ using Clock = std::chrono::steady_clock;
 // How often a waiting caller looks at its cancellation flag.
 constexpr auto kCancelPoll = std::chrono::milliseconds(20);
 
-thread_local CallScope* current_scope = nullptr;
-
 std::string millis(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
 
 }  // namespace
-
-CallScope::CallScope(CallOptions options) : options_(std::move(options)), outer_(current_scope) {
-  current_scope = this;
-}
-
-CallScope::~CallScope() { current_scope = outer_; }
-
-CallScope* CallScope::current() { return current_scope; }
 
 // One caller's sequences while they are being run. Shared by the caller and
 // the queue's items: a caller past its deadline returns while the worker may
@@ -102,12 +92,12 @@ std::size_t Engine::withdraw(const Request& request) const {
 }
 
 EngineResults Engine::run(std::size_t count, const EncodeFunction& encode, base::Precision precision) const {
-  if (CallScope* scope = CallScope::current()) return run(count, encode, precision, scope->options());
-  return run(count, encode, precision, CallOptions{});
+  if (base::CallScope* scope = base::CallScope::current()) return run(count, encode, precision, scope->options());
+  return run(count, encode, precision, base::CallOptions{});
 }
 
 EngineResults Engine::run(std::size_t count, const EncodeFunction& encode, base::Precision precision,
-                          const CallOptions& call) const {
+                          const base::CallOptions& call) const {
   const Clock::time_point started = Clock::now();
   auto request = std::make_shared<Request>();
   request->precision = precision == base::Precision::kAuto ? model_->info().precision : precision;
@@ -173,7 +163,7 @@ EngineResults Engine::run(std::size_t count, const EncodeFunction& encode, base:
 
   std::unique_lock<std::mutex> lock(mutex_);
   // Admission: a call that may not wait is refused before any of it queues.
-  auto refuse = [&](Refusal why, std::chrono::milliseconds wait, base::Status status) {
+  auto refuse = [&](base::Refusal why, std::chrono::milliseconds wait, base::Status status) {
     ++stats_.refused_calls;
     if (call.report) {
       call.report->refusal = why;
@@ -185,7 +175,7 @@ EngineResults Engine::run(std::size_t count, const EncodeFunction& encode, base:
   const std::size_t ahead = queued_tokens_ + running_tokens_;
   const std::chrono::milliseconds estimated = time_for(ahead).value_or(std::chrono::milliseconds(0));
   if (!call.wait_for_room && queued_tokens_ > 0 && queued_tokens_ + call_tokens > options_.max_queued_tokens) {
-    return refuse(Refusal::kQueueFull, estimated,
+    return refuse(base::Refusal::kQueueFull, estimated,
                   base::resource_exhausted("the engine's queue is full (" + std::to_string(queued_tokens_) +
                                            " tokens waiting, room for " +
                                            std::to_string(options_.max_queued_tokens) + "; this request brings " +
@@ -195,7 +185,7 @@ EngineResults Engine::run(std::size_t count, const EncodeFunction& encode, base:
     const auto waited =
         std::chrono::duration_cast<std::chrono::milliseconds>(started - call.waiting_since.value_or(started));
     if (waited + estimated > *call.max_queue_wait) {
-      return refuse(Refusal::kWait, estimated,
+      return refuse(base::Refusal::kWait, estimated,
                     base::resource_exhausted("the request would wait about " + millis(waited + estimated) +
                                              " in the queue (waited " + millis(waited) + ", " +
                                              std::to_string(ahead) + " tokens ahead), over the limit of " +

@@ -9,7 +9,7 @@
 // that fails is run again a sequence at a time, so one bad sequence fails only
 // itself, never another caller's sequences batched with it.
 //
-// Each call may bring its own controls (call_options.h): refuse instead of
+// Each call may bring its own controls (base/call_context.h): refuse instead of
 // waiting for room in the queue, refuse when the estimated wait is too long,
 // a deadline, a cancellation. A call whose deadline passes (or that is
 // cancelled) returns at once; its sequences still queued are withdrawn and
@@ -42,7 +42,7 @@
 #include "base/precision.h"
 #include "base/status.h"
 #include "inference/batch_planner.h"
-#include "inference/call_options.h"
+#include "base/call_context.h"
 #include "model/model_info.h"
 #include "model/token_batch.h"
 #include "text/tokenizer.h"
@@ -55,7 +55,7 @@ inline constexpr std::size_t kParallelTokenizeItems = 64;
 struct EngineOptions {
   BatchLimits batch_limits;
   // Tokens waiting for the batching worker, over all callers, beyond which
-  // callers that wait for room (CallOptions::wait_for_room) block until the
+  // callers that wait for room (base::CallOptions::wait_for_room) block until the
   // worker catches up (backpressure) and the others are refused. A call
   // larger than this still goes through when the queue is empty (a part at a
   // time when it waits for room); a single sequence larger than this is
@@ -142,13 +142,13 @@ class Engine {
   // (kAuto: the model's default) and returns each one's output or error.
   // A precision not prepared at load is every sequence's FailedPrecondition.
   // Thread-safe and blocking: concurrent calls share the model's batches.
-  // Without CallOptions the call takes those of this thread's CallScope,
+  // Without base::CallOptions the call takes those of this thread's base::CallScope,
   // else the defaults: it blocks while the queue is full and runs to the
-  // end. See CallOptions for refusing instead, deadlines and cancellation
+  // end. See base::CallOptions for refusing instead, deadlines and cancellation
   // (the outcome is then in EngineResults::status).
   EngineResults run(std::size_t count, const EncodeFunction& encode, base::Precision precision) const;
   EngineResults run(std::size_t count, const EncodeFunction& encode, base::Precision precision,
-                    const CallOptions& call) const;
+                    const base::CallOptions& call) const;
 
   const model::ModelInfo& info() const { return model_->info(); }
   const EngineOptions& options() const { return options_; }

@@ -90,7 +90,7 @@ Admission::Admission(ServerContext& context, const Route& route, const Request& 
       timeout_source_ = "X-Request-Timeout";
     }
   }
-  inference::CallOptions call;
+  base::CallOptions call;
   call.wait_for_room = false;  // a full queue is a 429, never a blocked thread
   if (context.limits.max_queue_wait.count() > 0) {
     call.max_queue_wait = context.limits.max_queue_wait;
@@ -139,10 +139,10 @@ void Admission::count_refusal(const std::string& reason) const {
 }
 
 void Admission::finish(Response& response) {
-  if (response.status == 429 && report_.refusal != inference::Refusal::kNone) {
+  if (response.status == 429 && report_.refusal != base::Refusal::kNone) {
     const long long retry = retry_seconds(report_.estimated_wait);
     const std::string estimate = "estimated wait " + ms_text(report_.estimated_wait.count());
-    if (report_.refusal == inference::Refusal::kQueueFull) {
+    if (report_.refusal == base::Refusal::kQueueFull) {
       count_refusal("queue_full");
       response = overloaded("the model's queue is full (" + estimate + "; its size is --max-queued-tokens)", retry);
     } else {

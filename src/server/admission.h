@@ -14,7 +14,7 @@
 //   disconnects cancels its engine work the same way.
 //
 // Each scoring request's handler runs inside an Admission, which hands these
-// rules to every engine call of the handler's thread (inference::CallScope)
+// rules to every engine call of the handler's thread (base::CallScope)
 // and turns the engine's refusals into answers that name the flag.
 #pragma once
 
@@ -28,7 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/status.h"
-#include "inference/call_options.h"
+#include "base/call_context.h"
 #include "server/api.h"
 
 namespace winnow::server {
@@ -64,8 +64,8 @@ class Admission {
   base::Status header_error_;
   std::optional<std::chrono::milliseconds> timeout_;
   std::string timeout_source_;  // "timeout_ms", "X-Request-Timeout", "--request-timeout"
-  inference::CallReport report_;
-  std::optional<inference::CallScope> scope_;
+  base::CallReport report_;
+  std::optional<base::CallScope> scope_;
 };
 
 // Counts a scoring request against --max-concurrent-requests from the I/O

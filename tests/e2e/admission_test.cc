@@ -177,7 +177,7 @@ TEST_F(AdmissionTest, AFullModelQueueAnswers429WithRetryAfterAtOnceAndHealthStay
 }
 
 TEST_F(AdmissionTest, RequestsOverMaxConcurrentRequestsAnswer429NamingTheFlag) {
-  start({"--threads", "1", "--max-concurrent-requests", "2"});
+  start({"--threads", "1", "--max-concurrent-requests", "2", "--max-queued-tokens", "100000000"});
   Overload o = overload(*server_, 12, 3, "/v2/rerank", rerank_body(100));
   std::size_t refused = 0;
   for (const Outcome& r : o.outcomes) {
@@ -190,14 +190,16 @@ TEST_F(AdmissionTest, RequestsOverMaxConcurrentRequestsAnswer429NamingTheFlag) {
   EXPECT_GT(refused, 0u);
   expect_health_fast(o);
   EXPECT_EQ(metric(metrics(), "winnow_requests_refused_total{reason=\"concurrency\"}"), static_cast<double>(refused));
-  // /health, /ready and /v1/models are not scoring requests: never refused.
+  // Every slot was given back: one at a time, requests go through again.
   auto c = server_->client();
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(http_post(*c, "/v2/rerank", rerank_body(5)).status, 200) << i;
+  // /health, /ready and /v1/models are not scoring requests: never refused.
   EXPECT_EQ(http_get(*c, "/ready").status, 200);
   EXPECT_EQ(http_get(*c, "/v1/models").status, 200);
 }
 
 TEST_F(AdmissionTest, AnEstimatedWaitOverMaxQueueMsAnswers429) {
-  start({"--threads", "1", "--max-queue-ms", "1"});
+  start({"--threads", "1", "--max-queue-ms", "1", "--max-queued-tokens", "100000000"});
   auto c = server_->client();
   ASSERT_EQ(http_post(*c, "/v1/rerank", rerank_body(20)).status, 200);  // the engine measures its throughput
   Overload o = overload(*server_, 12, 3, "/v1/rerank", rerank_body(100));
@@ -254,7 +256,7 @@ TEST_F(AdmissionTest, XRequestTimeoutAndTheServerDefaultSetDeadlines) {
 }
 
 TEST_F(AdmissionTest, ExpiredRequestsLeaveTheModelQueueUnrun) {
-  start({"--threads", "1"});
+  start({"--threads", "1", "--max-queued-tokens", "100000000"});  // queue everything: no 429 here
   auto c = server_->client();
   ASSERT_EQ(http_post(*c, "/v1/rerank", rerank_body(10)).status, 200);  // loaded
   // Big reranks without a deadline keep the model busy; small ones with a
@@ -282,7 +284,7 @@ TEST_F(AdmissionTest, ExpiredRequestsLeaveTheModelQueueUnrun) {
 }
 
 TEST_F(AdmissionTest, AClientThatDisconnectsCancelsItsEngineWork) {
-  start({"--threads", "1"});
+  start({"--threads", "1", "--max-queued-tokens", "100000000"});
   auto c = server_->client();
   ASSERT_EQ(http_post(*c, "/v1/rerank", rerank_body(10)).status, 200);
   std::thread busy([&] {

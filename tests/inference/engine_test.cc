@@ -212,7 +212,7 @@ struct GatedEngine {
     model->close();
     blocker = std::thread([this] {
       auto ids = sequences(1, 4);
-      EngineResults r = engine->run(1, encoder_of(ids), base::Precision::kFp32, CallOptions{});
+      EngineResults r = engine->run(1, encoder_of(ids), base::Precision::kFp32, base::CallOptions{});
       EXPECT_TRUE(r.status.ok()) << r.status.to_string();
     });
     model->wait_entered(runs_before + 1);
@@ -245,14 +245,14 @@ TEST(EngineAdmissionTest, ACallThatMayNotWaitIsRefusedAtOnceWhenTheQueueIsFull) 
   // 32 tokens queue behind the running call: room for 8 more.
   auto waiting_ids = sequences(8, 4);
   std::thread waiting([&] {
-    EngineResults r = gated.engine->run(8, encoder_of(waiting_ids), base::Precision::kFp32, CallOptions{});
+    EngineResults r = gated.engine->run(8, encoder_of(waiting_ids), base::Precision::kFp32, base::CallOptions{});
     EXPECT_TRUE(r.status.ok()) << r.status.to_string();
   });
   while (gated.engine->stats().queued_tokens < 32) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 
   auto ids = sequences(3, 4);  // 12 tokens: over the bound
-  CallReport report;
-  CallOptions call;
+  base::CallReport report;
+  base::CallOptions call;
   call.wait_for_room = false;
   call.report = &report;
   const auto started = std::chrono::steady_clock::now();
@@ -260,7 +260,7 @@ TEST(EngineAdmissionTest, ACallThatMayNotWaitIsRefusedAtOnceWhenTheQueueIsFull) 
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));  // not blocked on the gate
   EXPECT_EQ(refused.status.code(), base::StatusCode::kResourceExhausted) << refused.status.to_string();
   EXPECT_NE(refused.status.message().find("queue is full"), std::string::npos) << refused.status.message();
-  EXPECT_EQ(report.refusal, Refusal::kQueueFull);
+  EXPECT_EQ(report.refusal, base::Refusal::kQueueFull);
   for (const base::Status& e : refused.errors) EXPECT_EQ(e.code(), base::StatusCode::kResourceExhausted);
   EXPECT_EQ(gated.engine->stats().refused_calls, 1u);
 
@@ -283,9 +283,9 @@ TEST(EngineAdmissionTest, ACallIsRefusedWhenItsEstimatedWaitIsOverItsLimit) {
   options.batch_limits.token_budget = 64;
   GatedEngine gated(options);
   gated.model->set_per_token(std::chrono::microseconds(500));  // 2000 tokens/s
-  CallOptions limited;
+  base::CallOptions limited;
   limited.max_queue_wait = std::chrono::milliseconds(100);
-  CallReport report;
+  base::CallReport report;
   limited.report = &report;
   // Nothing measured yet: let in, whatever is ahead.
   auto warmup = sequences(4, 16);
@@ -297,7 +297,7 @@ TEST(EngineAdmissionTest, ACallIsRefusedWhenItsEstimatedWaitIsOverItsLimit) {
   // 1000 tokens queued ahead: about 0.5 s at the measured throughput.
   auto ahead_ids = sequences(50, 20);
   std::thread ahead([&] {
-    EngineResults r = gated.engine->run(50, encoder_of(ahead_ids), base::Precision::kFp32, CallOptions{});
+    EngineResults r = gated.engine->run(50, encoder_of(ahead_ids), base::Precision::kFp32, base::CallOptions{});
     EXPECT_TRUE(r.status.ok()) << r.status.to_string();
   });
   while (gated.engine->stats().queued_tokens < 1000) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -305,12 +305,12 @@ TEST(EngineAdmissionTest, ACallIsRefusedWhenItsEstimatedWaitIsOverItsLimit) {
   auto ids = sequences(2, 4);
   EngineResults refused = gated.engine->run(2, encoder_of(ids), base::Precision::kFp32, limited);
   EXPECT_EQ(refused.status.code(), base::StatusCode::kResourceExhausted) << refused.status.to_string();
-  EXPECT_EQ(report.refusal, Refusal::kWait);
+  EXPECT_EQ(report.refusal, base::Refusal::kWait);
   EXPECT_GT(report.estimated_wait, std::chrono::milliseconds(100));
   EXPECT_NE(refused.status.message().find("over the limit of 100 ms"), std::string::npos) << refused.status.message();
 
   // With a limit above the estimate the same call waits its turn.
-  CallOptions patient;
+  base::CallOptions patient;
   patient.max_queue_wait = std::chrono::seconds(600);
   std::thread waits([&] {
     EngineResults r = gated.engine->run(2, encoder_of(ids), base::Precision::kFp32, patient);
@@ -327,8 +327,8 @@ TEST(EngineDeadlineTest, APassedDeadlineWithdrawsQueuedSequencesAndTheCallReturn
   GatedEngine gated(EngineOptions{});
   gated.occupy_worker();
   auto ids = sequences(10, 4);
-  CallReport report;
-  CallOptions call;
+  base::CallReport report;
+  base::CallOptions call;
   call.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
   call.report = &report;
   EngineResults late = gated.engine->run(10, encoder_of(ids), base::Precision::kFp32, call);  // returns with the gate closed
@@ -348,7 +348,7 @@ TEST(EngineDeadlineTest, SequencesTheWorkerTookAreDroppedWhenTheirBatchComesAfte
   GatedEngine gated(options);
   gated.model->close();
   auto ids = sequences(6, 4);
-  CallOptions call;
+  base::CallOptions call;
   call.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
   EngineResults late;
   std::thread caller([&] { late = gated.engine->run(6, encoder_of(ids), base::Precision::kFp32, call); });
@@ -367,7 +367,7 @@ TEST(EngineDeadlineTest, ACancelledCallReturnsUnavailableAndItsSequencesAreDropp
   gated.occupy_worker();
   auto cancelled = std::make_shared<std::atomic<bool>>(false);
   auto ids = sequences(7, 4);
-  CallOptions call;
+  base::CallOptions call;
   call.cancelled = cancelled;
   EngineResults result;
   std::thread caller([&] { result = gated.engine->run(7, encoder_of(ids), base::Precision::kFp32, call); });
@@ -386,18 +386,18 @@ TEST(EngineDeadlineTest, CallsWithoutOptionsTakeTheirThreadsScope) {
   GatedEngine gated(EngineOptions{});
   auto ids = sequences(3, 4);
   {
-    CallOptions outer;
+    base::CallOptions outer;
     outer.deadline = std::chrono::steady_clock::now() - std::chrono::milliseconds(1);
-    CallScope scope(outer);
+    base::CallScope scope(outer);
     EngineResults r = gated.engine->run(3, encoder_of(ids), base::Precision::kFp32);
     EXPECT_EQ(r.status.code(), base::StatusCode::kDeadlineExceeded);
     {
-      CallScope inner(CallOptions{});  // the innermost wins
+      base::CallScope inner(base::CallOptions{});  // the innermost wins
       EXPECT_TRUE(gated.engine->run(3, encoder_of(ids), base::Precision::kFp32).status.ok());
     }
     EXPECT_FALSE(gated.engine->run(3, encoder_of(ids), base::Precision::kFp32).status.ok());
   }
-  EXPECT_EQ(CallScope::current(), nullptr);
+  EXPECT_EQ(base::CallScope::current(), nullptr);
   EXPECT_TRUE(gated.engine->run(3, encoder_of(ids), base::Precision::kFp32).status.ok());
   EXPECT_EQ(gated.model->sequences_run(), 6u);
 }

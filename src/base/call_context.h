@@ -1,9 +1,11 @@
-// Per-call controls of an engine call (engine.h): how the call enters the
-// engine's queue, until when its work is wanted, and what the engine reports
-// back. The command line passes none: a call waits for room in the queue
-// (backpressure) and runs to the end. The server passes all of them, so that
-// no request blocks a worker on a full queue and no request spends engine
-// time after its deadline or after its client went away.
+// Per-call controls of a model engine's calls (inference/engine.h): how a
+// call enters the engine's queue, until when its work is wanted, and what the
+// engine reports back. The command line passes none: a call waits for room in
+// the queue (backpressure) and runs to the end. The server passes all of
+// them, so that no request blocks a worker on a full queue and no request
+// spends engine time after its deadline or after its client went away. In
+// base so that the server can set them without knowing how scores are
+// computed.
 #pragma once
 
 #include <atomic>
@@ -12,9 +14,9 @@
 #include <memory>
 #include <optional>
 
-namespace winnow::inference {
+namespace winnow::base {
 
-// Why a call was refused entry to the queue.
+// Why a call was refused entry to an engine's queue.
 enum class Refusal {
   kNone,
   kQueueFull,  // the queue has no room for the call (EngineOptions::max_queued_tokens)
@@ -80,4 +82,4 @@ class CallScope {
   CallScope* outer_;
 };
 
-}  // namespace winnow::inference
+}  // namespace winnow::base
