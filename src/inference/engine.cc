@@ -127,6 +127,47 @@ EngineResults Engine::run(std::size_t count, const EncodeFunction& encode, base:
   };
   if (unwanted(*request)) return fail(gone("before its sequences were queued"));
 
+  // Admission: a call that may not wait is refused before any of it queues.
+  // The refusal, if any (caller holds mutex_), for a call of `tokens`.
+  auto admission = [&](std::size_t tokens) -> std::optional<base::Status> {
+    auto refuse = [&](base::Refusal why, std::chrono::milliseconds wait, base::Status status) {
+      ++stats_.refused_calls;
+      if (call.report) {
+        call.report->refusal = why;
+        call.report->estimated_wait = wait;
+      }
+      return std::optional<base::Status>(std::move(status));
+    };
+    const std::size_t ahead = queued_tokens_ + running_tokens_;
+    const std::chrono::milliseconds estimated = time_for(ahead).value_or(std::chrono::milliseconds(0));
+    if (!call.wait_for_room && ahead > 0 && ahead + tokens > options_.max_queued_tokens) {
+      return refuse(base::Refusal::kQueueFull, estimated,
+                    base::resource_exhausted("the engine's queue is full (" + std::to_string(ahead) +
+                                             " tokens waiting or running, room for " +
+                                             std::to_string(options_.max_queued_tokens) + "; this request brings " +
+                                             std::to_string(tokens) + "); estimated wait " + millis(estimated)));
+    }
+    if (call.max_queue_wait && time_for(ahead)) {
+      const auto waited =
+          std::chrono::duration_cast<std::chrono::milliseconds>(started - call.waiting_since.value_or(started));
+      if (waited + estimated > *call.max_queue_wait) {
+        return refuse(base::Refusal::kWait, estimated,
+                      base::resource_exhausted("the request would wait about " + millis(waited + estimated) +
+                                               " in the queue (waited " + millis(waited) + ", " +
+                                               std::to_string(ahead) + " tokens ahead), over the limit of " +
+                                               millis(*call.max_queue_wait)));
+      }
+    }
+    return std::nullopt;
+  };
+  // Checked first with the fewest tokens the call can bring (one per
+  // sequence), so that under overload a refusal costs no tokenizing; then
+  // again with its real count.
+  if (!call.wait_for_room || call.max_queue_wait) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (std::optional<base::Status> refused = admission(count)) return fail(std::move(*refused));
+  }
+
   const auto n = static_cast<std::int64_t>(count);
 #pragma omp parallel for schedule(dynamic, 4) if (count >= kParallelTokenizeItems)
   for (std::int64_t i = 0; i < n; ++i) {
@@ -162,35 +203,9 @@ EngineResults Engine::run(std::size_t count, const EncodeFunction& encode, base:
   if (to_queue.empty()) return std::move(request->results);
 
   std::unique_lock<std::mutex> lock(mutex_);
-  // Admission: a call that may not wait is refused before any of it queues.
-  auto refuse = [&](base::Refusal why, std::chrono::milliseconds wait, base::Status status) {
-    ++stats_.refused_calls;
-    if (call.report) {
-      call.report->refusal = why;
-      call.report->estimated_wait = wait;
-    }
+  if (std::optional<base::Status> refused = admission(call_tokens)) {
     lock.unlock();
-    return fail(std::move(status));
-  };
-  const std::size_t ahead = queued_tokens_ + running_tokens_;
-  const std::chrono::milliseconds estimated = time_for(ahead).value_or(std::chrono::milliseconds(0));
-  if (!call.wait_for_room && queued_tokens_ > 0 && queued_tokens_ + call_tokens > options_.max_queued_tokens) {
-    return refuse(base::Refusal::kQueueFull, estimated,
-                  base::resource_exhausted("the engine's queue is full (" + std::to_string(queued_tokens_) +
-                                           " tokens waiting, room for " +
-                                           std::to_string(options_.max_queued_tokens) + "; this request brings " +
-                                           std::to_string(call_tokens) + "); estimated wait " + millis(estimated)));
-  }
-  if (call.max_queue_wait && time_for(ahead)) {
-    const auto waited =
-        std::chrono::duration_cast<std::chrono::milliseconds>(started - call.waiting_since.value_or(started));
-    if (waited + estimated > *call.max_queue_wait) {
-      return refuse(base::Refusal::kWait, estimated,
-                    base::resource_exhausted("the request would wait about " + millis(waited + estimated) +
-                                             " in the queue (waited " + millis(waited) + ", " +
-                                             std::to_string(ahead) + " tokens ahead), over the limit of " +
-                                             millis(*call.max_queue_wait)));
-    }
+    return fail(std::move(*refused));
   }
 
   // Waits on `cv` until `ready`, the deadline or a cancellation; false when

@@ -55,11 +55,14 @@ inline constexpr std::size_t kParallelTokenizeItems = 64;
 struct EngineOptions {
   BatchLimits batch_limits;
   // Tokens waiting for the batching worker, over all callers, beyond which
-  // callers that wait for room (base::CallOptions::wait_for_room) block until the
-  // worker catches up (backpressure) and the others are refused. A call
-  // larger than this still goes through when the queue is empty (a part at a
-  // time when it waits for room); a single sequence larger than this is
-  // queued alone.
+  // callers that wait for room (base::CallOptions::wait_for_room) block until
+  // the worker catches up (backpressure). Calls that may not wait are
+  // refused when the tokens waiting and running (taken by the worker, not
+  // run yet) would pass it: the worker takes everything waiting at each
+  // round, so the waiting tokens alone say little of the backlog. A call
+  // larger than this still goes through when nothing is waiting (nothing is
+  // running either, for one that may not wait); a single sequence larger
+  // than this is queued alone.
   std::size_t max_queued_tokens = 1 << 16;
   // How long the worker, once sequences are waiting, waits for more before it
   // starts a round (unless a full batch's worth is already queued). 0: start

@@ -242,7 +242,7 @@ TEST(EngineAdmissionTest, ACallThatMayNotWaitIsRefusedAtOnceWhenTheQueueIsFull) 
   options.max_queued_tokens = 40;
   GatedEngine gated(options);
   gated.occupy_worker();
-  // 32 tokens queue behind the running call: room for 8 more.
+  // 32 tokens queue behind the running call's 4: room for 4 more.
   auto waiting_ids = sequences(8, 4);
   std::thread waiting([&] {
     EngineResults r = gated.engine->run(8, encoder_of(waiting_ids), base::Precision::kFp32, base::CallOptions{});
@@ -250,13 +250,13 @@ TEST(EngineAdmissionTest, ACallThatMayNotWaitIsRefusedAtOnceWhenTheQueueIsFull) 
   });
   while (gated.engine->stats().queued_tokens < 32) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 
-  auto ids = sequences(3, 4);  // 12 tokens: over the bound
+  auto ids = sequences(2, 4);  // 8 tokens: over the bound
   base::CallReport report;
   base::CallOptions call;
   call.wait_for_room = false;
   call.report = &report;
   const auto started = std::chrono::steady_clock::now();
-  EngineResults refused = gated.engine->run(3, encoder_of(ids), base::Precision::kFp32, call);
+  EngineResults refused = gated.engine->run(2, encoder_of(ids), base::Precision::kFp32, call);
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));  // not blocked on the gate
   EXPECT_EQ(refused.status.code(), base::StatusCode::kResourceExhausted) << refused.status.to_string();
   EXPECT_NE(refused.status.message().find("queue is full"), std::string::npos) << refused.status.message();
@@ -264,18 +264,32 @@ TEST(EngineAdmissionTest, ACallThatMayNotWaitIsRefusedAtOnceWhenTheQueueIsFull) 
   for (const base::Status& e : refused.errors) EXPECT_EQ(e.code(), base::StatusCode::kResourceExhausted);
   EXPECT_EQ(gated.engine->stats().refused_calls, 1u);
 
-  // 8 tokens still fit: a call that fits is let in.
-  auto fitting = sequences(2, 4);
+  // 4 tokens still fit: a call that fits is let in.
+  auto fitting = sequences(1, 4);
   std::thread fits([&] {
-    EngineResults r = gated.engine->run(2, encoder_of(fitting), base::Precision::kFp32, call);
+    EngineResults r = gated.engine->run(1, encoder_of(fitting), base::Precision::kFp32, call);
     EXPECT_TRUE(r.status.ok()) << r.status.to_string();
   });
-  while (gated.engine->stats().queued_tokens < 40) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  while (gated.engine->stats().queued_tokens < 36) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  // The queue is full now: even the smallest call is refused, before it is tokenized.
+  std::atomic<int> tokenized{0};
+  EngineResults small = gated.engine->run(
+      1,
+      [&](std::size_t) -> base::Result<text::Encoding> {
+        ++tokenized;
+        text::Encoding e;
+        e.ids = {1};
+        e.type_ids = {0};
+        return e;
+      },
+      base::Precision::kFp32, call);
+  EXPECT_EQ(small.status.code(), base::StatusCode::kResourceExhausted);
+  EXPECT_EQ(tokenized, 0);
   gated.release();
   waiting.join();
   fits.join();
-  EXPECT_EQ(gated.engine->stats().refused_calls, 1u);
-  EXPECT_EQ(gated.model->sequences_run(), 1u + 8u + 2u);  // nothing of the refused call ran
+  EXPECT_EQ(gated.engine->stats().refused_calls, 2u);
+  EXPECT_EQ(gated.model->sequences_run(), 1u + 8u + 1u);  // nothing of the refused calls ran
 }
 
 TEST(EngineAdmissionTest, ACallIsRefusedWhenItsEstimatedWaitIsOverItsLimit) {
