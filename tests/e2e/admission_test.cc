@@ -199,7 +199,8 @@ TEST_F(AdmissionTest, RequestsOverMaxConcurrentRequestsAnswer429NamingTheFlag) {
 }
 
 TEST_F(AdmissionTest, AnEstimatedWaitOverMaxQueueMsAnswers429) {
-  start({"--threads", "1", "--max-queue-ms", "1", "--max-queued-tokens", "100000000"});
+  // 50 ms: above what reading and parsing one body takes, even in sanitizer builds.
+  start({"--threads", "1", "--max-queue-ms", "50", "--max-queued-tokens", "100000000"});
   auto c = server_->client();
   ASSERT_EQ(http_post(*c, "/v1/rerank", rerank_body(20)).status, 200);  // the engine measures its throughput
   Overload o = overload(*server_, 12, 3, "/v1/rerank", rerank_body(100));
@@ -264,8 +265,8 @@ TEST_F(AdmissionTest, ExpiredRequestsLeaveTheModelQueueUnrun) {
   std::vector<std::thread> busy;
   for (int i = 0; i < 2; ++i) {
     busy.emplace_back([&] {
-      auto own = server_->client();
-      EXPECT_EQ(http_post(*own, "/v1/rerank", rerank_body(1000)).status, 200);
+      auto own = server_->client(600);  // slow in sanitizer builds
+      EXPECT_EQ(http_post(*own, "/v1/rerank", rerank_body(400)).status, 200);
     });
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -288,8 +289,8 @@ TEST_F(AdmissionTest, AClientThatDisconnectsCancelsItsEngineWork) {
   auto c = server_->client();
   ASSERT_EQ(http_post(*c, "/v1/rerank", rerank_body(10)).status, 200);
   std::thread busy([&] {
-    auto own = server_->client();
-    EXPECT_EQ(http_post(*own, "/v1/rerank", rerank_body(1000)).status, 200);
+    auto own = server_->client(600);  // slow in sanitizer builds
+    EXPECT_EQ(http_post(*own, "/v1/rerank", rerank_body(400)).status, 200);
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   for (int i = 0; i < 3; ++i) {
