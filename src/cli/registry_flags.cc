@@ -18,6 +18,13 @@ void ServerModelFlags::add_to(CLI::App& command) {
   command.add_option("--memory-budget", memory_budget,
                      "most bytes of model weights loaded at once (e.g. 512M, 4G); idle models are unloaded "
                      "least recently used first, a load that cannot fit is refused (503)");
+  command.add_option("--max-batch-tokens", max_batch_tokens,
+                     "token budget of one model batch: concurrent requests' pairs share batches up to it")
+      ->check(CLI::Range(std::size_t{16}, std::size_t{1} << 24));
+  command.add_option("--max-queued-tokens", max_queued_tokens,
+                     "tokens waiting in one model's queue beyond which requests are refused at once (429 with "
+                     "Retry-After)")
+      ->check(CLI::Range(std::size_t{16}, std::size_t{1} << 30));
 }
 
 void RegistryFlags::add_to(CLI::App& command) {
@@ -52,6 +59,8 @@ base::Result<std::unique_ptr<registry::ModelRegistry>> RegistryFlags::open(
       if (!budget.ok()) return budget.status().with_context("--memory-budget");
       options.limits.budget_bytes = *budget;
     }
+    options.batch_limits.token_budget = server->max_batch_tokens;
+    options.max_queued_tokens = server->max_queued_tokens;
     options.log = [](const std::string& line) { std::cerr << "winnow: " << line << std::endl; };
   }
   return registry::ModelRegistry::create(options);

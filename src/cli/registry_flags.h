@@ -24,6 +24,8 @@ struct ServerModelFlags {
   bool allow_downloads = false;         // --allow-downloads
   std::size_t max_loaded_models = 0;    // --max-loaded-models N; 0: no limit
   std::string memory_budget;            // --memory-budget BYTES ("4G"); empty: no limit
+  std::size_t max_batch_tokens = inference::BatchLimits{}.token_budget;            // --max-batch-tokens
+  std::size_t max_queued_tokens = inference::EngineOptions{}.max_queued_tokens;   // --max-queued-tokens
 
   void add_to(CLI::App& command);
 };

@@ -33,6 +33,10 @@ struct ServeFlags {
   std::size_t max_body_mb = 32;
   std::size_t max_ingest_mb = 4096;
   std::size_t max_rerank_candidates = 1000;
+  std::size_t max_client_batch_size = server::ServerLimits{}.max_rerank_documents;
+  std::size_t max_concurrent_requests = server::ServerLimits{}.max_concurrent_requests;
+  std::size_t max_queue_ms = 0;
+  double request_timeout = 0;
   double header_timeout = 10;
   double body_timeout = 30;
   double idle_timeout = 60;
@@ -108,6 +112,10 @@ int run_serve(const ServeFlags& flags) {
   options.limits.max_body_bytes = flags.max_body_mb << 20;
   options.limits.max_ingest_bytes = flags.max_ingest_mb << 20;
   options.pipeline_limits.default_max_candidates = flags.max_rerank_candidates;
+  options.limits.max_rerank_documents = flags.max_client_batch_size;
+  options.limits.max_concurrent_requests = flags.max_concurrent_requests;
+  options.limits.max_queue_wait = std::chrono::milliseconds(flags.max_queue_ms);
+  options.limits.request_timeout = ms(flags.request_timeout);
   std::string key = flags.api_key.empty() ? base::env("WINNOW_API_KEY").value_or("") : flags.api_key;
   if (!key.empty()) options.api_keys.push_back(key);
   options.api_key_file = flags.api_key_file;
@@ -144,6 +152,12 @@ int run_serve(const ServeFlags& flags) {
        {"body_timeout_s", flags.body_timeout},
        {"idle_timeout_s", flags.idle_timeout},
        {"drain_s", flags.drain_seconds},
+       {"max_concurrent_requests", flags.max_concurrent_requests},
+       {"max_client_batch_size", flags.max_client_batch_size},
+       {"max_batch_tokens", flags.models.max_batch_tokens},
+       {"max_queued_tokens", flags.models.max_queued_tokens},
+       {"max_queue_ms", flags.max_queue_ms},
+       {"request_timeout_s", flags.request_timeout},
        {"api_keys", server->api_key_count()},
        {"model_dirs", flags.models.model_dirs},
        {"allow_downloads", flags.models.allow_downloads},
@@ -232,6 +246,21 @@ void add_serve_command(CLI::App& app, int& exit_status) {
   command->add_option("--max-rerank-candidates", flags->max_rerank_candidates,
                       "default max_candidates of rerank stages")
       ->check(CLI::Range(1, 100000));
+  command->add_option("--max-client-batch-size", flags->max_client_batch_size,
+                      "most documents one rerank request may send; more: 400 naming the field and this flag")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24));
+  command->add_option("--max-concurrent-requests", flags->max_concurrent_requests,
+                      "scoring requests (rerank, pipeline executions) in flight at once; more: 429 with Retry-After "
+                      "(0: no limit)")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 20));
+  command->add_option("--max-queue-ms", flags->max_queue_ms,
+                      "a scoring request estimated to wait longer than this for a model (counted from its "
+                      "arrival) is refused at once: 429 with Retry-After (0: no limit)")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{86'400'000}));
+  command->add_option("--request-timeout", flags->request_timeout,
+                      "seconds a scoring request may take unless it sets timeout_ms or X-Request-Timeout; past it: "
+                      "504, its pairs leave the model's queue (0: none)")
+      ->check(CLI::Range(0.0, 86400.0));
   command->add_option("--header-timeout", flags->header_timeout,
                       "seconds a request head may take to arrive (default 10)")
       ->check(CLI::Range(0.05, 3600.0));

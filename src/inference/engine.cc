@@ -3,18 +3,42 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <exception>
 #include <string>
 
-namespace winnow::inference {
+#include "base/stopwatch.h"
 
-// One caller's sequences while they are being run. Lives on the caller's
-// stack; `pending` and `done` are used under the Engine's mutex.
+namespace winnow::inference {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// How often a waiting caller looks at its cancellation flag.
+constexpr auto kCancelPoll = std::chrono::milliseconds(20);
+
+std::string millis(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
+
+}  // namespace
+
+// One caller's sequences while they are being run. Shared by the caller and
+// the queue's items: a caller past its deadline returns while the worker may
+// still hold some of its items. `results` is written by the worker for items
+// it took (no lock: until pending drops, only it touches those slots) and
+// moved out by the caller once pending is 0; the counters are used under the
+// Engine's mutex.
 struct Engine::Request {
   base::Precision precision = base::Precision::kFp32;
-  EngineResults* results = nullptr;
-  std::size_t pending = 0;
+  EngineResults results;
+  std::size_t pending = 0;  // queued or taken, not run or dropped yet
+  std::size_t queued = 0;   // still in the queue
+  std::size_t dropped = 0;  // dropped unrun (deadline, cancellation)
+  Clock::time_point queued_at;
+  std::optional<Clock::time_point> deadline;
+  std::shared_ptr<const std::atomic<bool>> cancelled;
+  std::atomic<bool> abandoned{false};  // the caller returned without the results
   std::condition_variable done;
 };
 
@@ -37,18 +61,112 @@ Engine::~Engine() {
 
 EngineStats Engine::stats() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return stats_;
+  EngineStats stats = stats_;
+  stats.queued_tokens = queued_tokens_;
+  stats.running_tokens = running_tokens_;
+  stats.tokens_per_second = recent_seconds_ > 0 ? recent_tokens_ / recent_seconds_ : 0;
+  return stats;
+}
+
+bool Engine::unwanted(const Request& request) {
+  if (request.abandoned.load(std::memory_order_relaxed)) return true;
+  if (request.cancelled && request.cancelled->load(std::memory_order_relaxed)) return true;
+  return request.deadline && Clock::now() >= *request.deadline;
+}
+
+std::optional<std::chrono::milliseconds> Engine::time_for(std::size_t tokens) const {
+  if (recent_seconds_ <= 0 || recent_tokens_ <= 0) return std::nullopt;
+  const double seconds = static_cast<double>(tokens) * recent_seconds_ / recent_tokens_;
+  return std::chrono::milliseconds(static_cast<long long>(std::ceil(seconds * 1000)));
+}
+
+std::size_t Engine::withdraw(const Request& request) const {
+  std::size_t removed = 0;
+  std::erase_if(queue_, [&](const Item& item) {
+    if (item.request.get() != &request) return false;
+    queued_tokens_ -= item.tokens;
+    ++removed;
+    return true;
+  });
+  return removed;
 }
 
 EngineResults Engine::run(std::size_t count, const EncodeFunction& encode, base::Precision precision) const {
-  EngineResults results;
+  if (base::CallScope* scope = base::CallScope::current()) return run(count, encode, precision, scope->options());
+  return run(count, encode, precision, base::CallOptions{});
+}
+
+EngineResults Engine::run(std::size_t count, const EncodeFunction& encode, base::Precision precision,
+                          const base::CallOptions& call) const {
+  const Clock::time_point started = Clock::now();
+  auto request = std::make_shared<Request>();
+  request->precision = precision == base::Precision::kAuto ? model_->info().precision : precision;
+  request->deadline = call.deadline;
+  request->cancelled = call.cancelled;
+  EngineResults& results = request->results;
   results.width = width_;
   results.encodings.resize(count);
   results.errors.resize(count);
   results.outputs.assign(count * width_, 0.0f);
-  Request request;
-  request.precision = precision == base::Precision::kAuto ? model_->info().precision : precision;
-  request.results = &results;
+
+  // The call as a whole failed: every sequence gets `status`, no output.
+  auto fail = [&](base::Status status) {
+    EngineResults failed;
+    failed.width = width_;
+    failed.encodings.resize(count);
+    failed.errors.assign(count, status);
+    failed.outputs.assign(count * width_, 0.0f);
+    failed.status = std::move(status);
+    return failed;
+  };
+  auto gone = [&](std::string_view where) {
+    if (call.cancelled && call.cancelled->load()) {
+      return base::unavailable("the request was cancelled (its client went away) " + std::string(where));
+    }
+    return base::deadline_exceeded("the request's deadline passed " + std::string(where));
+  };
+  if (unwanted(*request)) return fail(gone("before its sequences were queued"));
+
+  // Admission: a call that may not wait is refused before any of it queues.
+  // The refusal, if any (caller holds mutex_), for a call of `tokens`.
+  auto admission = [&](std::size_t tokens) -> std::optional<base::Status> {
+    auto refuse = [&](base::Refusal why, std::chrono::milliseconds wait, base::Status status) {
+      ++stats_.refused_calls;
+      if (call.report) {
+        call.report->refusal = why;
+        call.report->estimated_wait = wait;
+      }
+      return std::optional<base::Status>(std::move(status));
+    };
+    const std::size_t ahead = queued_tokens_ + running_tokens_;
+    const std::chrono::milliseconds estimated = time_for(ahead).value_or(std::chrono::milliseconds(0));
+    if (!call.wait_for_room && ahead > 0 && ahead + tokens > options_.max_queued_tokens) {
+      return refuse(base::Refusal::kQueueFull, estimated,
+                    base::resource_exhausted("the engine's queue is full (" + std::to_string(ahead) +
+                                             " tokens waiting or running, room for " +
+                                             std::to_string(options_.max_queued_tokens) + "; this request brings " +
+                                             std::to_string(tokens) + "); estimated wait " + millis(estimated)));
+    }
+    if (call.max_queue_wait && time_for(ahead)) {
+      const auto waited =
+          std::chrono::duration_cast<std::chrono::milliseconds>(started - call.waiting_since.value_or(started));
+      if (waited + estimated > *call.max_queue_wait) {
+        return refuse(base::Refusal::kWait, estimated,
+                      base::resource_exhausted("the request would wait about " + millis(waited + estimated) +
+                                               " in the queue (waited " + millis(waited) + ", " +
+                                               std::to_string(ahead) + " tokens ahead), over the limit of " +
+                                               millis(*call.max_queue_wait)));
+      }
+    }
+    return std::nullopt;
+  };
+  // Checked first with the fewest tokens the call can bring (one per
+  // sequence), so that under overload a refusal costs no tokenizing; then
+  // again with its real count.
+  if (!call.wait_for_room || call.max_queue_wait) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (std::optional<base::Status> refused = admission(count)) return fail(std::move(*refused));
+  }
 
   const auto n = static_cast<std::int64_t>(count);
 #pragma omp parallel for schedule(dynamic, 4) if (count >= kParallelTokenizeItems)
@@ -63,8 +181,9 @@ EngineResults Engine::run(std::size_t count, const EncodeFunction& encode, base:
 
   // What the model would refuse is refused here, per sequence, so that one
   // bad sequence never fails another caller's sequences batched with it.
-  const base::Status unprepared = model_->info().check_prepared(request.precision);
+  const base::Status unprepared = model_->info().check_prepared(request->precision);
   std::vector<std::size_t> to_queue;
+  std::size_t call_tokens = 0;
   model::TokenBatch single;
   for (std::size_t i = 0; i < count; ++i) {
     if (!results.errors[i].ok()) continue;
@@ -79,32 +198,87 @@ EngineResults Engine::run(std::size_t count, const EncodeFunction& encode, base:
       continue;
     }
     to_queue.push_back(i);
+    call_tokens += results.encodings[i]->ids.size();
   }
-  if (to_queue.empty()) return results;
+  if (to_queue.empty()) return std::move(request->results);
 
   std::unique_lock<std::mutex> lock(mutex_);
+  if (std::optional<base::Status> refused = admission(call_tokens)) {
+    lock.unlock();
+    return fail(std::move(*refused));
+  }
+
+  // Waits on `cv` until `ready`, the deadline or a cancellation; false when
+  // the call is no longer wanted.
+  auto wait_for = [&](std::condition_variable& cv, auto ready) {
+    while (!ready()) {
+      if (unwanted(*request)) return false;
+      Clock::time_point until = Clock::now() + kCancelPoll;
+      if (!call.cancelled) until = Clock::time_point::max();
+      if (call.deadline) until = std::min(until, *call.deadline);
+      if (until == Clock::time_point::max()) {
+        cv.wait(lock);
+      } else {
+        cv.wait_until(lock, until);
+      }
+    }
+    return true;
+  };
+  // Gives up on the call: its queued sequences leave the queue, those the
+  // worker took are skipped when their batch comes.
+  auto give_up = [&](std::string_view where) {
+    request->abandoned = true;
+    const std::size_t removed = withdraw(*request);
+    request->queued -= removed;
+    request->pending -= removed;
+    request->dropped += removed;
+    stats_.dropped_items += removed;
+    if (call.report) call.report->dropped += request->dropped;
+    lock.unlock();
+    space_ready_.notify_all();
+    if (removed > 0 && options_.on_dropped) options_.on_dropped(removed);
+    return fail(gone(where));
+  };
+
+  request->queued_at = Clock::now();
   for (std::size_t i : to_queue) {
     const std::size_t tokens = results.encodings[i]->ids.size();
     // Backpressure: wait for room, unless the queue is empty (a sequence
-    // larger than the bound must still get through).
-    space_ready_.wait(lock, [&] {
-      return queued_tokens_ == 0 || queued_tokens_ + tokens <= options_.max_queued_tokens;
-    });
-    queue_.push_back(Item{&request, i});
+    // larger than the bound must still get through). A call that may not
+    // wait was let in whole above.
+    if (call.wait_for_room) {
+      const bool wanted = wait_for(space_ready_, [&] {
+        return queued_tokens_ == 0 || queued_tokens_ + tokens <= options_.max_queued_tokens;
+      });
+      if (!wanted) return give_up("while it waited for room in the engine's queue");
+    }
+    queue_.push_back(Item{request, i, tokens});
     queued_tokens_ += tokens;
     stats_.peak_queued_tokens = std::max(stats_.peak_queued_tokens, queued_tokens_);
-    ++request.pending;
+    ++request->pending;
+    ++request->queued;
     work_ready_.notify_one();
   }
-  request.done.wait(lock, [&] { return request.pending == 0; });
-  return results;
+  if (!wait_for(request->done, [&] { return request->pending == 0; })) {
+    return give_up("while its sequences waited in the engine");
+  }
+  if (request->dropped > 0) {
+    // The worker dropped some of them: the deadline passed as their batch came.
+    if (call.report) call.report->dropped += request->dropped;
+    lock.unlock();
+    return fail(gone("while its sequences were in the engine"));
+  }
+  lock.unlock();
+  return std::move(request->results);
 }
 
 void Engine::worker_loop() {
   omp_set_num_threads(compute_threads_);
   std::vector<Item> round;
   std::vector<const Request*> callers;
+  std::vector<double> waits;
   while (true) {
+    waits.clear();
     {
       std::unique_lock<std::mutex> lock(mutex_);
       work_ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
@@ -118,14 +292,21 @@ void Engine::worker_loop() {
       // previous round ran, so rounds grow with the load.
       round.assign(queue_.begin(), queue_.end());
       queue_.clear();
+      running_tokens_ += queued_tokens_;
       queued_tokens_ = 0;
       callers.clear();
+      const Clock::time_point now = Clock::now();
       for (const Item& item : round) {
-        if (std::find(callers.begin(), callers.end(), item.request) == callers.end()) callers.push_back(item.request);
+        Request& request = *item.request;
+        if (std::find(callers.begin(), callers.end(), &request) == callers.end()) callers.push_back(&request);
+        if (--request.queued == 0) waits.push_back(std::chrono::duration<double>(now - request.queued_at).count());
       }
       stats_.max_round_requests = std::max(stats_.max_round_requests, callers.size());
     }
     space_ready_.notify_all();
+    if (options_.on_queue_wait) {
+      for (double seconds : waits) options_.on_queue_wait(seconds);
+    }
     run_round(round);
   }
 }
@@ -145,7 +326,7 @@ void Engine::run_round(std::vector<Item>& items) {
   std::vector<float> out;
   model::TokenBatch batch, one;
   auto encoding_of = [](const Item& item) -> const text::Encoding& {
-    return *item.request->results->encodings[item.index];
+    return *item.request->results.encodings[item.index];
   };
   while (!items.empty()) {
     const base::Precision precision = items.front().request->precision;
@@ -157,16 +338,35 @@ void Engine::run_round(std::vector<Item>& items) {
     });
     lengths.clear();
     for (const Item& item : group) lengths.push_back(encoding_of(item).ids.size());
-    for (const std::vector<std::size_t>& positions : plan_batches(lengths, options_.batch_limits)) {
+    for (std::vector<std::size_t> positions : plan_batches(lengths, options_.batch_limits)) {
+      // Sequences whose call is no longer wanted are dropped, not run.
+      std::size_t dropped = 0;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        std::erase_if(positions, [&](std::size_t p) {
+          Request& request = *group[p].request;
+          if (!unwanted(request)) return false;
+          running_tokens_ -= group[p].tokens;
+          ++request.dropped;
+          ++dropped;
+          if (--request.pending == 0) request.done.notify_all();
+          return true;
+        });
+        stats_.dropped_items += dropped;
+      }
+      if (dropped > 0 && options_.on_dropped) options_.on_dropped(dropped);
+      if (positions.empty()) continue;
       batch.clear();
       for (std::size_t p : positions) batch.add(encoding_of(group[p]).ids, encoding_of(group[p]).type_ids);
       out.assign(positions.size() * width_, 0.0f);
+      base::Stopwatch model_time;
       const base::Status status = run_model(batch, precision, out);
+      const double seconds = model_time.elapsed_ms() / 1000.0;
       // Where each sequence's output or error goes. Written without the lock:
       // until pending drops, only this thread touches these slots.
       auto deliver = [&](std::size_t k, std::span<const float> values, const base::Status& error) {
         const Item& item = group[positions[k]];
-        EngineResults& results = *item.request->results;
+        EngineResults& results = item.request->results;
         if (error.ok()) {
           std::copy(values.begin(), values.end(), results.outputs.begin() + item.index * width_);
         } else {
@@ -194,7 +394,21 @@ void Engine::run_round(std::vector<Item>& items) {
       ++stats_.batches;
       stats_.items += positions.size();
       stats_.max_batch_items = std::max(stats_.max_batch_items, positions.size());
+      // Throughput for admission's wait estimates: moving averages, so that
+      // it follows the load's lengths and the machine's other work.
+      if (status.ok()) {
+        constexpr double kWeight = 0.2;
+        const double tokens = static_cast<double>(batch.num_tokens());
+        if (recent_seconds_ <= 0) {
+          recent_tokens_ = tokens;
+          recent_seconds_ = std::max(seconds, 1e-6);
+        } else {
+          recent_tokens_ += kWeight * (tokens - recent_tokens_);
+          recent_seconds_ += kWeight * (std::max(seconds, 1e-6) - recent_seconds_);
+        }
+      }
       for (std::size_t p : positions) {
+        running_tokens_ -= group[p].tokens;
         Request& request = *group[p].request;
         // Notified under the lock: the caller cannot return (and destroy the
         // Request) before this thread lets go of it.

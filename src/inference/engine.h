@@ -9,6 +9,13 @@
 // that fails is run again a sequence at a time, so one bad sequence fails only
 // itself, never another caller's sequences batched with it.
 //
+// Each call may bring its own controls (base/call_context.h): refuse instead of
+// waiting for room in the queue, refuse when the estimated wait is too long,
+// a deadline, a cancellation. A call whose deadline passes (or that is
+// cancelled) returns at once; its sequences still queued are withdrawn and
+// those the worker already took are skipped when their batch comes, so it
+// costs no more model time.
+//
 // Thread rules (the same for every engine):
 // - A call of fewer than kParallelTokenizeItems sequences is tokenized on the
 //   caller's thread; a larger one on every core (OpenMP), so that many small
@@ -35,6 +42,7 @@
 #include "base/precision.h"
 #include "base/status.h"
 #include "inference/batch_planner.h"
+#include "base/call_context.h"
 #include "model/model_info.h"
 #include "model/token_batch.h"
 #include "text/tokenizer.h"
@@ -47,8 +55,13 @@ inline constexpr std::size_t kParallelTokenizeItems = 64;
 struct EngineOptions {
   BatchLimits batch_limits;
   // Tokens waiting for the batching worker, over all callers, beyond which
-  // callers block until the worker catches up (backpressure). A call larger
-  // than this still goes through, a part at a time; a single sequence larger
+  // callers that wait for room (base::CallOptions::wait_for_room) block until
+  // the worker catches up (backpressure). Calls that may not wait are
+  // refused when the tokens waiting and running (taken by the worker, not
+  // run yet) would pass it: the worker takes everything waiting at each
+  // round, so the waiting tokens alone say little of the backlog. A call
+  // larger than this still goes through when nothing is waiting (nothing is
+  // running either, for one that may not wait); a single sequence larger
   // than this is queued alone.
   std::size_t max_queued_tokens = 1 << 16;
   // How long the worker, once sequences are waiting, waits for more before it
@@ -58,6 +71,12 @@ struct EngineOptions {
   // Told the size of every batch the model runs (sequences, tokens), from the
   // worker's thread: how the server's metrics see batching at work.
   std::function<void(std::size_t items, std::size_t tokens)> on_batch;
+  // Told how long each call waited in the queue, in seconds: from queueing
+  // its first sequence until the worker took its last. From the worker's thread.
+  std::function<void(double seconds)> on_queue_wait;
+  // Told of sequences dropped unrun because their call's deadline passed or
+  // it was cancelled. From the worker's thread or a caller's.
+  std::function<void(std::size_t sequences)> on_dropped;
 };
 
 // Counters of the batching worker, for tests, benchmarks and metrics.
@@ -67,6 +86,11 @@ struct EngineStats {
   std::size_t max_batch_items = 0;     // the most sequences in one model run
   std::size_t max_round_requests = 0;  // the most callers served by one round
   std::size_t peak_queued_tokens = 0;  // the most tokens ever waiting
+  std::size_t dropped_items = 0;       // sequences not run: their call's deadline passed or it was cancelled
+  std::size_t refused_calls = 0;       // calls refused entry (queue full, or the estimated wait too long)
+  std::size_t queued_tokens = 0;       // tokens waiting now
+  std::size_t running_tokens = 0;      // tokens of the worker's current round not run yet
+  double tokens_per_second = 0;        // measured throughput of recent batches; 0: nothing run yet
 };
 
 // What a batch computes: the model side of an engine. The engine owns it.
@@ -91,6 +115,10 @@ class EngineModel {
 
 // One call's answer, per sequence, in input order.
 struct EngineResults {
+  // The call as a whole: refused (ResourceExhausted), past its deadline
+  // (DeadlineExceeded) or cancelled (Unavailable). When not OK, every
+  // sequence's error is this status and no output is valid.
+  base::Status status;
   std::size_t width = 0;                                 // floats per sequence
   std::vector<std::optional<text::Encoding>> encodings;  // unset where tokenizing failed
   std::vector<base::Status> errors;                      // OK: output(i) holds the result
@@ -117,8 +145,13 @@ class Engine {
   // (kAuto: the model's default) and returns each one's output or error.
   // A precision not prepared at load is every sequence's FailedPrecondition.
   // Thread-safe and blocking: concurrent calls share the model's batches.
-  // Blocks while the queue is full.
+  // Without base::CallOptions the call takes those of this thread's base::CallScope,
+  // else the defaults: it blocks while the queue is full and runs to the
+  // end. See base::CallOptions for refusing instead, deadlines and cancellation
+  // (the outcome is then in EngineResults::status).
   EngineResults run(std::size_t count, const EncodeFunction& encode, base::Precision precision) const;
+  EngineResults run(std::size_t count, const EncodeFunction& encode, base::Precision precision,
+                    const base::CallOptions& call) const;
 
   const model::ModelInfo& info() const { return model_->info(); }
   const EngineOptions& options() const { return options_; }
@@ -127,12 +160,21 @@ class Engine {
  private:
   struct Request;
   struct Item {
-    Request* request;
-    std::size_t index;  // into the request's sequences
+    std::shared_ptr<Request> request;  // shared: a caller past its deadline returns before the worker lets go
+    std::size_t index;                 // into the request's sequences
+    std::size_t tokens;
   };
 
   void worker_loop();
   void run_round(std::vector<Item>& items);
+  // True when `request`'s remaining sequences are no longer wanted (its
+  // deadline passed, it was cancelled, or its caller gave up on it).
+  static bool unwanted(const Request& request);
+  // Removes `request`'s sequences from the queue; how many. Caller holds mutex_.
+  std::size_t withdraw(const Request& request) const;
+  // The time for `tokens` to run at the measured throughput; unset before
+  // anything ran. Caller holds mutex_.
+  std::optional<std::chrono::milliseconds> time_for(std::size_t tokens) const;
   // model_->run with exceptions turned into errors: none leaves the worker.
   base::Status run_model(const model::TokenBatch& batch, base::Precision precision, std::span<float> out);
 
@@ -147,6 +189,11 @@ class Engine {
   mutable std::condition_variable space_ready_;  // callers wait: the queue has room
   mutable std::deque<Item> queue_;
   mutable std::size_t queued_tokens_ = 0;
+  mutable std::size_t running_tokens_ = 0;  // taken by the worker, not run or dropped yet
+  // Moving averages of batches' tokens and model seconds: their ratio is the
+  // throughput that admission estimates waits with.
+  mutable double recent_tokens_ = 0;
+  mutable double recent_seconds_ = 0;
   mutable EngineStats stats_;
   bool stopping_ = false;
   std::thread worker_;

@@ -463,6 +463,16 @@ base::Status ModelRegistry::client_error(const base::Status& status, const Slot&
   return base::Status(code, "model \"" + slot.entry.name + "\" cannot be loaded: " + message);
 }
 
+void ModelRegistry::observe(inference::EngineOptions& o, const std::string& name, ModelKind kind) const {
+  o.max_queued_tokens = options_.max_queued_tokens;
+  const EngineObserver& observer = engine_observer_;
+  if (observer.batch) {
+    o.on_batch = [f = observer.batch, name, kind](std::size_t items, std::size_t tokens) { f(name, kind, items, tokens); };
+  }
+  if (observer.queue_wait) o.on_queue_wait = [f = observer.queue_wait, name](double seconds) { f(name, seconds); };
+  if (observer.dropped) o.on_dropped = [f = observer.dropped, name](std::size_t n) { f(name, n); };
+}
+
 base::Result<ModelRegistry::Held> ModelRegistry::load_local(const std::shared_ptr<Slot>& slot, ModelKind kind,
                                                             bool may_unload) {
   const ModelEntry& entry = slot->entry;
@@ -502,11 +512,7 @@ base::Result<ModelRegistry::Held> ModelRegistry::load_local(const std::shared_pt
     o.batch_limits = options_.batch_limits;
     o.precision = entry.precision;
     o.extra_precisions = entry.extra_precisions;
-    if (engine_batch_observer_) {
-      o.on_batch = [observer = engine_batch_observer_, name = entry.name](std::size_t pairs, std::size_t tokens) {
-        observer(name, pairs, tokens);
-      };
-    }
+    observe(o, entry.name, kind);
     auto loaded = rerankers::LocalCrossEncoder::load(dir, o, entry.name, hub::snapshot_revision(dir));
     if (loaded.ok()) {
       measured = (*loaded)->scorer().info().weight_bytes;
@@ -519,6 +525,7 @@ base::Result<ModelRegistry::Held> ModelRegistry::load_local(const std::shared_pt
     o.max_length = entry.max_tokens;
     o.batch_limits = options_.batch_limits;
     o.precision = entry.precision;
+    observe(o, entry.name, kind);
     auto loaded = inference::Embedder::load(dir, o);
     if (loaded.ok()) {
       measured = (*loaded)->info().weight_bytes;

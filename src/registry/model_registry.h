@@ -87,6 +87,9 @@ struct RegistryOptions {
   bool download = true;                               // pull missing models (unless offline)
   hub::PullOptions pull;                              // cache dir, endpoint, token, offline, progress
   inference::BatchLimits batch_limits;
+  // Tokens waiting in one engine's queue beyond which a server's requests are
+  // refused (429) and the command line's calls wait (EngineOptions).
+  std::size_t max_queued_tokens = inference::EngineOptions{}.max_queued_tokens;
   // Set by a server: every model name comes from a request and must pass
   // this policy. Unset (the command line): any directory or repo id.
   std::optional<ModelPolicy> policy;
@@ -154,11 +157,18 @@ class ModelRegistry {
   // unloading one for another: a set that does not fit is an error naming them.
   base::Status load_startup_models();
 
-  // Told the size of every batch a local reranker's engine runs, with the
-  // model's name (the server's batch-size metrics). Models loaded before the
-  // call are not observed: set it before load_startup_models().
-  using EngineBatchObserver = std::function<void(const std::string& model, std::size_t pairs, std::size_t tokens)>;
-  void observe_engine_batches(EngineBatchObserver observer) { engine_batch_observer_ = std::move(observer); }
+  // What the engines of local models tell the server's metrics, with the
+  // model's name, from the engines' threads. Models loaded before the call
+  // are not observed: set it before load_startup_models().
+  struct EngineObserver {
+    // Every batch run: sequences (pairs or texts) and tokens.
+    std::function<void(const std::string& model, ModelKind kind, std::size_t items, std::size_t tokens)> batch;
+    // Every call's wait in the engine's queue.
+    std::function<void(const std::string& model, double seconds)> queue_wait;
+    // Sequences dropped unrun (their request's deadline passed or it was cancelled).
+    std::function<void(const std::string& model, std::size_t sequences)> dropped;
+  };
+  void observe_engines(EngineObserver observer) { engine_observer_ = std::move(observer); }
 
   // Every known entry plus the unnamed ones loaded so far (once each), with
   // disk, load and memory state.
@@ -216,11 +226,13 @@ class ModelRegistry {
                        std::vector<Held>& unloaded);  // caller holds mutex_
   void unload(Slot& slot, const std::string& why, std::vector<Held>& unloaded);  // caller holds mutex_
   std::string loaded_summary() const;  // caller holds mutex_
+  // Sets the engine's queue bound and wires its callbacks to engine_observer_.
+  void observe(inference::EngineOptions& options, const std::string& name, ModelKind kind) const;
   base::Status client_error(const base::Status& status, const Slot& slot) const;
 
   RegistryOptions options_;
   std::optional<PathPolicy> policy_;
-  EngineBatchObserver engine_batch_observer_;
+  EngineObserver engine_observer_;
   std::map<std::string, ModelEntry> entries_;
   std::map<std::string, std::string> aliases_;  // alias -> entry name
   mutable std::mutex mutex_;  // guards slots_, the slots' state and the counters

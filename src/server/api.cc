@@ -4,6 +4,7 @@
 
 #include "base/files.h"
 #include "base/stopwatch.h"
+#include "server/admission.h"
 #include "server/http_errors.h"
 #include "server/logging.h"
 
@@ -67,6 +68,11 @@ void declare_metrics(Metrics& metrics) {
   metrics.declare_histogram("winnow_engine_batch_tokens", "Tokens per batch the cross-encoder ran, by model.",
                             {64, 256, 1024, 2048, 4096, 8192, 16384, 32768});
   metrics.declare_counter("winnow_documents_ingested_total", "Documents stored by ingest, by collection.");
+  metrics.declare_histogram("winnow_embedder_batch_texts", "Texts per batch an embedding model ran, by model.",
+                            {1, 2, 4, 8, 16, 32, 64, 128, 256, 512});
+  metrics.declare_histogram("winnow_embedder_batch_tokens", "Tokens per batch an embedding model ran, by model.",
+                            {64, 256, 1024, 2048, 4096, 8192, 16384, 32768});
+  declare_admission_metrics(metrics);
 }
 
 bool match_route(const std::vector<std::string>& segments, std::string_view raw_path, Params* params) {
@@ -87,8 +93,12 @@ bool match_route(const std::vector<std::string>& segments, std::string_view raw_
 }
 
 void Api::add(const std::string& method, const std::string& route, Handler handler, Access access, Lane lane,
-              bool streaming) {
-  routes_.push_back({method, route, split_path(route), std::move(handler), access, lane, streaming});
+              bool streaming, bool scoring) {
+  routes_.push_back({method, route, split_path(route), std::move(handler), access, lane, streaming, scoring});
+}
+
+void Api::post_scoring(const std::string& route, Handler handler) {
+  add("POST", route, std::move(handler), Access::kKey, Lane::kWorkers, false, true);
 }
 
 void Api::get(const std::string& route, Handler handler, Access access, Lane lane) {
@@ -232,6 +242,13 @@ Dispatch Api::route(Request& request) const {
     dispatch.answer = std::move(denied);
     return dispatch;
   }
+  if (found->scoring) {
+    if (std::optional<Response> refused = take_scoring_slot(context_, request)) {
+      record(*found, request, refused->status, 0);
+      dispatch.answer = std::move(refused);
+      return dispatch;
+    }
+  }
   dispatch.route = found;
   dispatch.body_limit = found->streaming ? context_.limits.max_ingest_bytes : context_.limits.max_body_bytes;
   return dispatch;
@@ -240,13 +257,28 @@ Dispatch Api::route(Request& request) const {
 Response Api::run(const Route& route, const Request& request) const {
   base::Stopwatch stopwatch;
   Response response;
-  try {
-    base::Result<Reply> result = route.handler(request);
-    response = result.ok() ? to_response(*result) : error_response(result.status());
-  } catch (const std::exception& e) {
-    response = error_response(base::internal_error(std::string("unexpected error: ") + e.what()));
-  } catch (...) {
-    response = error_response(base::internal_error("unexpected error (not a std::exception)"));
+  std::optional<Admission> admission;  // scoring routes: its CallScope lives on this thread while the handler runs
+  std::optional<Response> refused;
+  if (route.scoring) {
+    admission.emplace(context_, route, request);
+    refused = admission->refuse_early();
+    request.admission = &*admission;
+  }
+  if (refused) {
+    response = std::move(*refused);
+  } else {
+    try {
+      base::Result<Reply> result = route.handler(request);
+      response = result.ok() ? to_response(*result) : error_response(result.status());
+    } catch (const std::exception& e) {
+      response = error_response(base::internal_error(std::string("unexpected error: ") + e.what()));
+    } catch (...) {
+      response = error_response(base::internal_error("unexpected error (not a std::exception)"));
+    }
+  }
+  if (admission) {
+    admission->finish(response);
+    request.admission = nullptr;
   }
   if (response.status >= 500) {
     log_event(LogLevel::kError, "handler_error",

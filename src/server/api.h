@@ -56,6 +56,7 @@ struct Route {
   Access access = Access::kKey;
   Lane lane = Lane::kWorkers;
   bool streaming = false;             // the handler reads Request::stream while the body arrives
+  bool scoring = false;               // runs models: under admission control and deadlines (admission.h)
 };
 
 // The transport's plan for a request whose head arrived.
@@ -74,12 +75,16 @@ class Api {
   void del(const std::string& route, Handler handler);
   // A POST whose body the handler reads from Request::stream as it arrives (NDJSON ingest).
   void post_streaming(const std::string& route, Handler handler);
+  // A POST that runs models (rerank, pipeline executions): admission control
+  // and deadlines apply (admission.h).
+  void post_scoring(const std::string& route, Handler handler);
 
   ServerContext& context() { return context_; }
 
   // Matches method and raw path (a HEAD as a GET), decodes the path and
   // query parameters into `request`, checks the API key, answers OPTIONS and
-  // CORS preflights. Never blocks: the transport calls it on its I/O thread.
+  // CORS preflights, and refuses a scoring request over
+  // --max-concurrent-requests. Never blocks: the transport calls it on its I/O thread.
   Dispatch route(Request& request) const;
   // Runs the route's handler and turns its result into a response: errors
   // as JSON, an exception that escapes the handler as a 500 (logged with the
@@ -90,7 +95,7 @@ class Api {
 
  private:
   void add(const std::string& method, const std::string& route, Handler handler, Access access, Lane lane,
-           bool streaming);
+           bool streaming, bool scoring = false);
   bool authorized(const Request& request) const;
   bool origin_allowed(std::string_view origin) const;
   std::optional<Response> options_answer(const Request& request) const;

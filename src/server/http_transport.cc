@@ -462,6 +462,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     phase_ = Phase::kHandler;
     if (!stream_ || body_done_) disarm();  // a streaming body keeps its timeout
     std::weak_ptr<Connection> weak = shared_from_this();
+    if (route.scoring && !stream_) watch_client();
     server_.workers->submit([self = shared_from_this(), request = request_, &route, &api = server_.api,
                              &io = server_.io] {
       Response response;
@@ -472,6 +473,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
       asio::post(io, [self, response = std::move(response)]() mutable { self->on_handler_done(std::move(response)); });
     });
+  }
+
+  // While a scoring handler runs, the socket is watched without reading it:
+  // when the client closes its connection (or half-closes it) the request is
+  // cancelled, and its pairs leave the model's queue. Bytes of a pipelined
+  // request end the watch; they wait for their turn.
+  void watch_client() {
+    socket_.async_wait(tcp::socket::wait_read,
+                       [self = shared_from_this(), watched = request_](const beast::error_code& ec) {
+                         if (self->phase_ != Phase::kHandler || self->request_ != watched) return;
+                         beast::error_code available_error;
+                         const std::size_t available = self->socket_.available(available_error);
+                         if (!ec && !available_error && available > 0) return;
+                         watched->cancelled->store(true);
+                         self->keep_alive_ = false;
+                       });
   }
 
   void on_handler_done(Response response) {

@@ -4,6 +4,9 @@
 // transport's types, so handlers and their tests need no HTTP library.
 #pragma once
 
+#include <atomic>
+#include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +19,7 @@
 
 namespace winnow::server {
 
+class Admission;
 class BodyStream;
 
 using Params = std::vector<std::pair<std::string, std::string>>;
@@ -32,6 +36,15 @@ class Request {
   Params query_params;      // decoded, in order, repeated names kept
   std::string body;         // buffered routes: the whole body (up to its limit)
   BodyStream* stream = nullptr;  // streaming routes: the body as it arrives (owned by the transport)
+  // When the head arrived: deadlines and --max-queue-ms count from it.
+  std::chrono::steady_clock::time_point arrived = std::chrono::steady_clock::now();
+  // Set by the transport when the client goes away before its answer.
+  std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
+  // Scoring routes: the request's place under --max-concurrent-requests,
+  // given back when the request is destroyed (admission.h).
+  std::shared_ptr<void> scoring_slot;
+  // Scoring routes, while the handler runs: its deadline and admission rules.
+  mutable Admission* admission = nullptr;
 
   // The first header of that name (case-insensitive), "" when absent.
   std::string_view header(std::string_view name) const;

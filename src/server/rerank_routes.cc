@@ -149,7 +149,7 @@ base::Result<Reply> rerank(ServerContext& ctx, const Request& req, const std::st
   static const std::vector<std::string> kKnown = {
       "model",       "query",    "documents", "top_n",      "return_documents",     "rank_fields", "max_chunks_per_doc",
       "max_tokens_per_doc", "precision", "chunking", "truncation_direction", "truncation", "min_score",
-      "raw_scores",  "return_chunks"};
+      "raw_scores",  "return_chunks", "timeout_ms"};
   std::vector<std::string> warnings;
   for (auto it = body.begin(); it != body.end(); ++it) {
     if (std::find(kKnown.begin(), kKnown.end(), it.key()) != kKnown.end()) continue;
@@ -175,8 +175,10 @@ base::Result<Reply> rerank(ServerContext& ctx, const Request& req, const std::st
   }
   if (documents->size() > ctx.limits.max_rerank_documents) {
     return base::invalid_argument("documents: " + std::to_string(documents->size()) + " documents, more than the " +
-                                  std::to_string(ctx.limits.max_rerank_documents) + " one request may rank");
+                                  std::to_string(ctx.limits.max_rerank_documents) +
+                                  " one request may rank (--max-client-batch-size)");
   }
+  WINNOW_RETURN_IF_ERROR(apply_timeout_ms(body, req));
   std::vector<std::string> rank_fields;
   if (auto it = body.find("rank_fields"); it != body.end() && !it->is_null()) {
     if (!it->is_array()) return base::invalid_argument("rank_fields: must be an array of field names");
@@ -316,7 +318,8 @@ base::Result<Reply> tei_rerank_checked(ServerContext& ctx, const Request& req) {
   if (texts->empty()) return Reply{400, {{"error", "`texts` cannot be empty"}, {"error_type", "Empty"}}};
   if (texts->size() > ctx.limits.max_rerank_documents) {
     return base::invalid_argument("texts: " + std::to_string(texts->size()) + " texts, more than the " +
-                                  std::to_string(ctx.limits.max_rerank_documents) + " one request may rank");
+                                  std::to_string(ctx.limits.max_rerank_documents) +
+                                  " one request may rank (--max-client-batch-size)");
   }
   std::vector<std::string> documents;
   documents.reserve(texts->size());
@@ -381,9 +384,9 @@ base::Result<Reply> tei_rerank(ServerContext& ctx, const Request& req) {
 
 void add_rerank_routes(Api& api) {
   ServerContext& ctx = api.context();
-  api.post("/rerank", [&ctx](const Request& req) { return tei_rerank(ctx, req); });
-  api.post("/v1/rerank", [&ctx](const Request& req) { return rerank(ctx, req, "1"); });
-  api.post("/v2/rerank", [&ctx](const Request& req) { return rerank(ctx, req, "2"); });
+  api.post_scoring("/rerank", [&ctx](const Request& req) { return tei_rerank(ctx, req); });
+  api.post_scoring("/v1/rerank", [&ctx](const Request& req) { return rerank(ctx, req, "1"); });
+  api.post_scoring("/v2/rerank", [&ctx](const Request& req) { return rerank(ctx, req, "2"); });
 }
 
 }  // namespace winnow::server

@@ -1,4 +1,5 @@
 #include "pipeline/executor.h"
+#include "server/admission.h"
 #include "server/routes.h"
 
 namespace winnow::server {
@@ -96,11 +97,12 @@ void add_retriever_routes(Api& api) {
   });
 
   // Ad hoc: a pipeline that is not stored. Registered before /v1/retrievers/{id}.
-  api.post("/v1/retrievers/execute",
+  api.post_scoring("/v1/retrievers/execute",
            [&ctx](const Request& req) -> base::Result<Reply> {
              WINNOW_ASSIGN_OR_RETURN(nlohmann::json body, json_body(req, ctx));
              WINNOW_RETURN_IF_ERROR(
-                 check_keys(body, {"collection_ids", "stages", "inputs", "input_schema", "return_fields"}));
+                 check_keys(body, {"collection_ids", "stages", "inputs", "input_schema", "return_fields", "timeout_ms"}));
+             WINNOW_RETURN_IF_ERROR(apply_timeout_ms(body, req));
              pipeline::PipelineRequest request;
              WINNOW_ASSIGN_OR_RETURN(request.collection_ids, string_list(body, "collection_ids"));
              request.stages = body.value("stages", nlohmann::json());
@@ -110,10 +112,11 @@ void add_retriever_routes(Api& api) {
              return run(ctx, req, std::move(request), fields);
            });
 
-  api.post("/v1/retrievers/{id}/execute",
+  api.post_scoring("/v1/retrievers/{id}/execute",
            [&ctx](const Request& req) -> base::Result<Reply> {
              WINNOW_ASSIGN_OR_RETURN(nlohmann::json body, json_body(req, ctx));
-             WINNOW_RETURN_IF_ERROR(check_keys(body, {"inputs", "return_fields"}));
+             WINNOW_RETURN_IF_ERROR(check_keys(body, {"inputs", "return_fields", "timeout_ms"}));
+             WINNOW_RETURN_IF_ERROR(apply_timeout_ms(body, req));
              WINNOW_ASSIGN_OR_RETURN(store::Retriever r, ctx.store->get_retriever(req.path_param("id")));
              pipeline::PipelineRequest request{r.collection_ids, r.stages,
                                                body.value("inputs", nlohmann::json::object()), r.input_schema};

@@ -1,6 +1,7 @@
 // The HTTP API, one function per resource; each registers its routes.
 #pragma once
 
+#include "server/admission.h"
 #include "server/api.h"
 
 namespace winnow::server {

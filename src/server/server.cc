@@ -21,11 +21,23 @@ Server::Server(const ServerOptions& options, store::Store& store, registry::Mode
   }
   context_.readiness.set_models_loading(std::move(startup_models));
   declare_metrics(context_.metrics);
-  registry.observe_engine_batches([metrics = &context_.metrics](const std::string& model, std::size_t pairs,
-                                                                 std::size_t tokens) {
-    metrics->observe("winnow_engine_batch_pairs", {{"model", model}}, static_cast<double>(pairs));
-    metrics->observe("winnow_engine_batch_tokens", {{"model", model}}, static_cast<double>(tokens));
-  });
+  Metrics* metrics = &context_.metrics;
+  registry::ModelRegistry::EngineObserver observer;
+  observer.batch = [metrics](const std::string& model, registry::ModelKind kind, std::size_t items,
+                             std::size_t tokens) {
+    const bool reranker = kind == registry::ModelKind::kReranker;
+    metrics->observe(reranker ? "winnow_engine_batch_pairs" : "winnow_embedder_batch_texts", {{"model", model}},
+                     static_cast<double>(items));
+    metrics->observe(reranker ? "winnow_engine_batch_tokens" : "winnow_embedder_batch_tokens", {{"model", model}},
+                     static_cast<double>(tokens));
+  };
+  observer.queue_wait = [metrics](const std::string& model, double seconds) {
+    metrics->observe("winnow_engine_queue_wait_seconds", {{"model", model}}, seconds);
+  };
+  observer.dropped = [metrics](const std::string& model, std::size_t sequences) {
+    metrics->increment("winnow_engine_dropped_sequences_total", {{"model", model}}, static_cast<double>(sequences));
+  };
+  registry.observe_engines(std::move(observer));
 
   api_ = std::make_unique<Api>(context_);
   add_all_routes(*api_);
@@ -36,7 +48,7 @@ Server::Server(const ServerOptions& options, store::Store& store, registry::Mode
 // score only through this server, which is stopped by now.
 Server::~Server() {
   transport_.reset();
-  context_.registry->observe_engine_batches(nullptr);
+  context_.registry->observe_engines({});
 }
 
 base::Status Server::bind() {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <mutex>
 #include <string>
@@ -18,7 +19,10 @@ namespace winnow::server {
 struct ServerLimits {
   std::size_t max_body_bytes = 32u << 20;          // JSON requests; above: 413
   std::size_t max_ingest_bytes = std::size_t{4} << 30;  // one NDJSON ingest request; above: 413
-  std::size_t max_rerank_documents = 10000;        // POST /v1/rerank; above: 400
+  std::size_t max_rerank_documents = 10000;        // POST /v1/rerank (--max-client-batch-size); above: 400
+  std::size_t max_concurrent_requests = 512;       // scoring requests in flight; above: 429
+  std::chrono::milliseconds max_queue_wait{0};     // a request's estimated wait for a model; above: 429. 0: no limit
+  std::chrono::milliseconds request_timeout{0};    // default deadline of scoring requests; 0: none
   std::size_t max_query_bytes = 64u << 10;         // a rerank query; above: 400
 };
 
@@ -60,6 +64,7 @@ struct ServerContext {
   // The model TEI's POST /rerank uses when the request names none (TEI
   // serves one model); empty: such requests are refused.
   std::string default_reranker;
+  std::atomic<std::size_t> scoring_in_flight{0};  // under limits.max_concurrent_requests
 };
 
 }  // namespace winnow::server

@@ -4,7 +4,10 @@
 // precision fails every sequence with the model's own message.
 #include "inference/engine.h"
 
+#include <atomic>
+#include <condition_variable>
 #include <latch>
+#include <mutex>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -134,6 +137,283 @@ TEST(EngineTest, TheQueueBoundHoldsAndACallLargerThanItStillGoesThrough) {
   for (std::size_t i = 0; i < ids.size(); ++i) expect_output(results, i, ids[i]);
   EXPECT_LE(engine.stats().peak_queued_tokens, 6u);
   EXPECT_EQ(engine.stats().items, ids.size());
+}
+
+// ---- admission, deadlines, cancellation ----
+
+// A model whose runs wait at a gate the test opens, so that the test knows
+// what is running, what is taken and what is queued. Writes one float per
+// sequence (its length) and counts the sequences it ran.
+class GatedModel final : public EngineModel {
+ public:
+  GatedModel() {
+    info_.hidden_size = 1;
+    info_.precision = base::Precision::kFp32;
+    info_.precisions = {base::Precision::kFp32};
+  }
+  const model::ModelInfo& info() const override { return info_; }
+  std::size_t output_width() const override { return 1; }
+  base::Status validate(const model::TokenBatch&) const override { return {}; }
+  base::Status run(const model::TokenBatch& batch, base::Precision, std::span<float> out) override {
+    std::unique_lock<std::mutex> lock(mutex_);
+    ++entered_;
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return open_; });
+    if (per_token_.count() > 0) std::this_thread::sleep_for(per_token_ * batch.num_tokens());
+    for (std::size_t s = 0; s < batch.num_sequences(); ++s) out[s] = static_cast<float>(batch.length(s));
+    sequences_run_ += batch.num_sequences();
+    return {};
+  }
+
+  void open() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    open_ = true;
+    changed_.notify_all();
+  }
+  void close() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    open_ = false;
+  }
+  // Blocks until `n` runs have started (counting from the model's creation).
+  void wait_entered(std::size_t n) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [&] { return entered_ >= n; });
+  }
+  std::size_t sequences_run() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return sequences_run_;
+  }
+  void set_per_token(std::chrono::microseconds t) { per_token_ = t; }
+
+ private:
+  model::ModelInfo info_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  bool open_ = true;
+  std::size_t entered_ = 0;
+  std::size_t sequences_run_ = 0;
+  std::chrono::microseconds per_token_{0};
+};
+
+// `count` sequences of `tokens` ids each.
+std::vector<std::vector<std::int32_t>> sequences(std::size_t count, std::size_t tokens) {
+  return std::vector<std::vector<std::int32_t>>(count, std::vector<std::int32_t>(tokens, 1));
+}
+
+struct GatedEngine {
+  explicit GatedEngine(EngineOptions options) {
+    auto owned = std::make_unique<GatedModel>();
+    model = owned.get();
+    engine = std::make_unique<Engine>(std::move(owned), std::move(options));
+  }
+  // Occupies the worker: a call of one sequence on another thread whose run
+  // waits at the closed gate. Returns once the run has started.
+  void occupy_worker(std::size_t runs_before = 0) {
+    model->close();
+    blocker = std::thread([this] {
+      auto ids = sequences(1, 4);
+      EngineResults r = engine->run(1, encoder_of(ids), base::Precision::kFp32, base::CallOptions{});
+      EXPECT_TRUE(r.status.ok()) << r.status.to_string();
+    });
+    model->wait_entered(runs_before + 1);
+  }
+  void release() {
+    model->open();
+    if (blocker.joinable()) blocker.join();
+  }
+  // Waits until the worker has run or dropped `n` sequences in all.
+  void wait_settled(std::size_t n) {
+    for (int i = 0; i < 2000; ++i) {
+      EngineStats s = engine->stats();
+      if (s.items + s.dropped_items >= n) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ADD_FAILURE() << "the worker never settled " << n << " sequences";
+  }
+  ~GatedEngine() { release(); }
+
+  GatedModel* model = nullptr;
+  std::unique_ptr<Engine> engine;
+  std::thread blocker;
+};
+
+TEST(EngineAdmissionTest, ACallThatMayNotWaitIsRefusedAtOnceWhenTheQueueIsFull) {
+  EngineOptions options;
+  options.max_queued_tokens = 40;
+  GatedEngine gated(options);
+  gated.occupy_worker();
+  // 32 tokens queue behind the running call's 4: room for 4 more.
+  auto waiting_ids = sequences(8, 4);
+  std::thread waiting([&] {
+    EngineResults r = gated.engine->run(8, encoder_of(waiting_ids), base::Precision::kFp32, base::CallOptions{});
+    EXPECT_TRUE(r.status.ok()) << r.status.to_string();
+  });
+  while (gated.engine->stats().queued_tokens < 32) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+
+  auto ids = sequences(2, 4);  // 8 tokens: over the bound
+  base::CallReport report;
+  base::CallOptions call;
+  call.wait_for_room = false;
+  call.report = &report;
+  const auto started = std::chrono::steady_clock::now();
+  EngineResults refused = gated.engine->run(2, encoder_of(ids), base::Precision::kFp32, call);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));  // not blocked on the gate
+  EXPECT_EQ(refused.status.code(), base::StatusCode::kResourceExhausted) << refused.status.to_string();
+  EXPECT_NE(refused.status.message().find("queue is full"), std::string::npos) << refused.status.message();
+  EXPECT_EQ(report.refusal, base::Refusal::kQueueFull);
+  for (const base::Status& e : refused.errors) EXPECT_EQ(e.code(), base::StatusCode::kResourceExhausted);
+  EXPECT_EQ(gated.engine->stats().refused_calls, 1u);
+
+  // 4 tokens still fit: a call that fits is let in.
+  auto fitting = sequences(1, 4);
+  std::thread fits([&] {
+    EngineResults r = gated.engine->run(1, encoder_of(fitting), base::Precision::kFp32, call);
+    EXPECT_TRUE(r.status.ok()) << r.status.to_string();
+  });
+  while (gated.engine->stats().queued_tokens < 36) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  // The queue is full now: even the smallest call is refused, before it is tokenized.
+  std::atomic<int> tokenized{0};
+  EngineResults small = gated.engine->run(
+      1,
+      [&](std::size_t) -> base::Result<text::Encoding> {
+        ++tokenized;
+        text::Encoding e;
+        e.ids = {1};
+        e.type_ids = {0};
+        return e;
+      },
+      base::Precision::kFp32, call);
+  EXPECT_EQ(small.status.code(), base::StatusCode::kResourceExhausted);
+  EXPECT_EQ(tokenized, 0);
+  gated.release();
+  waiting.join();
+  fits.join();
+  EXPECT_EQ(gated.engine->stats().refused_calls, 2u);
+  EXPECT_EQ(gated.model->sequences_run(), 1u + 8u + 1u);  // nothing of the refused calls ran
+}
+
+TEST(EngineAdmissionTest, ACallIsRefusedWhenItsEstimatedWaitIsOverItsLimit) {
+  EngineOptions options;
+  options.batch_limits.token_budget = 64;
+  GatedEngine gated(options);
+  gated.model->set_per_token(std::chrono::microseconds(500));  // 2000 tokens/s
+  base::CallOptions limited;
+  limited.max_queue_wait = std::chrono::milliseconds(100);
+  base::CallReport report;
+  limited.report = &report;
+  // Nothing measured yet: let in, whatever is ahead.
+  auto warmup = sequences(4, 16);
+  EngineResults first = gated.engine->run(4, encoder_of(warmup), base::Precision::kFp32, limited);
+  ASSERT_TRUE(first.status.ok()) << first.status.to_string();
+  EXPECT_GT(gated.engine->stats().tokens_per_second, 0);
+
+  gated.occupy_worker(1);
+  // 1000 tokens queued ahead: about 0.5 s at the measured throughput.
+  auto ahead_ids = sequences(50, 20);
+  std::thread ahead([&] {
+    EngineResults r = gated.engine->run(50, encoder_of(ahead_ids), base::Precision::kFp32, base::CallOptions{});
+    EXPECT_TRUE(r.status.ok()) << r.status.to_string();
+  });
+  while (gated.engine->stats().queued_tokens < 1000) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+
+  auto ids = sequences(2, 4);
+  EngineResults refused = gated.engine->run(2, encoder_of(ids), base::Precision::kFp32, limited);
+  EXPECT_EQ(refused.status.code(), base::StatusCode::kResourceExhausted) << refused.status.to_string();
+  EXPECT_EQ(report.refusal, base::Refusal::kWait);
+  EXPECT_GT(report.estimated_wait, std::chrono::milliseconds(100));
+  EXPECT_NE(refused.status.message().find("over the limit of 100 ms"), std::string::npos) << refused.status.message();
+
+  // With a limit above the estimate the same call waits its turn.
+  base::CallOptions patient;
+  patient.max_queue_wait = std::chrono::seconds(600);
+  std::thread waits([&] {
+    EngineResults r = gated.engine->run(2, encoder_of(ids), base::Precision::kFp32, patient);
+    EXPECT_TRUE(r.status.ok()) << r.status.to_string();
+  });
+  while (gated.engine->stats().queued_tokens < 1008) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  gated.release();
+  ahead.join();
+  waits.join();
+  EXPECT_EQ(gated.engine->stats().refused_calls, 1u);
+}
+
+TEST(EngineDeadlineTest, APassedDeadlineWithdrawsQueuedSequencesAndTheCallReturnsAtOnce) {
+  GatedEngine gated(EngineOptions{});
+  gated.occupy_worker();
+  auto ids = sequences(10, 4);
+  base::CallReport report;
+  base::CallOptions call;
+  call.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+  call.report = &report;
+  EngineResults late = gated.engine->run(10, encoder_of(ids), base::Precision::kFp32, call);  // returns with the gate closed
+  EXPECT_EQ(late.status.code(), base::StatusCode::kDeadlineExceeded) << late.status.to_string();
+  EXPECT_EQ(report.dropped, 10u);
+  EXPECT_EQ(gated.engine->stats().dropped_items, 10u);
+  EXPECT_EQ(gated.engine->stats().queued_tokens, 0u);
+  gated.release();
+  gated.wait_settled(11);
+  EXPECT_EQ(gated.model->sequences_run(), 1u);  // only the blocker's
+  EXPECT_EQ(gated.engine->stats().dropped_items, 10u);
+}
+
+TEST(EngineDeadlineTest, SequencesTheWorkerTookAreDroppedWhenTheirBatchComesAfterTheDeadline) {
+  EngineOptions options;
+  options.batch_limits.token_budget = 4;  // one sequence per batch
+  GatedEngine gated(options);
+  gated.model->close();
+  auto ids = sequences(6, 4);
+  base::CallOptions call;
+  call.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+  EngineResults late;
+  std::thread caller([&] { late = gated.engine->run(6, encoder_of(ids), base::Precision::kFp32, call); });
+  gated.model->wait_entered(1);  // the worker took all six; the first batch waits at the gate
+  caller.join();                 // the deadline passes with the gate still closed
+  EXPECT_EQ(late.status.code(), base::StatusCode::kDeadlineExceeded) << late.status.to_string();
+  gated.release();
+  gated.wait_settled(6);
+  EXPECT_EQ(gated.model->sequences_run(), 1u);  // the batch already running; the other five never ran
+  EXPECT_EQ(gated.engine->stats().dropped_items, 5u);
+  EXPECT_EQ(gated.engine->stats().running_tokens, 0u);
+}
+
+TEST(EngineDeadlineTest, ACancelledCallReturnsUnavailableAndItsSequencesAreDropped) {
+  GatedEngine gated(EngineOptions{});
+  gated.occupy_worker();
+  auto cancelled = std::make_shared<std::atomic<bool>>(false);
+  auto ids = sequences(7, 4);
+  base::CallOptions call;
+  call.cancelled = cancelled;
+  EngineResults result;
+  std::thread caller([&] { result = gated.engine->run(7, encoder_of(ids), base::Precision::kFp32, call); });
+  while (gated.engine->stats().queued_tokens < 28) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  *cancelled = true;
+  caller.join();  // within the poll interval, the gate still closed
+  EXPECT_EQ(result.status.code(), base::StatusCode::kUnavailable) << result.status.to_string();
+  EXPECT_NE(result.status.message().find("cancelled"), std::string::npos);
+  EXPECT_EQ(gated.engine->stats().dropped_items, 7u);
+  gated.release();
+  gated.wait_settled(8);
+  EXPECT_EQ(gated.model->sequences_run(), 1u);
+}
+
+TEST(EngineDeadlineTest, CallsWithoutOptionsTakeTheirThreadsScope) {
+  GatedEngine gated(EngineOptions{});
+  auto ids = sequences(3, 4);
+  {
+    base::CallOptions outer;
+    outer.deadline = std::chrono::steady_clock::now() - std::chrono::milliseconds(1);
+    base::CallScope scope(outer);
+    EngineResults r = gated.engine->run(3, encoder_of(ids), base::Precision::kFp32);
+    EXPECT_EQ(r.status.code(), base::StatusCode::kDeadlineExceeded);
+    {
+      base::CallScope inner(base::CallOptions{});  // the innermost wins
+      EXPECT_TRUE(gated.engine->run(3, encoder_of(ids), base::Precision::kFp32).status.ok());
+    }
+    EXPECT_FALSE(gated.engine->run(3, encoder_of(ids), base::Precision::kFp32).status.ok());
+  }
+  EXPECT_EQ(base::CallScope::current(), nullptr);
+  EXPECT_TRUE(gated.engine->run(3, encoder_of(ids), base::Precision::kFp32).status.ok());
+  EXPECT_EQ(gated.model->sequences_run(), 6u);
 }
 
 }  // namespace

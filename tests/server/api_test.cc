@@ -8,6 +8,9 @@
 #include <stdexcept>
 #include <thread>
 
+#include "base/call_context.h"
+#include "base/files.h"
+#include "server/admission.h"
 #include "server/http_transport.h"
 #include "support/raw_http.h"
 
@@ -174,6 +177,117 @@ TEST_F(ApiTest, TheTransportAnswers500WhenAHandlerThrows) {
   EXPECT_EQ(responses[1].status, 200);
   transport.drain(std::chrono::milliseconds(1000));
   EXPECT_EQ(transport.wait().cut, 0u);
+}
+
+// ---- admission (admission.h), without engines: what a scoring route's
+// handler sees of the deadline, and how refusals are answered ----
+
+class AdmissionApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    declare_metrics(context_.metrics);
+    // Reports the deadline its engine calls would get, after the body's timeout_ms.
+    api_.post_scoring("/score", [](const Request& req) -> base::Result<Reply> {
+      WINNOW_ASSIGN_OR_RETURN(nlohmann::json body, base::parse_json(req.body.empty() ? "{}" : req.body, "body"));
+      WINNOW_RETURN_IF_ERROR(apply_timeout_ms(body, req));
+      base::CallScope* scope = base::CallScope::current();
+      if (!scope) return base::internal_error("no CallScope");
+      nlohmann::json out = {{"wait_for_room", scope->options().wait_for_room}};
+      if (scope->options().deadline) {
+        out["deadline_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(*scope->options().deadline -
+                                                                                   req.arrived)
+                                 .count();
+      }
+      if (body.contains("sleep_ms")) std::this_thread::sleep_for(std::chrono::milliseconds(body["sleep_ms"].get<int>()));
+      return Reply{200, out};
+    });
+    api_.post("/plain", [](const Request&) -> base::Result<Reply> {
+      return Reply{200, {{"scoped", base::CallScope::current() != nullptr}}};
+    });
+  }
+
+  Response call(Request& request) {
+    Dispatch d = api_.route(request);
+    return d.answer ? *d.answer : api_.run(*d.route, request);
+  }
+  static std::string header(const Response& r, const std::string& name) {
+    for (const auto& [k, v] : r.headers) {
+      if (k == name) return v;
+    }
+    return "";
+  }
+
+  ServerContext context_;
+  Api api_{context_};
+};
+
+TEST_F(AdmissionApiTest, OnlyScoringRoutesRunInACallScopeThatNeverWaitsForRoom) {
+  Request plain = make_request("POST", "/plain");
+  EXPECT_EQ(nlohmann::json::parse(call(plain).body)["scoped"], false);
+  Request scoring = make_request("POST", "/score");
+  Response r = call(scoring);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(nlohmann::json::parse(r.body)["wait_for_room"], false);
+  EXPECT_FALSE(nlohmann::json::parse(r.body).contains("deadline_ms"));
+  EXPECT_EQ(base::CallScope::current(), nullptr);  // gone with the handler
+}
+
+TEST_F(AdmissionApiTest, TheEarliestOfDefaultHeaderAndBodySetsTheDeadline) {
+  context_.limits.request_timeout = std::chrono::milliseconds(5000);
+  Request r1 = make_request("POST", "/score");
+  EXPECT_EQ(nlohmann::json::parse(call(r1).body)["deadline_ms"], 5000);
+  Request r2 = make_request("POST", "/score");
+  r2.headers = {{"x-request-timeout", "700"}};
+  EXPECT_EQ(nlohmann::json::parse(call(r2).body)["deadline_ms"], 700);
+  Request r3 = make_request("POST", "/score");
+  r3.headers = {{"X-Request-Timeout", "9000"}};  // longer than the server's: the server's holds
+  r3.body = R"({"timeout_ms": 250})";
+  EXPECT_EQ(nlohmann::json::parse(call(r3).body)["deadline_ms"], 250);
+  Request bad = make_request("POST", "/score");
+  bad.headers = {{"X-Request-Timeout", "-3"}};
+  Response refused = call(bad);
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_NE(refused.body.find("X-Request-Timeout"), std::string::npos) << refused.body;
+}
+
+TEST_F(AdmissionApiTest, AHandlerThatRunsPastTheDeadlineAnswers504) {
+  Request r = make_request("POST", "/score");
+  r.body = R"({"timeout_ms": 20, "sleep_ms": 60})";
+  Response answer = call(r);
+  EXPECT_EQ(answer.status, 504) << answer.body;
+  EXPECT_NE(answer.body.find("deadline of 20 ms (timeout_ms)"), std::string::npos) << answer.body;
+  // A request whose deadline passed while it waited for a worker is not run.
+  Request late = make_request("POST", "/score");
+  late.headers = {{"X-Request-Timeout", "5"}};
+  late.arrived -= std::chrono::milliseconds(50);
+  EXPECT_EQ(call(late).status, 504);
+  Request waited = make_request("POST", "/score");
+  context_.limits.max_queue_wait = std::chrono::milliseconds(10);
+  waited.arrived -= std::chrono::milliseconds(50);
+  Response overloaded = call(waited);
+  EXPECT_EQ(overloaded.status, 429);
+  EXPECT_EQ(header(overloaded, "Retry-After"), "1");
+  EXPECT_NE(overloaded.body.find("--max-queue-ms"), std::string::npos) << overloaded.body;
+}
+
+TEST_F(AdmissionApiTest, ConcurrentScoringRequestsOverTheLimitAre429UntilASlotIsGivenBack) {
+  context_.limits.max_concurrent_requests = 2;
+  auto first = std::make_unique<Request>(make_request("POST", "/score"));
+  auto second = std::make_unique<Request>(make_request("POST", "/score"));
+  ASSERT_FALSE(api_.route(*first).answer);
+  ASSERT_FALSE(api_.route(*second).answer);
+  Request third = make_request("POST", "/score");
+  Dispatch refused = api_.route(third);
+  ASSERT_TRUE(refused.answer);
+  EXPECT_EQ(refused.answer->status, 429);
+  EXPECT_EQ(header(*refused.answer, "Retry-After"), "1");
+  EXPECT_NE(refused.answer->body.find("--max-concurrent-requests"), std::string::npos);
+  Request plain = make_request("POST", "/plain");  // not a scoring route: never counted
+  EXPECT_FALSE(api_.route(plain).answer);
+  first.reset();  // answered: its slot is free
+  Request fourth = make_request("POST", "/score");
+  EXPECT_FALSE(api_.route(fourth).answer);
+  EXPECT_EQ(context_.scoring_in_flight.load(), 2u);
 }
 
 }  // namespace
