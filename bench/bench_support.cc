@@ -41,7 +41,10 @@ base::Result<Workload> read_workload(const std::filesystem::path& file, const st
 
 std::vector<TokenPair> build_pairs(const Workload& workload, const std::vector<std::int32_t>& query,
                                    const std::string& layout) {
-  const bool bert = layout == "bert";
+  // ModernBERT pairs have BERT's shape ([CLS] q [SEP] d [SEP]); its own [CLS]
+  // / [SEP] ids differ, which changes nothing timed (the workload's ids are
+  // random in-vocabulary ones anyway) and it reads no token types.
+  const bool bert = layout == "bert" || layout == "modernbert";
   const nlohmann::json& tpl = workload.templates[bert ? "bert" : "xlm-roberta"];
   const std::int32_t cls = tpl["cls"].get<std::int32_t>(), sep = tpl["sep"].get<std::int32_t>();
   std::vector<TokenPair> pairs;
@@ -149,10 +152,11 @@ double OtherLoad::value() const {
 }
 
 base::Result<GemmCeiling> measure_gemm(base::Precision precision, std::size_t hidden, std::size_t intermediate,
-                                       std::size_t rows, int runs) {
+                                       std::size_t rows, int runs, std::size_t ffn_in_out) {
   GemmCeiling ceiling;
+  if (ffn_in_out == 0) ffn_in_out = intermediate;
   const std::pair<std::size_t, std::size_t> shapes[] = {
-      {hidden, 3 * hidden}, {hidden, hidden}, {hidden, intermediate}, {intermediate, hidden}};
+      {hidden, 3 * hidden}, {hidden, hidden}, {hidden, ffn_in_out}, {intermediate, hidden}};
   std::mt19937 rng(7);
   std::normal_distribution<float> dist(0.0f, 0.05f);
   double total_flop = 0, total_seconds = 0;

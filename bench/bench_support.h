@@ -84,7 +84,9 @@ struct GemmCeiling {
   std::vector<GemmRate> shapes;
   double total = 0;
 };
+// `ffn_in_out` is the intermediate projection's output width: intermediate,
+// or 2 · intermediate for a gated FFN (ModernBERT's GeGLU Wi).
 base::Result<GemmCeiling> measure_gemm(base::Precision precision, std::size_t hidden, std::size_t intermediate,
-                                       std::size_t rows, int runs);
+                                       std::size_t rows, int runs, std::size_t ffn_in_out = 0);
 
 }  // namespace winnow::bench

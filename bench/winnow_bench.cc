@@ -19,6 +19,7 @@
 #include <memory>
 #include <random>
 #include <thread>
+#include <tuple>
 
 #include <CLI/CLI.hpp>
 
@@ -147,13 +148,18 @@ nlohmann::json gemm_json(base::Precision precision, const GemmCeiling& ceiling, 
           {"shapes", shapes}};
 }
 
-// Hidden and intermediate sizes of DIR's config.json, else bge-reranker-v2-m3's.
-std::pair<std::size_t, std::size_t> layer_shape(const std::string& model_dir) {
+// The intermediate projection's output width (GeGLU: both halves).
+std::size_t ffn_in_out(const model::ModelConfig& config) {
+  return config.is_modernbert() ? 2 * config.intermediate_size : config.intermediate_size;
+}
+
+// Hidden, intermediate and ffn_in_out sizes of DIR's config.json, else bge-reranker-v2-m3's.
+std::tuple<std::size_t, std::size_t, std::size_t> layer_shape(const std::string& model_dir) {
   if (!model_dir.empty()) {
     auto config = model::read_model_config(std::filesystem::path(model_dir) / "config.json");
-    if (config.ok()) return {config->hidden_size, config->intermediate_size};
+    if (config.ok()) return {config->hidden_size, config->intermediate_size, ffn_in_out(*config)};
   }
-  return {1024, 4096};
+  return {1024, 4096, 4096};
 }
 
 int run_gemm(const BenchFlags& flags) {
@@ -162,9 +168,9 @@ int run_gemm(const BenchFlags& flags) {
     print_error("bench", precisions.status());
     return kExitFailure;
   }
-  const auto [hidden, intermediate] = layer_shape(flags.model);
+  const auto [hidden, intermediate, ffn] = layer_shape(flags.model);
   for (base::Precision p : *precisions) {
-    auto ceiling = measure_gemm(p, hidden, intermediate, flags.gemm_rows, std::max(flags.runs, 5));
+    auto ceiling = measure_gemm(p, hidden, intermediate, flags.gemm_rows, std::max(flags.runs, 5), ffn);
     if (!ceiling.ok()) {
       print_error("bench", ceiling.status());
       return kExitFailure;
@@ -212,7 +218,8 @@ int run_workload(const BenchFlags& flags) {
     // The GEMM ceiling of this precision at this model's shapes, in this run.
     double ceiling = 0;
     if (report) {
-      auto measured = measure_gemm(precision, config->hidden_size, config->intermediate_size, flags.gemm_rows, 5);
+      auto measured = measure_gemm(precision, config->hidden_size, config->intermediate_size, flags.gemm_rows, 5,
+                                   ffn_in_out(*config));
       if (!measured.ok()) {
         print_error("bench", measured.status());
         return kExitFailure;

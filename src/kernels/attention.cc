@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <string>
 #include <utility>
@@ -37,6 +38,26 @@ struct BlockPrimitives {
   dnnl::softmax_forward softmax;  // over the last axis, in place
   dnnl::matmul context;   // [heads, rows, len] x [heads, len, d] -> [heads, rows, d]
 };
+
+// The oneDNN path's mask: scores [heads, rows, len] of queries first_row ..
+// first_row + rows − 1 get −inf outside each query's keys (AttentionRequest
+// window / causal), so the softmax gives them weight 0.
+void mask_block(const AttentionRequest& request, std::size_t heads, std::size_t first_row, std::size_t rows,
+                std::size_t len, float* scores) {
+  const float masked = -std::numeric_limits<float>::infinity();
+  for (std::size_t r = 0; r < rows; ++r) {
+    const std::size_t i = first_row + r;
+    const std::size_t lo = request.window != 0 && i > request.window ? i - request.window : 0;
+    std::size_t hi = len;  // one past the last key seen
+    if (request.window != 0 && i + request.window + 1 < hi) hi = i + request.window + 1;
+    if (request.causal && i + 1 < hi) hi = i + 1;
+    for (std::size_t h = 0; h < heads; ++h) {
+      float* row = scores + (h * rows + r) * len;
+      std::fill(row, row + lo, masked);
+      std::fill(row + hi, row + len, masked);
+    }
+  }
+}
 
 }  // namespace
 
@@ -190,6 +211,8 @@ base::Status Attention::forward(const AttentionRequest& request) const {
   args.affine = request.affine;
   args.out = request.out;
   args.out_bf16 = reinterpret_cast<std::uint16_t*>(request.out_bf16);
+  args.window = request.window;
+  args.causal = request.causal;
 
   // Tasks: (sequence, group of heads). A group's packed Q, Kᵀ and V should
   // stay in L2 (kGroupBytes), and there should be a few tasks per thread for
@@ -275,6 +298,10 @@ base::Status Attention::Impl::forward_onednn(const AttentionRequest& request, st
         memory scores_mem(impl.scores_md(r, l), engine, scratch.data());
         memory out_mem(impl.out_md(r), engine, out + (out_row + row) * hidden);
         p.scores.execute(stream, {{DNNL_ARG_SRC, q_mem}, {DNNL_ARG_WEIGHTS, k_mem}, {DNNL_ARG_DST, scores_mem}});
+        if (request.window != 0 || request.causal) {
+          stream.wait();
+          mask_block(request, impl.num_heads, row, rows, len, scratch.data());
+        }
         p.softmax.execute(stream, {{DNNL_ARG_SRC, scores_mem}, {DNNL_ARG_DST, scores_mem}});
         p.context.execute(stream, {{DNNL_ARG_SRC, scores_mem}, {DNNL_ARG_WEIGHTS, v_mem}, {DNNL_ARG_DST, out_mem}});
       }

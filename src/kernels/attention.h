@@ -1,6 +1,7 @@
 // Multi-head self-attention over variable-length sequences packed back to
-// back, without padding (so no FLOPs are spent on pad tokens and nothing needs
-// masking).
+// back, without padding (so no FLOPs are spent on pad tokens and no pad needs
+// masking). Sliding-window (ModernBERT's local layers) and causal attention
+// are options of the same kernels: keys outside a query's range get weight 0.
 #pragma once
 
 #include <cstddef>
@@ -46,6 +47,13 @@ struct AttentionRequest {
   // Only the first token of each sequence attends (a classification head
   // reads nothing else): out has one row per sequence instead of per token.
   bool first_token_only = false;
+  // Query i of a sequence (counted from its first token) sees only keys j
+  // with |i − j| ≤ window (0: every key): ModernBERT's local attention, whose
+  // local_attention w gives window w / 2. When causal, only j ≤ i as well.
+  // Masked keys get exactly zero weight, as transformers' additive finfo.min
+  // mask gives them.
+  std::size_t window = 0;
+  bool causal = false;
   // [rows, hidden] outputs; at least one. Must not overlap qkv.
   float* out = nullptr;
   Bf16* out_bf16 = nullptr;

@@ -29,4 +29,15 @@ void add_layer_norm(const float* y, const RowAffine& affine, const float* residu
                     std::size_t cols, const float* gamma, const float* beta, float eps, float* out,
                     ActivationRows* next = nullptr);
 
+// The pre-LN residual step (ModernBERT), in one pass per row:
+//   residual[r] += affine(y)[r];  normed[r] = LayerNorm(residual[r])
+// y null: nothing is added (the norm alone). beta null: a LayerNorm without
+// bias. normed may alias residual (the sum is then not kept: the final norm).
+// When `next` is set (next->cols() == cols), normed's rows also become the
+// next Linear's input, as add_layer_norm makes them (fp32 reads `normed` in
+// place). Parallel over rows; each row's result depends on that row only.
+void add_residual_layer_norm(const float* y, const RowAffine& affine, float* residual, std::size_t rows,
+                             std::size_t cols, const float* gamma, const float* beta, float eps, float* normed,
+                             ActivationRows* next = nullptr);
+
 }  // namespace winnow::kernels

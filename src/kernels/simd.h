@@ -34,6 +34,10 @@ struct AttentionArgs {
   RowAffine affine;            // applied to qkv values as they are read (columns 0 .. 3·hidden)
   float* out = nullptr;        // [out rows, hidden] fp32, or null
   std::uint16_t* out_bf16 = nullptr;  // [out rows, hidden] bf16 bits, or null
+  // Which keys query i (counted within its sequence) sees: |i − j| ≤ window
+  // (0: no window) and, when causal, j ≤ i. AttentionRequest says why.
+  std::size_t window = 0;
+  bool causal = false;
 };
 
 // One task: heads [head, head + heads) of the sequence at token rows

@@ -387,6 +387,7 @@ void attention_bf16_task(const AttentionArgs& a, const AttentionTask& t, float* 
   case R:                                                                                          \
     qk_rows_bf16<R>(q, d2, kp(g), lp, s);                                                          \
     for (int r = 0; r < R; ++r) {                                                                  \
+      mask_scores(a, i0 + r, len, s + r * lp);                                                     \
       inv_sum[r] = softmax_row_bf16(s + r * lp, len, lp, pb + r * lp);                            \
     }                                                                                              \
     pv_rows_bf16<R>(pb, lp, vp(g), d, pairs, inv_sum, out, out_bf16);                              \

@@ -3,6 +3,8 @@
 //   BERT:  dense = bert.pooler.dense, out = classifier
 //   XLM-R: dense = classifier.dense,  out = classifier.out_proj
 // (the same computation; dropout is inactive at inference).
+// ModernBERT's head reads a pooled state (cls or mean, chosen by the model):
+// logits = classifier(norm(gelu(head.dense(pooled)))), norm a LayerNorm.
 #pragma once
 
 #include <cstddef>
@@ -20,6 +22,12 @@ class ClassificationHead {
   static base::Result<ClassificationHead> load(WeightReader& weights, const std::string& dense,
                                                const std::string& out, std::size_t hidden, std::size_t num_labels);
 
+  // ModernBERT: head.dense (bias per classifier_bias, exact GELU), head.norm
+  // (bias per norm_bias, eps), classifier (with bias).
+  static base::Result<ClassificationHead> load_modernbert(WeightReader& weights, const std::string& prefix,
+                                                          std::size_t hidden, std::size_t num_labels, bool dense_bias,
+                                                          bool norm_bias, float eps);
+
   // logits [rows, num_labels] from first-token states [rows, hidden].
   // `scratch` is grown as needed.
   base::Status forward(const float* first_tokens, std::size_t rows, std::vector<float>& scratch,
@@ -28,7 +36,9 @@ class ClassificationHead {
   std::size_t num_labels() const { return num_labels_; }
 
  private:
-  kernels::Linear dense_;  // tanh fused
+  kernels::Linear dense_;  // tanh fused (ModernBERT: GELU)
+  LayerNormWeights norm_;  // ModernBERT's head.norm; absent for BERT / XLM-R
+  float eps_ = 1e-5f;
   kernels::Linear out_;
   std::size_t hidden_ = 0;
   std::size_t num_labels_ = 0;

@@ -49,6 +49,26 @@ class Reader {
     out = static_cast<float>(v->get<double>());
   }
 
+  void boolean(const char* key, bool& out) {
+    const nlohmann::json* v = get(key);
+    if (v == nullptr) return;
+    if (!v->is_boolean()) {
+      fail(std::string("\"") + key + "\" must be true or false, got " + v->dump());
+      return;
+    }
+    out = v->get<bool>();
+  }
+
+  void real(const char* key, double& out) {
+    const nlohmann::json* v = get(key);
+    if (v == nullptr) return;
+    if (!v->is_number()) {
+      fail(std::string("\"") + key + "\" must be a number, got " + v->dump());
+      return;
+    }
+    out = v->get<double>();
+  }
+
   void string(const char* key, std::string& out) {
     const nlohmann::json* v = get(key);
     if (v == nullptr) return;
@@ -115,6 +135,21 @@ base::Result<ModelConfig> parse_model_config(const nlohmann::json& json, const s
   reader.optional_string("torch_dtype", config.torch_dtype);
   reader.optional_string("sbert_ce_default_activation_function", config.sbert_ce_default_activation_function);
 
+  if (config.is_modernbert()) {
+    reader.string("hidden_activation", config.hidden_act);
+    reader.number("norm_eps", config.layer_norm_eps);
+    reader.size("global_attn_every_n_layers", config.global_attn_every_n_layers, false);
+    reader.size("local_attention", config.local_attention, false);
+    reader.real("global_rope_theta", config.global_rope_theta);
+    reader.real("local_rope_theta", config.local_rope_theta);
+    reader.boolean("norm_bias", config.norm_bias);
+    reader.boolean("attention_bias", config.attention_bias);
+    reader.boolean("mlp_bias", config.mlp_bias);
+    reader.boolean("classifier_bias", config.classifier_bias);
+    reader.string("classifier_pooling", config.classifier_pooling);
+    reader.string("classifier_activation", config.classifier_activation);
+  }
+
   const bool roberta_like =
       (config.model_type && (*config.model_type == "xlm-roberta" || *config.model_type == "roberta")) ||
       config.architecture().find("Roberta") != std::string::npos;
@@ -141,7 +176,8 @@ base::Result<ModelConfig> parse_model_config(const nlohmann::json& json, const s
                    std::to_string(config.num_attention_heads));
   }
   if (config.hidden_act != "gelu") {
-    return base::unimplemented(source + ": hidden_act \"" + config.hidden_act +
+    return base::unimplemented(source + ": " + (config.is_modernbert() ? "hidden_activation" : "hidden_act") + " \"" +
+                               config.hidden_act +
                                "\" is not supported (only \"gelu\", the exact erf GELU)");
   }
   if (config.position_embedding_type != "absolute") {
@@ -149,6 +185,28 @@ base::Result<ModelConfig> parse_model_config(const nlohmann::json& json, const s
                                "\" is not supported (only \"absolute\")");
   }
   if (!(config.layer_norm_eps > 0.0f)) return invalid("layer_norm_eps must be positive");
+  if (config.is_modernbert()) {
+    if (config.global_attn_every_n_layers == 0) return invalid("global_attn_every_n_layers must be positive");
+    if (config.local_attention < 2) {
+      return invalid("local_attention " + std::to_string(config.local_attention) +
+                     " leaves no window (a token sees keys within ±local_attention / 2)");
+    }
+    if (!(config.global_rope_theta > 0.0) || !(config.local_rope_theta > 0.0)) {
+      return invalid("global_rope_theta and local_rope_theta must be positive");
+    }
+    if ((config.hidden_size / config.num_attention_heads) % 2 != 0) {
+      return invalid("head size " + std::to_string(config.hidden_size / config.num_attention_heads) +
+                     " is odd; rotary embeddings need an even one");
+    }
+    if (config.classifier_pooling != "cls" && config.classifier_pooling != "mean") {
+      return base::unimplemented(source + ": classifier_pooling \"" + config.classifier_pooling +
+                                 "\" is not supported (\"cls\" or \"mean\")");
+    }
+    if (config.classifier_activation != "gelu") {
+      return base::unimplemented(source + ": classifier_activation \"" + config.classifier_activation +
+                                 "\" is not supported (only \"gelu\", the exact erf GELU)");
+    }
+  }
   return config;
 }
 

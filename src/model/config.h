@@ -1,4 +1,5 @@
-// config.json of a Hugging Face BERT-family checkpoint.
+// config.json of a Hugging Face encoder checkpoint: the BERT family (BERT,
+// XLM-RoBERTa, RoBERTa) and ModernBERT.
 #pragma once
 
 #include <cstddef>
@@ -34,6 +35,22 @@ struct ModelConfig {
   std::optional<std::string> torch_dtype;
   // sentence-transformers' CrossEncoder activation, e.g. "torch.nn.modules.linear.Identity".
   std::optional<std::string> sbert_ce_default_activation_function;
+
+  // ModernBERT (model_type "modernbert"), with transformers' defaults. Its
+  // config names hidden_act "hidden_activation" and layer_norm_eps "norm_eps"
+  // (read into the fields above); it has no token types.
+  std::size_t global_attn_every_n_layers = 3;  // layer i attends globally when i % n == 0
+  std::size_t local_attention = 128;           // the other layers see keys within ±local_attention / 2
+  double global_rope_theta = 160000.0;
+  double local_rope_theta = 10000.0;
+  bool norm_bias = false;                      // LayerNorms with a bias
+  bool attention_bias = false;                 // Wqkv / Wo with biases
+  bool mlp_bias = false;                       // Wi / Wo with biases
+  bool classifier_bias = false;                // head.dense with a bias
+  std::string classifier_pooling = "cls";      // "cls" or "mean"
+  std::string classifier_activation = "gelu";  // only "gelu"
+
+  bool is_modernbert() const { return model_type && *model_type == "modernbert"; }
 
   // The first of `architectures`, or "" if none.
   std::string architecture() const { return architectures.empty() ? std::string() : architectures.front(); }

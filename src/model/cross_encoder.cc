@@ -5,6 +5,7 @@
 #include "model/checkpoint.h"
 #include "model/config.h"
 #include "model/layout.h"
+#include "model/pooling.h"
 #include "model/weights.h"
 
 namespace winnow::model {
@@ -20,6 +21,7 @@ constexpr Architecture kArchitectures[] = {
     {"BertForSequenceClassification", Family::kBert},
     {"XLMRobertaForSequenceClassification", Family::kRoberta},
     {"RobertaForSequenceClassification", Family::kRoberta},
+    {"ModernBertForSequenceClassification", Family::kModernBert},
 };
 
 }  // namespace
@@ -41,7 +43,8 @@ base::Result<std::unique_ptr<CrossEncoder>> CrossEncoder::load(const std::filesy
   if (known == nullptr) {
     return base::unimplemented(source + ": architecture \"" + arch +
                                "\" is not supported as a cross-encoder (supported: BertForSequenceClassification, "
-                               "XLMRobertaForSequenceClassification, RobertaForSequenceClassification)");
+                               "XLMRobertaForSequenceClassification, RobertaForSequenceClassification, "
+                               "ModernBertForSequenceClassification)");
   }
   WINNOW_ASSIGN_OR_RETURN(Family family, family_of(config, source));
   if (family != known->family) {
@@ -59,7 +62,12 @@ base::Result<std::unique_ptr<CrossEncoder>> CrossEncoder::load(const std::filesy
   std::unique_ptr<CrossEncoder> model(new CrossEncoder());
   WINNOW_ASSIGN_OR_RETURN(model->encoder_, Encoder::load(config, layout, checkpoint, weights, options));
   const std::size_t h = config.hidden_size;
-  if (family == Family::kBert) {
+  if (family == Family::kModernBert) {
+    WINNOW_ASSIGN_OR_RETURN(model->head_, ClassificationHead::load_modernbert(weights, "", h, config.num_labels,
+                                                                              config.classifier_bias, config.norm_bias,
+                                                                              config.layer_norm_eps));
+    model->mean_pooling_ = config.classifier_pooling == "mean";
+  } else if (family == Family::kBert) {
     WINNOW_ASSIGN_OR_RETURN(model->head_, ClassificationHead::load(weights, layout.prefix + "pooler.dense",
                                                                    "classifier", h, config.num_labels));
   } else {
@@ -82,7 +90,13 @@ base::Result<std::vector<float>> CrossEncoder::score(const TokenBatch& batch, ba
   const std::size_t n = batch.num_sequences();
   std::vector<float> logits(n);
   if (n == 0) return logits;
-  WINNOW_RETURN_IF_ERROR(encoder_.forward_first_tokens(batch, precision, workspace_, first_tokens_));
+  if (mean_pooling_) {
+    WINNOW_RETURN_IF_ERROR(encoder_.forward(batch, precision, workspace_, token_states_));
+    first_tokens_.resize(n * encoder_.hidden_size());
+    pool(PoolingMode::kMean, token_states_.data(), batch.offsets, encoder_.hidden_size(), first_tokens_.data());
+  } else {
+    WINNOW_RETURN_IF_ERROR(encoder_.forward_first_tokens(batch, precision, workspace_, first_tokens_));
+  }
   WINNOW_RETURN_IF_ERROR(head_.forward(first_tokens_.data(), n, head_scratch_, logits.data()));
   return logits;
 }

@@ -1,6 +1,7 @@
 // A Hugging Face cross-encoder (BertForSequenceClassification,
-// XLMRobertaForSequenceClassification, incl. jina's flash-attention layout)
-// that scores packed (query, document) token sequences.
+// XLMRobertaForSequenceClassification, incl. jina's flash-attention layout,
+// ModernBertForSequenceClassification) that scores packed (query, document)
+// token sequences.
 #pragma once
 
 #include <filesystem>
@@ -20,7 +21,8 @@ class CrossEncoder {
  public:
   // Loads dir/config.json and dir/model.safetensors (or the sharded index).
   // The architecture must be one of BertForSequenceClassification,
-  // XLMRobertaForSequenceClassification, RobertaForSequenceClassification, with
+  // XLMRobertaForSequenceClassification, RobertaForSequenceClassification,
+  // ModernBertForSequenceClassification, with
   // num_labels 1 (a reranker's single relevance logit); anything else is
   // refused with an error naming it.
   static base::Result<std::unique_ptr<CrossEncoder>> load(const std::filesystem::path& dir);
@@ -40,7 +42,8 @@ class CrossEncoder {
   // Parallel inside with OpenMP (omp_get_max_threads()).
   base::Result<std::vector<float>> score(const TokenBatch& batch);
   // The same in `precision`, one of info().precisions (else FailedPrecondition).
-  // The last layer computes only what the head reads (the first tokens).
+  // The last layer computes only what the head reads (the first tokens),
+  // except for ModernBERT's mean pooling, which reads every token.
   base::Result<std::vector<float>> score(const TokenBatch& batch, base::Precision precision);
   base::Precision default_precision() const { return encoder_.default_precision(); }
   // From now on, score() adds its stage times to `profile` (nullptr: stop).
@@ -57,7 +60,11 @@ class CrossEncoder {
   ClassificationHead head_;
   // Reused between score() calls.
   EncoderWorkspace workspace_;
+  // ModernBERT's classifier_pooling "mean": the head reads the mean of every
+  // token's last state, not the first token's.
+  bool mean_pooling_ = false;
   std::vector<float> first_tokens_;
+  std::vector<float> token_states_;
   std::vector<float> head_scratch_;
 };
 

@@ -17,6 +17,11 @@ base::Result<Embeddings> Embeddings::load(const ModelConfig& config, const Encod
   const std::size_t h = config.hidden_size;
   WINNOW_ASSIGN_OR_RETURN(e.word_, weights.use_in_place(layout.word_embeddings(), {config.vocab_size, h}));
   e.word_file_ = checkpoint.shared_file_of(layout.word_embeddings());
+  if (layout.family == Family::kModernBert) {
+    // tok_embeddings, then a LayerNorm (bias per norm_bias): no position or type table.
+    WINNOW_ASSIGN_OR_RETURN(e.layer_norm_, weights.layer_norm(layout.embeddings_layer_norm(), h, config.norm_bias));
+    return e;
+  }
   WINNOW_ASSIGN_OR_RETURN(e.position_,
                           weights.read(layout.position_embeddings(), {config.max_position_embeddings, h}));
   WINNOW_ASSIGN_OR_RETURN(e.token_type_, weights.read(layout.token_type_embeddings(), {config.type_vocab_size, h}));
@@ -56,7 +61,7 @@ base::Status Embeddings::validate(const TokenBatch& batch) const {
                                       std::to_string(vocab_size_));
       }
       const std::int32_t type = batch.token_type_ids[static_cast<std::size_t>(t)];
-      if (type < 0 || static_cast<std::size_t>(type) >= type_vocab_size_) {
+      if (family_ != Family::kModernBert && (type < 0 || static_cast<std::size_t>(type) >= type_vocab_size_)) {
         return base::invalid_argument(where + ": token " + std::to_string(t - begin) + " has token type " +
                                       std::to_string(type) + "; the model has type_vocab_size " +
                                       std::to_string(type_vocab_size_));
@@ -85,13 +90,19 @@ void Embeddings::forward(const TokenBatch& batch, float* out) const {
       }
       float* row = out + t * h;
       convert_to_f32(word_->dtype, word_->bytes.data() + id * row_bytes, h, row);
+      if (family_ == Family::kModernBert) continue;
       // Same order of additions as transformers: (word + type) + position.
       const float* type_row = token_type_.data() + static_cast<std::size_t>(batch.token_type_ids[t]) * h;
       const float* position_row = position_.data() + position * h;
       for (std::size_t c = 0; c < h; ++c) row[c] = (row[c] + type_row[c]) + position_row[c];
     }
   }
-  kernels::layer_norm(out, batch.num_tokens(), h, layer_norm_.gamma.data(), layer_norm_.beta.data(), eps_, out);
+  if (layer_norm_.bias() == nullptr) {
+    kernels::add_residual_layer_norm(nullptr, {}, out, batch.num_tokens(), h, layer_norm_.gamma.data(), nullptr, eps_,
+                                     out);
+  } else {
+    kernels::layer_norm(out, batch.num_tokens(), h, layer_norm_.gamma.data(), layer_norm_.bias(), eps_, out);
+  }
 }
 
 }  // namespace winnow::model

@@ -1,5 +1,7 @@
 // The embedding block of BERT / XLM-R: word + token type + position
-// embeddings, then LayerNorm.
+// embeddings, then LayerNorm. ModernBERT: the word embedding alone, then
+// LayerNorm (its positions are rotary, applied in attention; token types are
+// ignored, as the model has none).
 #pragma once
 
 #include <cstddef>
@@ -24,7 +26,7 @@ class Embeddings {
                                        const Checkpoint& checkpoint, WeightReader& weights);
 
   // Checks every sequence: 1..max_tokens() tokens, ids < vocab_size, type ids
-  // < type_vocab_size, and the batch's own consistency. Errors name the
+  // < type_vocab_size (not for ModernBERT), and the batch's own consistency. Errors name the
   // sequence index (in batch order) and the offending token.
   base::Status validate(const TokenBatch& batch) const;
 

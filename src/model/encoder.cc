@@ -7,6 +7,7 @@
 
 #include "base/cpu_features.h"
 #include "kernels/attention.h"
+#include "kernels/gated_activation.h"
 #include "kernels/layer_norm.h"
 #include "model/model_description.h"
 
@@ -17,7 +18,8 @@ namespace {
 // Refuses a checkpoint holding layers past num_hidden_layers: config and
 // weights disagree, and silently dropping layers would give wrong scores.
 base::Status check_layer_count(const ModelConfig& config, const EncoderLayout& layout, const Checkpoint& checkpoint) {
-  const std::string layer_prefix = layout.prefix + (layout.tensors == TensorLayout::kJinaFlash ? "encoder.layers." : "encoder.layer.");
+  const std::string zeroth = layout.layer(0);
+  const std::string layer_prefix = zeroth.substr(0, zeroth.size() - 1);  // e.g. "bert.encoder.layer."
   for (const std::string& name : checkpoint.names()) {
     if (name.rfind(layer_prefix, 0) != 0) continue;
     std::size_t index = 0;
@@ -95,25 +97,71 @@ base::Result<Encoder> Encoder::load(const ModelConfig& config, const EncoderLayo
                                                                          h / config.num_attention_heads,
                                                                          options.attention));
   for (base::Precision p : options.precisions) encoder.prepared_.push_back(Prepared{p, {}});
+  const bool modern = layout.tensors == TensorLayout::kModernBert;
+  encoder.num_heads_ = config.num_attention_heads;
+  encoder.pre_norm_ = modern;
+  encoder.gated_ffn_ = modern;
+  encoder.layer_attention_.resize(config.num_hidden_layers);
+  if (modern) {
+    // transformers' ModernBertAttention: layer i is global when
+    // i % global_attn_every_n_layers == 0, else local with window
+    // local_attention // 2 and the local theta.
+    const std::size_t head_dim = h / config.num_attention_heads;
+    const std::size_t positions = encoder.embeddings_.max_tokens();
+    WINNOW_ASSIGN_OR_RETURN(kernels::RotaryTable global,
+                            kernels::RotaryTable::create(head_dim, config.global_rope_theta, positions));
+    WINNOW_ASSIGN_OR_RETURN(kernels::RotaryTable local,
+                            kernels::RotaryTable::create(head_dim, config.local_rope_theta, positions));
+    encoder.rotary_.push_back(std::move(global));
+    encoder.rotary_.push_back(std::move(local));
+    for (std::size_t i = 0; i < config.num_hidden_layers; ++i) {
+      if (i % config.global_attn_every_n_layers != 0) encoder.layer_attention_[i] = {config.local_attention / 2, 1};
+    }
+  }
+  const bool attention_bias = !modern || config.attention_bias;
+  const bool mlp_bias = !modern || config.mlp_bias;
+  const bool norm_bias = !modern || config.norm_bias;
   const std::size_t before_layers = weights.parameter_count();
+  // Pre-LN: each layer's attn_norm is the previous layer's `output` norm.
+  auto attention_norm = [&](std::size_t i) -> base::Result<LayerNormWeights> {
+    const std::string name = layout.layer(i) + "." + layout.attention_layer_norm();
+    if (i == 0 && checkpoint.find(name + ".weight") == nullptr) return LayerNormWeights{};  // Identity
+    return weights.layer_norm(name, h, norm_bias);
+  };
+  if (modern) {
+    WINNOW_ASSIGN_OR_RETURN(encoder.first_norm_, attention_norm(0));
+  }
   for (std::size_t i = 0; i < config.num_hidden_layers; ++i) {
     const std::string p = layout.layer(i) + ".";
     // Each Linear is read once as fp32 and prepared in every precision; the
     // fp32 copy goes when the next one is read.
     LinearWeights qkv, attention_out, intermediate, output;
-    if (layout.tensors == TensorLayout::kJinaFlash) {
-      WINNOW_ASSIGN_OR_RETURN(qkv, weights.read_linear(p + layout.fused_qkv(), 3 * h, h));
-    } else {
+    Norms norms;
+    if (layout.tensors == TensorLayout::kStandard) {
       WINNOW_ASSIGN_OR_RETURN(qkv, weights.read_fused_linear({p + layout.query(), p + layout.key(), p + layout.value()},
                                                              h, h));
+    } else {
+      WINNOW_ASSIGN_OR_RETURN(qkv, weights.read_linear(p + layout.fused_qkv(), 3 * h, h, attention_bias));
     }
-    WINNOW_ASSIGN_OR_RETURN(attention_out, weights.read_linear(p + layout.attention_output(), h, h));
-    Norms norms;
-    WINNOW_ASSIGN_OR_RETURN(norms.attention, weights.layer_norm(p + layout.attention_layer_norm(), h));
-    WINNOW_ASSIGN_OR_RETURN(intermediate, weights.read_linear(p + layout.intermediate(), inter, h));
-    WINNOW_ASSIGN_OR_RETURN(output, weights.read_linear(p + layout.output(), h, inter));
-    WINNOW_ASSIGN_OR_RETURN(norms.output, weights.layer_norm(p + layout.output_layer_norm(), h));
+    WINNOW_ASSIGN_OR_RETURN(attention_out, weights.read_linear(p + layout.attention_output(), h, h, attention_bias));
+    if (modern) {
+      WINNOW_ASSIGN_OR_RETURN(norms.attention, weights.layer_norm(p + layout.output_layer_norm(), h, norm_bias));
+    } else {
+      WINNOW_ASSIGN_OR_RETURN(norms.attention, weights.layer_norm(p + layout.attention_layer_norm(), h));
+    }
+    const std::size_t ffn_rows = encoder.gated_ffn_ ? 2 * inter : inter;
+    WINNOW_ASSIGN_OR_RETURN(intermediate, weights.read_linear(p + layout.intermediate(), ffn_rows, h, mlp_bias));
+    WINNOW_ASSIGN_OR_RETURN(output, weights.read_linear(p + layout.output(), h, inter, mlp_bias));
+    if (!modern) {
+      WINNOW_ASSIGN_OR_RETURN(norms.output, weights.layer_norm(p + layout.output_layer_norm(), h));
+    } else if (i + 1 < config.num_hidden_layers) {
+      WINNOW_ASSIGN_OR_RETURN(norms.output, attention_norm(i + 1));
+    } else {
+      WINNOW_ASSIGN_OR_RETURN(norms.output, weights.layer_norm(layout.final_norm(), h, norm_bias));
+    }
     encoder.norms_.push_back(std::move(norms));
+    // The gated FFN's activation runs after the GEMM (gated_activation), not fused into it.
+    const kernels::Epilogue ffn_epilogue = encoder.gated_ffn_ ? kernels::Epilogue::kNone : kernels::Epilogue::kGeluErf;
     for (Prepared& prepared : encoder.prepared_) {
       Dense dense;
       const base::Precision precision = prepared.precision;
@@ -125,8 +173,7 @@ base::Result<Encoder> Encoder::load(const ModelConfig& config, const EncoderLayo
       WINNOW_ASSIGN_OR_RETURN(dense.qkv, with_where(weights.prepare(qkv, kernels::Epilogue::kNone, precision)));
       WINNOW_ASSIGN_OR_RETURN(dense.attention_out,
                               with_where(weights.prepare(attention_out, kernels::Epilogue::kNone, precision)));
-      WINNOW_ASSIGN_OR_RETURN(dense.intermediate,
-                              with_where(weights.prepare(intermediate, kernels::Epilogue::kGeluErf, precision)));
+      WINNOW_ASSIGN_OR_RETURN(dense.intermediate, with_where(weights.prepare(intermediate, ffn_epilogue, precision)));
       WINNOW_ASSIGN_OR_RETURN(dense.output, with_where(weights.prepare(output, kernels::Epilogue::kNone, precision)));
       prepared.layers.push_back(std::move(dense));
     }
@@ -195,14 +242,36 @@ base::Status Encoder::run(const TokenBatch& batch, const Prepared& prepared, boo
   ws.input.reserve(precision, tokens, h);
   ws.context.reserve(precision, tokens, h);
   ws.intermediate.reserve(precision, tokens, intermediate_size_);
+  if (pre_norm_) grow(ws.normed, tokens * h);
+  if (gated_ffn_) grow(ws.gated, tokens * 2 * intermediate_size_);
   StageClock clock(ws.profile);
   embeddings_.forward(batch, x);
-  ws.input.assign(x, tokens);
+  if (pre_norm_ && first_norm_.present()) {
+    kernels::add_residual_layer_norm(nullptr, {}, x, tokens, h, first_norm_.gamma.data(), first_norm_.bias(), eps_,
+                                     ws.normed.data(), &ws.input);
+  } else {
+    ws.input.assign(x, tokens);
+  }
   clock.lap(&EncoderProfile::embeddings);
   const bool bf16 = bf16_attention(precision);
+  // The residual step after attention and after the FFN: post-LN writes
+  // LN(state + y) over the state; pre-LN adds y to the state and writes its
+  // LN to `normed` (the last layer's final norm goes over the state itself).
+  // `next` receives the normalised rows as the next GEMM's input.
+  auto residual = [&](const kernels::RowAffine& affine, float* state, std::size_t rows, const LayerNormWeights& norm,
+                      bool final, kernels::ActivationRows* next) {
+    if (pre_norm_) {
+      kernels::add_residual_layer_norm(ws.projected.data(), affine, state, rows, h, norm.gamma.data(), norm.bias(),
+                                       eps_, final ? state : ws.normed.data(), next);
+    } else {
+      kernels::add_layer_norm(ws.projected.data(), affine, state, rows, h, norm.gamma.data(), norm.beta.data(), eps_,
+                              state, next);
+    }
+  };
   for (std::size_t l = 0; l < layers; ++l) {
     const Dense& d = prepared.layers[l];
     const Norms& n = norms_[l];
+    const LayerAttention& shape = layer_attention_[l];
     // In the last layer of first-token mode, Q·Kᵀ still sees every token's
     // key and value, but only the first tokens are queries, and from there
     // on `rows` = sequences and the state lives in `out`.
@@ -211,6 +280,11 @@ base::Status Encoder::run(const TokenBatch& batch, const Prepared& prepared, boo
     const std::size_t rows = last ? sequences : tokens;
     kernels::RowAffine affine;  // what finishes each GEMM's output (int8), applied by the pass that reads it
     WINNOW_RETURN_IF_ERROR(d.qkv.forward(ws.input, tokens, ws.qkv.data(), affine));
+    if (!rotary_.empty()) {
+      // Finishes the rows (affine) as it rotates q and k: attention reads plain values.
+      kernels::apply_rotary(ws.qkv.data(), affine, batch.offsets, num_heads_, rotary_[shape.rotary]);
+      affine = {};
+    }
     clock.lap(&EncoderProfile::qkv);
     kernels::AttentionRequest attention;
     attention.qkv = ws.qkv.data();
@@ -218,6 +292,7 @@ base::Status Encoder::run(const TokenBatch& batch, const Prepared& prepared, boo
     attention.offsets = batch.offsets;
     attention.bf16 = bf16;
     attention.first_token_only = last;
+    attention.window = shape.window;
     const kernels::ActivationRows::Targets context = ws.context.targets();
     attention.out = context.fp32;
     attention.out_bf16 = context.bf16;
@@ -232,17 +307,23 @@ base::Status Encoder::run(const TokenBatch& batch, const Prepared& prepared, boo
     clock.lap(&EncoderProfile::attention);
     WINNOW_RETURN_IF_ERROR(d.attention_out.forward(ws.context, rows, ws.projected.data(), affine));
     clock.lap(&EncoderProfile::attention_out);
-    kernels::add_layer_norm(ws.projected.data(), affine, state, rows, h, n.attention.gamma.data(),
-                            n.attention.beta.data(), eps_, state, &ws.input);
+    residual(affine, state, rows, n.attention, /*final=*/false, &ws.input);
     clock.lap(&EncoderProfile::norms);
-    WINNOW_RETURN_IF_ERROR(d.intermediate.forward(ws.input, rows, ws.intermediate));
-    clock.lap(&EncoderProfile::ffn_in);
-    WINNOW_RETURN_IF_ERROR(d.intermediate.finish(ws.input, rows, ws.intermediate));
-    clock.lap(&EncoderProfile::ffn_act);
+    if (gated_ffn_) {
+      WINNOW_RETURN_IF_ERROR(d.intermediate.forward(ws.input, rows, ws.gated.data(), affine));
+      clock.lap(&EncoderProfile::ffn_in);
+      kernels::gated_activation(ws.gated.data(), affine, rows, intermediate_size_, kernels::GateActivation::kGeluErf,
+                                ws.intermediate);
+      clock.lap(&EncoderProfile::ffn_act);
+    } else {
+      WINNOW_RETURN_IF_ERROR(d.intermediate.forward(ws.input, rows, ws.intermediate));
+      clock.lap(&EncoderProfile::ffn_in);
+      WINNOW_RETURN_IF_ERROR(d.intermediate.finish(ws.input, rows, ws.intermediate));
+      clock.lap(&EncoderProfile::ffn_act);
+    }
     WINNOW_RETURN_IF_ERROR(d.output.forward(ws.intermediate, rows, ws.projected.data(), affine));
     clock.lap(&EncoderProfile::ffn_out);
-    kernels::add_layer_norm(ws.projected.data(), affine, state, rows, h, n.output.gamma.data(), n.output.beta.data(),
-                            eps_, state, more ? &ws.input : nullptr);
+    residual(affine, state, rows, n.output, /*final=*/!more, more ? &ws.input : nullptr);
     clock.lap(&EncoderProfile::norms);
   }
   if (first_only && layers == 0) gather_first_rows(x, batch.offsets, h, out.data());

@@ -1,5 +1,13 @@
-// A BERT-family encoder (post-LN transformer): embeddings + layers, from token
-// ids to the last hidden state. Heads (classification, pooling) sit on top.
+// A transformer encoder: embeddings + layers, from token ids to the last
+// hidden state. Heads (classification, pooling) sit on top. One layer loop
+// serves every architecture and precision; what differs is a few steps:
+//   BERT family  post-LN: x = LN(x + attn(x)); x = LN(x + FFN(x)), GELU FFN,
+//                absolute positions in the embeddings.
+//   ModernBERT   pre-LN: x = x + attn(LN(x)); x = x + FFN(LN(x)), then a final
+//                LN; biases per config; rotary positions applied to q and k
+//                (global and local theta); every global_attn_every_n_layers-th
+//                layer attends globally, the others in a sliding window
+//                (an option of the attention kernel); GeGLU FFN.
 #pragma once
 
 #include <cstddef>
@@ -13,6 +21,7 @@
 #include "kernels/attention.h"
 #include "kernels/gemm.h"
 #include "kernels/precision.h"
+#include "kernels/rotary.h"
 #include "model/checkpoint.h"
 #include "model/config.h"
 #include "model/embeddings.h"
@@ -51,6 +60,8 @@ struct EncoderWorkspace {
   Buffer<float> qkv;        // [tokens, 3 · hidden]: the fused projection (int8: before its affine)
   Buffer<float> projected;  // [tokens, hidden]: the output projections (int8: before their affine)
   Buffer<float> hidden;     // [tokens, hidden]: the running state in first-token mode
+  Buffer<float> normed;     // pre-LN: [tokens, hidden], the LayerNorm's output the next GEMM reads
+  Buffer<float> gated;      // gated FFN: [tokens, 2 · intermediate], both halves before the gate
   std::vector<float> attention_scratch;
   // The GEMMs' inputs: the hidden state, the attention context, and the
   // FFN's middle (after GELU).
@@ -101,7 +112,8 @@ class Encoder {
 
   std::size_t hidden_size() const { return hidden_; }
   std::size_t max_tokens() const { return embeddings_.max_tokens(); }
-  // Weights of all layers (attention, FFN, LayerNorms), without embeddings.
+  // Weights of all layers (attention, FFN, LayerNorms, ModernBERT's final
+  // norm), without embeddings.
   std::size_t layer_parameter_count() const { return layer_parameter_count_; }
   // The prepared precisions, the default first (ModelInfo::check_prepared
   // tells a caller which it may ask for).
@@ -115,12 +127,23 @@ class Encoder {
   struct Dense {
     kernels::Linear qkv;           // [3H, H]: rows q; k; v
     kernels::Linear attention_out; // [H, H]
-    kernels::Linear intermediate;  // [I, H], GELU
+    kernels::Linear intermediate;  // [I, H], GELU; gated: [2I, H], rows input; gate
     kernels::Linear output;        // [H, I]
   };
+  // The two norms each layer applies, by where they sit in the loop:
+  // `attention` after the attention's residual (it feeds the FFN), `output`
+  // after the FFN's residual (it feeds the next layer). Post-LN: the layer's
+  // own two. Pre-LN: mlp_norm, and the next layer's attn_norm (the final
+  // norm after the last layer); layer 0's attn_norm is first_norm_.
   struct Norms {
     LayerNormWeights attention;
     LayerNormWeights output;
+  };
+  // How a layer attends: the kernel's window (0: globally) and, with rotary
+  // positions, which of rotary_ it uses.
+  struct LayerAttention {
+    std::size_t window = 0;
+    std::size_t rotary = 0;
   };
   struct Prepared {
     base::Precision precision = base::Precision::kFp32;
@@ -138,6 +161,12 @@ class Encoder {
 
   std::size_t hidden_ = 0;
   std::size_t intermediate_size_ = 0;
+  std::size_t num_heads_ = 0;
+  bool pre_norm_ = false;   // ModernBERT's layer order (see the top of this file)
+  bool gated_ffn_ = false;  // GeGLU: intermediate's output is both halves
+  LayerNormWeights first_norm_;  // pre-LN: layer 0's attn_norm (absent: Identity)
+  std::vector<LayerAttention> layer_attention_;  // per layer
+  std::vector<kernels::RotaryTable> rotary_;     // empty: absolute positions (in the embeddings)
   float eps_ = 1e-12f;
   std::size_t layer_parameter_count_ = 0;
   AttentionPrecision attention_precision_ = AttentionPrecision::kAuto;

@@ -6,8 +6,13 @@
 //   xlm-roberta  roberta.embeddings.*, roberta.encoder.layer.N... (same names)
 //   jina-flash   roberta.emb_ln, roberta.encoder.layers.N.mixer.Wqkv (fused q;k;v),
 //                mixer.out_proj, norm1, mlp.fc1, mlp.fc2, norm2
-// Bare encoders (BertModel / XLMRobertaModel as sentence-transformers save
-// them) have the same names without the "bert." / "roberta." prefix.
+//   modernbert   model.embeddings.tok_embeddings, model.embeddings.norm,
+//                model.layers.N.{attn_norm (not in layer 0), attn.Wqkv (fused
+//                q;k;v), attn.Wo, mlp_norm, mlp.Wi (fused input;gate), mlp.Wo},
+//                model.final_norm
+// Bare encoders (BertModel / XLMRobertaModel / ModernBertModel as
+// sentence-transformers save them) have the same names without the "bert." /
+// "roberta." / "model." prefix.
 #pragma once
 
 #include <cstddef>
@@ -22,16 +27,17 @@ namespace winnow::model {
 enum class Family {
   kBert,     // positions 0, 1, 2, ...
   kRoberta,  // positions pad+1, pad+2, ... counted over non-pad tokens (XLM-R, RoBERTa, jina)
+  kModernBert,  // no position table: rotary embeddings in attention; pre-norm layers
 };
 
-enum class TensorLayout { kStandard, kJinaFlash };
+enum class TensorLayout { kStandard, kJinaFlash, kModernBert };
 
 struct EncoderLayout {
   Family family = Family::kBert;
   TensorLayout tensors = TensorLayout::kStandard;
-  std::string prefix;  // "bert.", "roberta." or ""
+  std::string prefix;  // "bert.", "roberta.", "model." or ""
 
-  // "bert", "xlm-roberta" or "jina-flash".
+  // "bert", "xlm-roberta", "jina-flash" or "modernbert".
   std::string name() const;
 
   std::string word_embeddings() const;
@@ -44,7 +50,9 @@ struct EncoderLayout {
   std::string query() const { return "attention.self.query"; }
   std::string key() const { return "attention.self.key"; }
   std::string value() const { return "attention.self.value"; }
-  std::string fused_qkv() const { return "mixer.Wqkv"; }  // jina-flash only
+  std::string fused_qkv() const { return tensors == TensorLayout::kModernBert ? "attn.Wqkv" : "mixer.Wqkv"; }
+  // ModernBERT's final norm (after the last layer), with its prefix.
+  std::string final_norm() const { return prefix + "final_norm"; }
   std::string attention_output() const;
   std::string attention_layer_norm() const;
   std::string intermediate() const;
@@ -59,7 +67,7 @@ base::Result<Family> family_of(const ModelConfig& config, const std::string& sou
 // Finds the tensor prefix and layout in `checkpoint` for `family`.
 base::Result<EncoderLayout> detect_layout(Family family, const Checkpoint& checkpoint);
 
-// Largest sequence length the position table allows (see ModelInfo::max_tokens).
+// Largest sequence length the position table (ModernBERT: the rotary range) allows (see ModelInfo::max_tokens).
 base::Result<std::size_t> max_tokens(const ModelConfig& config, Family family, const std::string& source);
 
 }  // namespace winnow::model

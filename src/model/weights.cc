@@ -21,12 +21,23 @@ base::Result<const TensorInfo*> WeightReader::use_in_place(const std::string& na
   return info;
 }
 
-base::Result<LinearWeights> WeightReader::read_linear(const std::string& prefix, std::size_t out, std::size_t in) {
+base::Status WeightReader::expect_no_bias(const std::string& prefix) const {
+  if (checkpoint_.find(prefix + ".bias") == nullptr) return {};
+  return base::invalid_argument(checkpoint_.source().string() + ": tensor " + prefix +
+                                ".bias is present, but config.json declares that layer without a bias");
+}
+
+base::Result<LinearWeights> WeightReader::read_linear(const std::string& prefix, std::size_t out, std::size_t in,
+                                                      bool bias) {
   LinearWeights w;
   w.out = out;
   w.in = in;
   WINNOW_ASSIGN_OR_RETURN(w.weight, read(prefix + ".weight", {out, in}));
-  WINNOW_ASSIGN_OR_RETURN(w.bias, read(prefix + ".bias", {out}));
+  if (bias) {
+    WINNOW_ASSIGN_OR_RETURN(w.bias, read(prefix + ".bias", {out}));
+  } else {
+    WINNOW_RETURN_IF_ERROR(expect_no_bias(prefix));
+  }
   weight_bytes_ -= (w.weight.size() + w.bias.size()) * sizeof(float);
   return w;
 }
@@ -61,6 +72,12 @@ base::Result<kernels::Linear> WeightReader::linear(const std::string& prefix, st
   return prepare(weights, epilogue, base::Precision::kFp32);
 }
 
+base::Result<kernels::Linear> WeightReader::linear(const std::string& prefix, std::size_t out, std::size_t in,
+                                                   kernels::Epilogue epilogue, bool bias) {
+  WINNOW_ASSIGN_OR_RETURN(LinearWeights weights, read_linear(prefix, out, in, bias));
+  return prepare(weights, epilogue, base::Precision::kFp32);
+}
+
 base::Result<kernels::Linear> WeightReader::fused_linear(const std::vector<std::string>& prefixes,
                                                          std::size_t out_each, std::size_t in) {
   WINNOW_ASSIGN_OR_RETURN(LinearWeights weights, read_fused_linear(prefixes, out_each, in));
@@ -72,6 +89,14 @@ base::Result<LayerNormWeights> WeightReader::layer_norm(const std::string& prefi
   LayerNormWeights ln;
   WINNOW_ASSIGN_OR_RETURN(ln.gamma, read(prefix + (tf_names ? ".gamma" : ".weight"), {hidden}));
   WINNOW_ASSIGN_OR_RETURN(ln.beta, read(prefix + (tf_names ? ".beta" : ".bias"), {hidden}));
+  return ln;
+}
+
+base::Result<LayerNormWeights> WeightReader::layer_norm(const std::string& prefix, std::size_t hidden, bool bias) {
+  if (bias) return layer_norm(prefix, hidden);
+  LayerNormWeights ln;
+  WINNOW_ASSIGN_OR_RETURN(ln.gamma, read(prefix + ".weight", {hidden}));
+  WINNOW_RETURN_IF_ERROR(expect_no_bias(prefix));
   return ln;
 }
 

@@ -15,14 +15,16 @@
 namespace winnow::model {
 
 struct LayerNormWeights {
-  std::vector<float> gamma;  // [hidden]
-  std::vector<float> beta;   // [hidden]
+  std::vector<float> gamma;  // [hidden]; empty: no norm here (an Identity, as ModernBERT's layer 0 attn_norm)
+  std::vector<float> beta;   // [hidden]; empty: a LayerNorm without bias (bias=False)
+  bool present() const { return !gamma.empty(); }
+  const float* bias() const { return beta.empty() ? nullptr : beta.data(); }
 };
 
 // A torch.nn.Linear's weights read as fp32 copies, before preparation.
 struct LinearWeights {
   std::vector<float> weight;  // [out, in]
-  std::vector<float> bias;    // [out]
+  std::vector<float> bias;    // [out], or empty (bias=False)
   std::size_t out = 0;
   std::size_t in = 0;
 };
@@ -38,6 +40,11 @@ class WeightReader {
   // A torch.nn.Linear stored as `prefix`.weight [out, in] and `prefix`.bias [out].
   base::Result<kernels::Linear> linear(const std::string& prefix, std::size_t out, std::size_t in,
                                        kernels::Epilogue epilogue = kernels::Epilogue::kNone);
+  // The same for a Linear declared with bias=False when `bias` is false (the
+  // checkpoint then must not hold `prefix`.bias either: a config that
+  // disagrees with its weights is refused).
+  base::Result<kernels::Linear> linear(const std::string& prefix, std::size_t out, std::size_t in,
+                                       kernels::Epilogue epilogue, bool bias);
 
   // Several Linears over the same input fused into one: their weights stacked
   // along the output axis (e.g. query, key, value into one [3H, H] GEMM).
@@ -48,7 +55,8 @@ class WeightReader {
   // along the output axis), to prepare in one or more precisions with
   // prepare(). Counted as parameters, not as bytes kept: the copies are
   // temporary (the checkpoint's pages are released as they are read).
-  base::Result<LinearWeights> read_linear(const std::string& prefix, std::size_t out, std::size_t in);
+  base::Result<LinearWeights> read_linear(const std::string& prefix, std::size_t out, std::size_t in,
+                                          bool bias = true);
   base::Result<LinearWeights> read_fused_linear(const std::vector<std::string>& prefixes, std::size_t out_each,
                                                 std::size_t in);
   // A Linear prepared from `weights` in `precision`; its bytes are counted.
@@ -58,6 +66,9 @@ class WeightReader {
   // A torch.nn.LayerNorm `prefix`.weight / .bias, [hidden]; also accepts the
   // .gamma / .beta names of TF-converted BERT checkpoints.
   base::Result<LayerNormWeights> layer_norm(const std::string& prefix, std::size_t hidden);
+  // A LayerNorm with or without bias (bias=False: beta stays empty; a
+  // checkpoint holding `prefix`.bias then is refused, as for linear()).
+  base::Result<LayerNormWeights> layer_norm(const std::string& prefix, std::size_t hidden, bool bias);
 
   // Counts a tensor used in place (not copied), after checking it.
   base::Result<const TensorInfo*> use_in_place(const std::string& name, const std::vector<std::size_t>& shape);
@@ -70,6 +81,8 @@ class WeightReader {
 
  private:
   void account(const TensorInfo& info, std::size_t bytes_kept);
+  // InvalidArgument naming `prefix`.bias if the checkpoint holds it.
+  base::Status expect_no_bias(const std::string& prefix) const;
 
   const Checkpoint& checkpoint_;
   std::size_t parameter_count_ = 0;

@@ -74,6 +74,7 @@ std::vector<ModelEntry> builtin_models() {
       local("bge-reranker-v2-m3", ModelKind::kReranker, "BAAI/bge-reranker-v2-m3"),
       local("jina-reranker-v2", ModelKind::kReranker, "jinaai/jina-reranker-v2-base-multilingual"),
       local("ms-marco-MiniLM-L-6-v2", ModelKind::kReranker, "cross-encoder/ms-marco-MiniLM-L-6-v2"),
+      local("gte-reranker-modernbert-base", ModelKind::kReranker, "Alibaba-NLP/gte-reranker-modernbert-base"),
       cohere("cohere-rerank-v3", "rerank-english-v3.0"),
       cohere("cohere-rerank-v3-multilingual", "rerank-multilingual-v3.0"),
       cohere("cohere-rerank-v3.5", "rerank-v3.5"),

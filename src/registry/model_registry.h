@@ -245,7 +245,8 @@ class ModelRegistry {
 // Parses a models file's JSON; errors name the entry index and field.
 base::Result<std::vector<ModelEntry>> parse_models_file(const nlohmann::json& json, const std::string& source);
 
-// The built-in names: bge-reranker-v2-m3, jina-reranker-v2, cohere-rerank-v3 (+ variants), and embedders.
+// The built-in names: bge-reranker-v2-m3, jina-reranker-v2, ms-marco-MiniLM-L-6-v2,
+// gte-reranker-modernbert-base, cohere-rerank-v3 (+ variants), and embedders.
 std::vector<ModelEntry> builtin_models();
 
 }  // namespace winnow::registry

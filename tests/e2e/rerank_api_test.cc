@@ -14,9 +14,9 @@ namespace {
 
 using nlohmann::json;
 
-// Golden records of bert-ce-tiny for the query with most documents (max_length 512).
-std::vector<json> golden_query(std::string* query) {
-  std::ifstream in(test_data() / "golden" / "bert-ce-tiny.jsonl");
+// Golden records of a fixture model for the query with most documents (max_length 512).
+std::vector<json> golden_query(std::string* query, const std::string& model = "bert-ce-tiny") {
+  std::ifstream in(test_data() / "golden" / (model + ".jsonl"));
   std::map<std::string, std::vector<json>> by_query;
   std::string line;
   while (std::getline(in, line)) {
@@ -70,6 +70,31 @@ TEST_F(RerankApiTest, CohereShapesWithScoresOfTheGoldenLogits) {
     EXPECT_EQ(r.body["meta"]["api_version"]["version"], std::string(path).substr(2, 1));
     EXPECT_EQ(r.body["meta"]["model"], model_path("bert-ce-tiny"));
   }
+}
+
+// A ModernBERT cross-encoder (byte-level BPE tokenizer, rotary and
+// sliding-window attention) is served by the same route and Scorer: the
+// ranking and the scores are the golden logits' through the sigmoid.
+TEST_F(RerankApiTest, ModernBertIsServedWithTheGoldenScores) {
+  std::string query;
+  auto golden = golden_query(&query, "modernbert-ce-tiny");
+  ASSERT_GE(golden.size(), 3u);
+  json documents = json::array();
+  for (const auto& g : golden) documents.push_back(g["document"]);
+  auto c = server_->client();
+  auto r = http_post(*c, "/v1/rerank",
+                     json{{"model", model_path("modernbert-ce-tiny")}, {"query", query}, {"documents", documents}});
+  ASSERT_EQ(r.status, 200) << r.raw;
+  const json& results = r.body["results"];
+  ASSERT_EQ(results.size(), golden.size());
+  std::vector<std::pair<double, std::size_t>> expected;
+  for (std::size_t i = 0; i < golden.size(); ++i) expected.push_back({golden[i]["logit"].get<double>(), i});
+  std::stable_sort(expected.begin(), expected.end(), [](auto& a, auto& b) { return a.first > b.first; });
+  for (std::size_t k = 0; k < golden.size(); ++k) {
+    EXPECT_EQ(results[k]["index"], expected[k].second) << "rank " << k;
+    EXPECT_NEAR(results[k]["relevance_score"].get<double>(), 1 / (1 + std::exp(-expected[k].first)), 3e-5);
+  }
+  EXPECT_EQ(r.body["meta"]["precision"], "fp32");
 }
 
 TEST_F(RerankApiTest, PrecisionIsReportedAndOnlyPreparedOnesAreServed) {

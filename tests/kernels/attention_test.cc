@@ -3,8 +3,10 @@
 #include <omp.h>
 
 #include <cmath>
+#include <algorithm>
 #include <iostream>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -15,9 +17,10 @@
 namespace winnow::kernels {
 namespace {
 
-// softmax(QKᵀ/√d)·V per sequence and head, in double, from the packed layout.
+// softmax(QKᵀ/√d)·V per sequence and head, in double, from the packed layout;
+// with a window or causal, query i sums over its allowed keys only.
 std::vector<double> naive_attention(const std::vector<float>& qkv, const std::vector<std::int32_t>& offsets,
-                                    std::size_t heads, std::size_t d) {
+                                    std::size_t heads, std::size_t d, std::size_t window = 0, bool causal = false) {
   const std::size_t hidden = heads * d, stride = 3 * hidden;
   std::vector<double> out(static_cast<std::size_t>(offsets.back()) * hidden);
   for (std::size_t s = 0; s + 1 < offsets.size(); ++s) {
@@ -36,7 +39,10 @@ std::vector<double> naive_attention(const std::vector<float>& qkv, const std::ve
           max = std::max(max, p[j]);
         }
         double sum = 0;
-        for (auto& v : p) sum += (v = std::exp(v - max));
+        for (std::size_t j = 0; j < len; ++j) {
+          const bool seen = (window == 0 || (j + window >= i && j <= i + window)) && (!causal || j <= i);
+          sum += (p[j] = seen ? std::exp(p[j] - max) : 0.0);
+        }
         for (std::size_t c = 0; c < d; ++c) {
           double acc = 0;
           for (std::size_t j = 0; j < len; ++j) acc += p[j] / sum * qkv[(begin + j) * stride + 2 * hidden + h * d + c];
@@ -83,6 +89,80 @@ TEST(AttentionTest, MatchesNaiveReferenceOverMixedLengths) {
     auto want = naive_attention(qkv, offsets, heads, d);
     for (std::size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out[i], want[i], 2e-5) << "d=" << d << " i=" << i;
   }
+}
+
+// Sliding-window and causal attention (ModernBERT's local layers, decoders)
+// against the naive reference, on every kernel this CPU has (fp32): the
+// hand-written one where head_dim allows, oneDNN always; and the first-token
+// mode, whose one query sees keys 0 .. window.
+TEST(AttentionTest, WindowAndCausalMasksMatchNaiveReference) {
+  std::mt19937 rng(21);
+  for (AttentionKernel kernel : {AttentionKernel::kAuto, AttentionKernel::kOneDnn}) {
+    for (std::size_t d : {5u, 16u, 32u}) {
+      for (auto [window, causal] : {std::pair<std::size_t, bool>{3, false}, {8, false}, {0, true}, {4, true}}) {
+        const std::size_t heads = 2, hidden = heads * d;
+        auto offsets = offsets_of({1, 7, 2, 33, 130});
+        const std::size_t tokens = offsets.back();
+        auto qkv = random_qkv(tokens, hidden, rng);
+        auto attention = Attention::create(heads, d, kernel);
+        ASSERT_TRUE(attention.ok());
+        std::vector<float> out(tokens * hidden, -7.0f), scratch;
+        AttentionRequest request;
+        request.qkv = qkv.data();
+        request.offsets = offsets;
+        request.out = out.data();
+        request.scratch = &scratch;
+        request.window = window;
+        request.causal = causal;
+        ASSERT_TRUE(attention->forward(request).ok());
+        auto want = naive_attention(qkv, offsets, heads, d, window, causal);
+        for (std::size_t i = 0; i < out.size(); ++i) {
+          ASSERT_NEAR(out[i], want[i], 2e-5) << attention->kernel_name() << " d=" << d << " window=" << window
+                                             << " causal=" << causal << " i=" << i;
+        }
+        std::vector<float> first((offsets.size() - 1) * hidden, -7.0f);
+        request.out = first.data();
+        request.first_token_only = true;
+        ASSERT_TRUE(attention->forward(request).ok());
+        for (std::size_t s = 0; s + 1 < offsets.size(); ++s) {
+          for (std::size_t c = 0; c < hidden; ++c) {
+            ASSERT_NEAR(first[s * hidden + c], want[offsets[s] * hidden + c], 2e-5)
+                << attention->kernel_name() << " first token of sequence " << s << " window=" << window;
+          }
+        }
+      }
+    }
+  }
+}
+
+// The bf16 kernel applies the same mask (its products are bf16, so the bound
+// is bf16's).
+TEST(AttentionTest, WindowMaskInBf16KernelMatchesNaiveReference) {
+  if (!base::cpu_features().avx512_bf16) GTEST_SKIP() << "no AVX512_BF16 on this CPU";
+  std::mt19937 rng(22);
+  const std::size_t heads = 2, d = 32, hidden = heads * d, window = 5;
+  auto offsets = offsets_of({3, 40, 17});
+  const std::size_t tokens = offsets.back();
+  auto qkv = random_qkv(tokens, hidden, rng);
+  auto attention = Attention::create(heads, d);
+  ASSERT_TRUE(attention.ok());
+  std::vector<float> out(tokens * hidden);
+  AttentionRequest request;
+  request.qkv = qkv.data();
+  request.offsets = offsets;
+  request.out = out.data();
+  request.bf16 = true;
+  request.window = window;
+  ASSERT_TRUE(attention->forward(request).ok());
+  auto want = naive_attention(qkv, offsets, heads, d, window);
+  auto full = naive_attention(qkv, offsets, heads, d);
+  double worst = 0, worst_unmasked = 0;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    worst = std::max(worst, std::abs(out[i] - want[i]));
+    worst_unmasked = std::max(worst_unmasked, std::abs(out[i] - full[i]));
+  }
+  EXPECT_LE(worst, 0.1);
+  EXPECT_GT(worst_unmasked, 0.3);  // the mask changes the result well beyond bf16 rounding
 }
 
 TEST(AttentionTest, LengthOneSequenceReturnsItsValue) {

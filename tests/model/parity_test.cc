@@ -1,5 +1,5 @@
-// Golden parity: logits of the tiny BERT / XLM-R cross-encoders against
-// transformers 4.40.2 (tests/data/models/README.md), alone, in the golden
+// Golden parity: logits of the tiny BERT / XLM-R / ModernBERT cross-encoders against
+// transformers 4.40.2 (ModernBERT: 4.51.3; tests/data/models/README.md), alone, in the golden
 // batch compositions, and all pairs in one packed batch.
 #include <algorithm>
 #include <cmath>
@@ -152,7 +152,8 @@ TEST_P(ParityTest, RankingPerQueryMatchesGolden) {
   EXPECT_GT(checked, 10u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Goldens, ParityTest, ::testing::Values("bert-ce-tiny", "xlmr-ce-tiny", "xlmr-ce-tiny-long"),
+INSTANTIATE_TEST_SUITE_P(Goldens, ParityTest, ::testing::Values("bert-ce-tiny", "xlmr-ce-tiny", "xlmr-ce-tiny-long",
+                                                                      "modernbert-ce-tiny"),
                          [](const auto& param_info) {
                            std::string name = param_info.param;
                            std::replace(name.begin(), name.end(), '-', '_');

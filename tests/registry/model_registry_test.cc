@@ -22,6 +22,10 @@ TEST(ModelRegistryTest, BuiltInNamesOfTheSpec) {
   auto jina = (*registry)->resolve("jina-reranker-v2", ModelKind::kReranker);
   ASSERT_TRUE(jina.ok());
   EXPECT_EQ(jina->source, "jinaai/jina-reranker-v2-base-multilingual");
+  auto modernbert = (*registry)->resolve("gte-reranker-modernbert-base", ModelKind::kReranker);
+  ASSERT_TRUE(modernbert.ok());
+  EXPECT_EQ(modernbert->source, "Alibaba-NLP/gte-reranker-modernbert-base");
+  EXPECT_EQ(modernbert->backend, ModelBackend::kLocal);
   auto cohere = (*registry)->resolve("cohere-rerank-v3", ModelKind::kReranker);
   ASSERT_TRUE(cohere.ok());
   EXPECT_EQ(cohere->backend, ModelBackend::kCohere);
