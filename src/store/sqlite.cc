@@ -113,10 +113,12 @@ Result<CachedStatement> Database::cached(std::string_view sql) {
   }
   // A connection touches a bounded set of statements, but table names carry
   // collection keys; keep the cache from growing without end. Statements in
-  // use (CachedStatement handles) must survive, so only the idle ones go.
+  // use (CachedStatement handles) must survive, so only the idle ones go:
+  // a held statement that is bound but not stepped, or stepped to its end,
+  // is not "busy" to SQLite, yet its holder will use it again.
   if (cache_.size() > 512) {
     for (auto entry = cache_.begin(); entry != cache_.end();) {
-      entry = sqlite3_stmt_busy(entry->second->handle()) ? std::next(entry) : cache_.erase(entry);
+      entry = entry->second->held() ? std::next(entry) : cache_.erase(entry);
     }
   }
   WINNOW_ASSIGN_OR_RETURN(auto stmt, prepare(sql));

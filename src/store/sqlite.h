@@ -90,25 +90,31 @@ class Statement {
   bool column_is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
 
   sqlite3_stmt* handle() const { return stmt_; }
+  // A CachedStatement handle holds it: the cache must keep it.
+  bool held() const { return holders_ > 0; }
 
  private:
+  friend class CachedStatement;
   void note_bind(int rc);
 
   Database* db_;
   sqlite3_stmt* stmt_;
   int bind_rc_ = SQLITE_OK;
+  int holders_ = 0;  // live CachedStatement handles
 };
 
 // A cached statement in use; resets it (ending its read) when destroyed.
 class CachedStatement {
  public:
-  explicit CachedStatement(Statement* stmt) : stmt_(stmt) {}
+  explicit CachedStatement(Statement* stmt) : stmt_(stmt) { ++stmt_->holders_; }
   CachedStatement(CachedStatement&& other) noexcept : stmt_(other.stmt_) { other.stmt_ = nullptr; }
   CachedStatement(const CachedStatement&) = delete;
   CachedStatement& operator=(const CachedStatement&) = delete;
   CachedStatement& operator=(CachedStatement&&) = delete;
   ~CachedStatement() {
-    if (stmt_ != nullptr) stmt_->reset();
+    if (stmt_ == nullptr) return;
+    stmt_->reset();
+    --stmt_->holders_;
   }
   Statement* operator->() const { return stmt_; }
   Statement& operator*() const { return *stmt_; }

@@ -270,9 +270,12 @@ TEST_F(AdmissionTest, ExpiredRequestsLeaveTheModelQueueUnrun) {
     });
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // Five documents tokenize in a few milliseconds even in a sanitizer build,
+  // so the deadline passes while they wait in the queue, not before they
+  // reach it (nothing would be dropped then).
   std::size_t expired = 0;
   for (int i = 0; i < 5; ++i) {
-    auto r = http_post(*c, "/v1/rerank", rerank_body(50, {{"timeout_ms", 30}}));
+    auto r = http_post(*c, "/v1/rerank", rerank_body(5, {{"timeout_ms", 50}}));
     if (r.status == 504) ++expired;
   }
   for (std::thread& t : busy) t.join();
@@ -281,7 +284,7 @@ TEST_F(AdmissionTest, ExpiredRequestsLeaveTheModelQueueUnrun) {
   std::cerr << expired << " of 5 short-deadline reranks expired; " << dropped << " sequences dropped\n";
   EXPECT_GT(expired, 0u);
   EXPECT_GT(dropped, 0) << m;
-  EXPECT_LE(dropped, 50.0 * expired);
+  EXPECT_LE(dropped, 5.0 * expired);
 }
 
 TEST_F(AdmissionTest, AClientThatDisconnectsCancelsItsEngineWork) {
@@ -293,10 +296,12 @@ TEST_F(AdmissionTest, AClientThatDisconnectsCancelsItsEngineWork) {
     EXPECT_EQ(http_post(*own, "/v1/rerank", rerank_body(400)).status, 200);
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // Small requests, tokenized and queued within the pause even in a
+  // sanitizer build, so each is cancelled in the queue, not before it.
   for (int i = 0; i < 3; ++i) {
     RawConnection gone(port());
-    ASSERT_TRUE(gone.send(json_post("/v1/rerank", rerank_body(300).dump())));
-    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    ASSERT_TRUE(gone.send(json_post("/v1/rerank", rerank_body(20).dump())));
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
   }  // each closes here, its request still queued behind the busy one
   busy.join();
   std::string m;

@@ -163,5 +163,28 @@ TEST(Ingest, LaterLinesReplaceEarlierOnesWithTheSameId) {
   EXPECT_EQ(ids_of(new_hits), std::vector<std::string>{"a"});
 }
 
+// Found by the ndjson_ingest fuzzer: once a connection had cached over 512
+// statements (table names carry collection keys, so every collection adds
+// its own), the cache dropped idle statements while a document write still
+// held one that SQLite did not count as busy (bound, or stepped to its end),
+// and the write then used the freed statement. Run under ASan in CI.
+TEST(Ingest, ManyCollectionsOverTimeKeepTheStatementsAWriteHolds) {
+  TempDir dir;
+  WINNOW_ASSERT_OK_AND_ASSIGN(auto store, Store::open(dir.path()));
+  const nlohmann::json settings = {{"text_fields", {"title", "text"}},
+                                   {"vector_indexes", {{{"name", "v"}, {"dimensions", 3}}}}};
+  for (int round = 0; round < 120; ++round) {
+    WINNOW_ASSERT_OK(store->create_collection("c", settings));
+    std::istringstream input(R"({"id": "a", "title": "t", "text": "alpha", "vectors": {"v": [1, 2, 3]}})"
+                             "\n"
+                             R"({"id": "c", "text": "gamma", "metadata": {"year": 1999}})"
+                             "\n"
+                             R"({"id": "b", "text": "beta"})");
+    WINNOW_ASSERT_OK_AND_ASSIGN(IngestReport report, store->ingest("c", input));
+    ASSERT_EQ(report.documents_stored, 3u) << "round " << round << ": " << (report.errors.empty() ? std::string() : report.errors.front().error);
+    WINNOW_ASSERT_OK(store->delete_collection("c"));
+  }
+}
+
 }  // namespace
 }  // namespace winnow::store
