@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include "e2e/e2e_util.h"
@@ -256,26 +257,36 @@ TEST_F(AdmissionTest, XRequestTimeoutAndTheServerDefaultSetDeadlines) {
   EXPECT_NE(r.body.find("X-Request-Timeout"), std::string::npos) << r.body;
 }
 
+// Waits until the model has run a batch more than `before`: the busy
+// requests are tokenized and their pairs queued.
+void wait_for_batches(const std::function<std::string()>& metrics, double before) {
+  for (int i = 0; i < 15000; ++i) {
+    if (metric(metrics(), "winnow_engine_batch_pairs_count{") > before) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  FAIL() << "the busy requests never reached the model";
+}
+
 TEST_F(AdmissionTest, ExpiredRequestsLeaveTheModelQueueUnrun) {
-  start({"--threads", "1", "--max-queued-tokens", "100000000"});  // queue everything: no 429 here
+  // Queue everything (no 429 here), in batches of at most 64 tokens: the big
+  // requests' pairs keep the model busy long after they are queued, however
+  // slow tokenizing is in this build.
+  start({"--threads", "1", "--max-queued-tokens", "100000000", "--max-batch-tokens", "64"});
   auto c = server_->client();
   ASSERT_EQ(http_post(*c, "/v1/rerank", rerank_body(10)).status, 200);  // loaded
-  // Big reranks without a deadline keep the model busy; small ones with a
-  // short deadline queue behind them and expire there.
+  const double batches = metric(metrics(), "winnow_engine_batch_pairs_count{");
   std::vector<std::thread> busy;
   for (int i = 0; i < 2; ++i) {
     busy.emplace_back([&] {
-      auto own = server_->client(600);  // slow in sanitizer builds
+      auto own = server_->client(600);
       EXPECT_EQ(http_post(*own, "/v1/rerank", rerank_body(400)).status, 200);
     });
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  // Five documents tokenize in a few milliseconds even in a sanitizer build,
-  // so the deadline passes while they wait in the queue, not before they
-  // reach it (nothing would be dropped then).
+  wait_for_batches([&] { return metrics(); }, batches);
+  // Five documents reach the queue within the deadline and expire there.
   std::size_t expired = 0;
   for (int i = 0; i < 5; ++i) {
-    auto r = http_post(*c, "/v1/rerank", rerank_body(5, {{"timeout_ms", 50}}));
+    auto r = http_post(*c, "/v1/rerank", rerank_body(5, {{"timeout_ms", 20}}));
     if (r.status == 504) ++expired;
   }
   for (std::thread& t : busy) t.join();
@@ -288,20 +299,21 @@ TEST_F(AdmissionTest, ExpiredRequestsLeaveTheModelQueueUnrun) {
 }
 
 TEST_F(AdmissionTest, AClientThatDisconnectsCancelsItsEngineWork) {
-  start({"--threads", "1", "--max-queued-tokens", "100000000"});
+  start({"--threads", "1", "--max-queued-tokens", "100000000", "--max-batch-tokens", "64"});
   auto c = server_->client();
   ASSERT_EQ(http_post(*c, "/v1/rerank", rerank_body(10)).status, 200);
+  const double batches = metric(metrics(), "winnow_engine_batch_pairs_count{");
   std::thread busy([&] {
-    auto own = server_->client(600);  // slow in sanitizer builds
-    EXPECT_EQ(http_post(*own, "/v1/rerank", rerank_body(400)).status, 200);
+    auto own = server_->client(600);
+    EXPECT_EQ(http_post(*own, "/v1/rerank", rerank_body(1500)).status, 200);
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  // Small requests, tokenized and queued within the pause even in a
-  // sanitizer build, so each is cancelled in the queue, not before it.
+  wait_for_batches([&] { return metrics(); }, batches);
+  // Small requests, tokenized and queued within the pause, each cancelled in
+  // the queue behind the busy one.
   for (int i = 0; i < 3; ++i) {
     RawConnection gone(port());
     ASSERT_TRUE(gone.send(json_post("/v1/rerank", rerank_body(20).dump())));
-    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
   }  // each closes here, its request still queued behind the busy one
   busy.join();
   std::string m;
