@@ -286,7 +286,7 @@ TEST_F(AdmissionTest, ExpiredRequestsLeaveTheModelQueueUnrun) {
   // Five documents reach the queue within the deadline and expire there.
   std::size_t expired = 0;
   for (int i = 0; i < 5; ++i) {
-    auto r = http_post(*c, "/v1/rerank", rerank_body(5, {{"timeout_ms", 20}}));
+    auto r = http_post(*c, "/v1/rerank", rerank_body(5, {{"timeout_ms", 50}}));
     if (r.status == 504) ++expired;
   }
   for (std::thread& t : busy) t.join();
