@@ -1,3 +1,4 @@
+#include "server/openapi.h"
 #include "server/routes.h"
 
 namespace winnow::server {
@@ -56,6 +57,20 @@ void add_system_routes(Api& api) {
     reply.content_type = "text/plain; version=0.0.4";
     return reply;
   }, Access::kKey, Lane::kInline);
+
+  // The OpenAPI document, public like /health: it names the schemes a
+  // client needs before it has a key. Rendered once for each key state, as
+  // keys may be configured after the routes are registered.
+  base::Result<std::string> with_keys = openapi_for_server(true);
+  base::Result<std::string> without_keys = openapi_for_server(false);
+  api.get("/openapi.json", [&ctx, with_keys, without_keys](const Request&) -> base::Result<Reply> {
+    const base::Result<std::string>& document = ctx.api_keys.enabled() ? with_keys : without_keys;
+    if (!document.ok()) return document.status();
+    Reply reply;
+    reply.text = *document;
+    reply.content_type = "application/json";
+    return reply;
+  }, Access::kPublic, Lane::kInline);
 
   api.get("/v1/models", [&ctx](const Request&) -> base::Result<Reply> {
     nlohmann::json models = nlohmann::json::array();
