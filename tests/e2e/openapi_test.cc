@@ -52,6 +52,24 @@ TEST(OpenApiTest, ServesTheDocumentWithTheSchemesOnlyWhenKeysAreSet) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(OpenApiTest, TheDocsPageNeedsNoNetwork) {
+  const auto dir = fresh_dir("openapi_docs");
+  {
+    ServerProcess server(dir / "data", {"--api-key", "sesame"});
+    auto c = server.client();
+    auto r = c->Get("/docs");  // public, like the document it renders
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(r->get_header_value("Content-Type"), "text/html; charset=utf-8");
+    EXPECT_NE(r->body.find("fetch('openapi.json')"), std::string::npos);
+    // Nothing loaded from elsewhere: no absolute URL, no protocol-relative one.
+    for (const char* remote : {"http://", "https://", "src=\"//", "href=\"//"}) {
+      EXPECT_EQ(r->body.find(remote), std::string::npos) << remote;
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
+
 // One answer a line, as support/answer_log.h records them.
 nlohmann::json answer(const std::string& method, const std::string& target, int status, const nlohmann::json& body,
                       const std::string& content_type = "application/json") {
