@@ -80,6 +80,8 @@ class Api {
   void post_scoring(const std::string& route, Handler handler);
 
   ServerContext& context() { return context_; }
+  // Every route registered, in registration order.
+  const std::vector<Route>& routes() const { return routes_; }
 
   // Matches method and raw path (a HEAD as a GET), decodes the path and
   // query parameters into `request`, checks the API key, answers OPTIONS and

@@ -14,7 +14,7 @@ void add_document_routes(Api& api);
 void add_retriever_routes(Api& api);
 // POST /v1/rerank and /v2/rerank (Cohere's shapes), POST /rerank (TEI's)
 void add_rerank_routes(Api& api);
-// GET /health, GET /metrics, GET /v1/models
+// GET /health, GET /ready, GET /metrics, GET /v1/models, GET /openapi.json, GET /docs
 void add_system_routes(Api& api);
 
 // Every route above: the whole HTTP API.

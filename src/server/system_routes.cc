@@ -1,3 +1,4 @@
+#include "server/openapi.h"
 #include "server/routes.h"
 
 namespace winnow::server {
@@ -25,6 +26,53 @@ std::string model_memory_metrics(const registry::MemoryStatus& m) {
   }
   return out;
 }
+
+// A human-readable page of the OpenAPI document, built in the browser from
+// /openapi.json: no script, style or font from elsewhere, so it works
+// offline and on machines without internet.
+const char* kDocsPage = R"html(<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Winnow HTTP API</title>
+<style>
+body{font:14px/1.45 system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#222}
+code,pre{font:12px ui-monospace,monospace}pre{background:#f5f5f5;padding:.6em;overflow:auto}
+.op{border-top:1px solid #ddd;padding:.6em 0}.method{display:inline-block;min-width:4.5em;font-weight:bold}
+details{margin:.15em 0 .15em 1em}summary{cursor:pointer}
+</style></head>
+<body><h1>Winnow HTTP API</h1>
+<p>Built from <a href="openapi.json">/openapi.json</a> (OpenAPI 3.1); this page loads nothing else.</p>
+<div id="doc">Loading&hellip;</div>
+<script>
+const esc = (s) => String(s ?? '').replace(/[&<>"]/g, (c) => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;'}[c]));
+const pre = (value) => '<pre>' + esc(JSON.stringify(value, null, 2)) + '</pre>';
+fetch('openapi.json').then((r) => r.json()).then((d) => {
+  const ref = (o, kind) => (o && o.$ref ? d.components[kind][o.$ref.split('/').pop()] : o);
+  let h = '<p>' + esc(d.info.description).replace(/\n\n/g, '</p><p>') + '</p>';
+  for (const [path, item] of Object.entries(d.paths)) {
+    for (const method of ['get', 'post', 'put', 'delete', 'patch']) {
+      const op = item[method];
+      if (!op) continue;
+      h += '<div class="op"><span class="method">' + method.toUpperCase() + '</span><code>' + esc(path) +
+           '</code> &mdash; ' + esc(op.summary) + (op.description ? '<p>' + esc(op.description) + '</p>' : '');
+      const body = op.requestBody && Object.entries(op.requestBody.content)[0];
+      if (body) h += '<details><summary>request body (' + esc(body[0]) + ')</summary>' + pre(body[1].schema) + '</details>';
+      for (const [status, r] of Object.entries(op.responses)) {
+        const response = ref(r, 'responses');
+        const content = response.content ? Object.entries(response.content)[0] : null;
+        h += '<details><summary>' + esc(status) + ' ' + esc(response.description) + '</summary>' +
+             (content ? '<p><code>' + esc(content[0]) + '</code></p>' + pre(content[1].schema) : '') + '</details>';
+      }
+      h += '</div>';
+    }
+  }
+  h += '<h2>Schemas</h2>';
+  for (const [name, schema] of Object.entries(d.components.schemas)) {
+    h += '<details id="' + esc(name) + '"><summary>' + esc(name) + '</summary>' + pre(schema) + '</details>';
+  }
+  document.getElementById('doc').innerHTML = h;
+}).catch((e) => { document.getElementById('doc').textContent = 'could not read openapi.json: ' + e; });
+</script>
+</body></html>
+)html";
 
 }  // namespace
 
@@ -56,6 +104,26 @@ void add_system_routes(Api& api) {
     reply.content_type = "text/plain; version=0.0.4";
     return reply;
   }, Access::kKey, Lane::kInline);
+
+  // The OpenAPI document, public like /health: it names the schemes a
+  // client needs before it has a key. Rendered once for each key state, as
+  // keys may be configured after the routes are registered.
+  base::Result<std::string> with_keys = openapi_for_server(true);
+  base::Result<std::string> without_keys = openapi_for_server(false);
+  api.get("/openapi.json", [&ctx, with_keys, without_keys](const Request&) -> base::Result<Reply> {
+    const base::Result<std::string>& document = ctx.api_keys.enabled() ? with_keys : without_keys;
+    if (!document.ok()) return document.status();
+    Reply reply;
+    reply.text = *document;
+    reply.content_type = "application/json";
+    return reply;
+  }, Access::kPublic, Lane::kInline);
+  api.get("/docs", [](const Request&) -> base::Result<Reply> {
+    Reply reply;
+    reply.text = kDocsPage;
+    reply.content_type = "text/html; charset=utf-8";
+    return reply;
+  }, Access::kPublic, Lane::kInline);
 
   api.get("/v1/models", [&ctx](const Request&) -> base::Result<Reply> {
     nlohmann::json models = nlohmann::json::array();

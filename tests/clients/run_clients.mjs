@@ -9,7 +9,9 @@
 //
 // Started by the ctest test tests/e2e/real_clients_test.cc; the libraries
 // come from tests/clients/node_modules (scripts/setup: npm ci).
+import fs from "node:fs";
 import { createRequire } from "node:module";
+import path from "node:path";
 
 import { createCohere } from "@ai-sdk/cohere";
 import { createTogetherAI } from "@ai-sdk/togetherai";
@@ -26,6 +28,27 @@ if (!baseUrl || !model) {
   process.exit(2);
 }
 const apiKey = "unused-by-winnow";
+
+// Under ctest (WINNOW_ANSWER_LOG_DIR set) every answer the libraries receive
+// is recorded as the C++ tests record theirs, for the OpenAPI check
+// (validate_answers.mjs). The libraries look fetch up when they call it.
+if (process.env.WINNOW_ANSWER_LOG_DIR) {
+  const dir = process.env.WINNOW_ANSWER_LOG_DIR;
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `answers-clients-${process.pid}.jsonl`);
+  const originalFetch = globalThis.fetch;
+  globalThis.fetch = async (input, init) => {
+    const response = await originalFetch(input, init);
+    const url = new URL(typeof input === "string" || input instanceof URL ? String(input) : input.url);
+    const method = (init && init.method) || (typeof input === "object" && input.method) || "GET";
+    const body = await response.clone().text();
+    fs.appendFileSync(file, JSON.stringify({
+      test: "RealClientsTest (run_clients.mjs)", method: method.toUpperCase(), target: url.pathname + url.search,
+      status: response.status, content_type: response.headers.get("content-type") || "", body,
+    }) + "\n");
+    return response;
+  };
+}
 
 // cohere-ai 7.x, as @langchain/cohere depends on it (the top level has 8.x).
 const require = createRequire(import.meta.url);

@@ -37,6 +37,7 @@ RawConnection::~RawConnection() {
 }
 
 bool RawConnection::send(std::string_view bytes) {
+  sent_.feed(bytes);
   while (!bytes.empty()) {
     ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n <= 0) return false;
@@ -72,6 +73,9 @@ bool RawConnection::parse_one(RawResponse* response) {
     r.body = pending_.substr(end + 4, length);
     pending_.erase(0, end + 4 + length);
     if (r.status >= 100 && r.status < 200) continue;  // 100 Continue
+    std::string method, target;
+    sent_.next(&method, &target);
+    record_answer(method, target, r.status, r.headers.count("content-type") ? r.headers["content-type"] : "", r.body);
     *response = std::move(r);
     return true;
   }

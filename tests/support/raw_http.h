@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "support/answer_log.h"
+
 namespace winnow::testing {
 
 struct RawResponse {
@@ -39,6 +41,7 @@ class RawConnection {
 
   int fd_ = -1;
   std::string pending_;
+  RequestLineScanner sent_;  // the requests sent, to record each answer with its request
 };
 
 // One request on a new connection.

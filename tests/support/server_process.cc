@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "support/answer_log.h"
 #include "support/subprocess.h"
 
 extern char** environ;
@@ -155,6 +156,11 @@ std::unique_ptr<httplib::Client> ServerProcess::client(int read_timeout_seconds)
   c->set_read_timeout(read_timeout_seconds, 0);
   c->set_write_timeout(read_timeout_seconds, 0);
   c->set_connection_timeout(5, 0);
+  // Every answer this client receives is recorded for the OpenAPI check.
+  c->set_logger([](const httplib::Request& request, const httplib::Response& response) {
+    record_answer(request.method, request.path, response.status, response.get_header_value("Content-Type"),
+                  response.body);
+  });
   return c;
 }
 
