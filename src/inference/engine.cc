@@ -201,6 +201,7 @@ EngineResults Engine::run(std::size_t count, const EncodeFunction& encode, base:
     call_tokens += results.encodings[i]->ids.size();
   }
   if (to_queue.empty()) return std::move(request->results);
+  if (call.tokenized) call.tokenized(call_tokens);
 
   std::unique_lock<std::mutex> lock(mutex_);
   if (std::optional<base::Status> refused = admission(call_tokens)) {

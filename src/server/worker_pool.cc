@@ -1,10 +1,27 @@
 #include "server/worker_pool.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "server/logging.h"
 
 namespace winnow::server {
 
-WorkerPool::WorkerPool(std::size_t threads) {
+void lower_thread_priority(int nice) {
+  const auto tid = static_cast<id_t>(::gettid());
+  errno = 0;
+  const int current = ::getpriority(PRIO_PROCESS, tid);
+  if (errno != 0 || current >= nice) return;
+  if (::setpriority(PRIO_PROCESS, tid, nice) != 0) {
+    log_event(LogLevel::kWarn, "thread_priority",
+              {{"error", std::string("cannot lower a thread's priority: ") + std::strerror(errno)}});
+  }
+}
+
+WorkerPool::WorkerPool(std::size_t threads, int nice) : nice_(nice) {
   for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
 }
 
@@ -34,6 +51,7 @@ std::size_t WorkerPool::pending() const {
 }
 
 void WorkerPool::work() {
+  if (nice_ != 0) lower_thread_priority(nice_);
   while (true) {
     std::function<void()> task;
     {

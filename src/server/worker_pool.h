@@ -13,9 +13,15 @@
 
 namespace winnow::server {
 
+// Lowers the calling thread's scheduling priority to `nice` (Linux: per
+// thread) when it is higher; threads it starts afterwards inherit it. Never
+// raises it (that would need privileges).
+void lower_thread_priority(int nice);
+
 class WorkerPool {
  public:
-  explicit WorkerPool(std::size_t threads);
+  // `nice`: the workers' priority (lower_thread_priority), 0 to leave it.
+  explicit WorkerPool(std::size_t threads, int nice = 0);
   // Waits for the running tasks; drops those not started.
   ~WorkerPool();
 
@@ -33,6 +39,7 @@ class WorkerPool {
   std::deque<std::function<void()>> queue_;
   std::size_t running_ = 0;
   bool stopping_ = false;
+  int nice_ = 0;
   std::vector<std::thread> threads_;
 };
 
