@@ -13,8 +13,10 @@
 //   the I/O thread before any worker parses or tokenizes it; one that does
 //   not fit (while other work is admitted) is answered 429 there, so a storm
 //   of retries costs no tokenizing. The engine corrects the reservation to
-//   the real count once it tokenized the request (CallOptions::tokenized),
-//   and every model's queue still checks its own bound exactly.
+//   the real count once it tokenized the request and to 0 once its call
+//   returned (CallOptions::tokenized): what follows the scoring (building
+//   the answer) holds no tokens. Every model's queue still checks its own
+//   bound exactly.
 // - A deadline from the body's timeout_ms, the X-Request-Timeout header
 //   (milliseconds) or --request-timeout, the earliest: past it the request
 //   answers 504 and its pairs leave the engine's queue. A client that
@@ -57,8 +59,8 @@ class Admission {
   // The body's timeout_ms: the deadline becomes the earlier of the two.
   void tighten(std::chrono::milliseconds timeout);
   // From now on the engine's calls correct `reservation` to their real token
-  // count (each call replaces the count of the one before: one thread's
-  // calls run one after another). `reservation` must outlive the Admission.
+  // count while they run, and to 0 after (one thread's calls run one after
+  // another). `reservation` must outlive the Admission.
   void track(TokenReservation& reservation);
   // Rewrites the handler's answer where an engine refused the request, its
   // deadline passed or its client left, and counts it in the metrics.

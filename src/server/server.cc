@@ -34,12 +34,12 @@ Server::Server(const ServerOptions& options, store::Store& store, registry::Mode
                      static_cast<double>(tokens));
   };
   // Called on a model's own thread before each round it runs: that thread
-  // (and the OpenMP threads it starts for the round) scores at the workers'
-  // lower priority too, whichever thread loaded the model.
-  observer.queue_wait = [metrics, nice = options.transport.worker_nice](const std::string& model, double seconds) {
-    thread_local bool lowered = false;
-    if (!lowered && nice != 0) lower_thread_priority(nice);
-    lowered = true;
+  // (and the OpenMP threads it starts for the round) runs as a batch thread
+  // too, as the workers do, whichever thread loaded the model.
+  observer.queue_wait = [metrics, batch = options.transport.batch_workers](const std::string& model, double seconds) {
+    thread_local bool moved = false;
+    if (!moved && batch) run_as_batch_thread();
+    moved = true;
     metrics->observe("winnow_engine_queue_wait_seconds", {{"model", model}}, seconds);
   };
   observer.dropped = [metrics](const std::string& model, std::size_t sequences) {

@@ -1,27 +1,27 @@
 #include "server/worker_pool.h"
 
-#include <sys/resource.h>
-#include <unistd.h>
+#include <pthread.h>
+#include <sched.h>
 
-#include <cerrno>
 #include <cstring>
 
 #include "server/logging.h"
 
 namespace winnow::server {
 
-void lower_thread_priority(int nice) {
-  const auto tid = static_cast<id_t>(::gettid());
-  errno = 0;
-  const int current = ::getpriority(PRIO_PROCESS, tid);
-  if (errno != 0 || current >= nice) return;
-  if (::setpriority(PRIO_PROCESS, tid, nice) != 0) {
-    log_event(LogLevel::kWarn, "thread_priority",
-              {{"error", std::string("cannot lower a thread's priority: ") + std::strerror(errno)}});
+void run_as_batch_thread() {
+  sched_param param{};
+  param.sched_priority = 0;
+  if (const int error = pthread_setschedparam(pthread_self(), SCHED_BATCH, &param); error != 0) {
+    static std::once_flag logged;
+    std::call_once(logged, [error] {
+      log_event(LogLevel::kWarn, "thread_priority",
+                {{"error", std::string("cannot run scoring threads as SCHED_BATCH: ") + std::strerror(error)}});
+    });
   }
 }
 
-WorkerPool::WorkerPool(std::size_t threads, int nice) : nice_(nice) {
+WorkerPool::WorkerPool(std::size_t threads, bool batch) : batch_(batch) {
   for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
 }
 
@@ -51,7 +51,7 @@ std::size_t WorkerPool::pending() const {
 }
 
 void WorkerPool::work() {
-  if (nice_ != 0) lower_thread_priority(nice_);
+  if (batch_) run_as_batch_thread();
   while (true) {
     std::function<void()> task;
     {
