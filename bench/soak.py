@@ -15,7 +15,8 @@ sending, one after another, a mix of
 
 while a sampler reads the server's VmRSS / VmHWM (/proc/PID/status), open file
 descriptors (/proc/PID/fd) and CPU time every second, and a prober times GET
-/health on a new connection every half second. Clients honour Retry-After on
+/health on a new connection every half second (from its own process, so that
+the clients' threads do not delay it). Clients honour Retry-After on
 429 / 503 (they wait before their next request; the waits are counted).
 Standard library only; never part of ctest.
 
@@ -28,6 +29,7 @@ a file. See bench/README.md ("Soak and overload") for what is judged how.
 import argparse
 import http.client
 import json
+import multiprocessing
 import os
 import random
 import shutil
@@ -312,15 +314,26 @@ def sampler(pid, data, stop, samples, t0):
         stop.wait(1.0)
 
 
-def prober(server, stop, probes, t0, interval):
-    while not stop.is_set():
-        started = time.perf_counter()
-        try:
-            status, _ = server.request("GET", "/health", timeout=30)
-            probes.append((time.time() - t0, status, (time.perf_counter() - started) * 1000))
-        except OSError as e:
-            probes.append((time.time() - t0, "error:" + type(e).__name__, (time.perf_counter() - started) * 1000))
-        stop.wait(interval)
+def prober(server, stop, path, t0, interval):
+    """Runs in its own process: the clients' threads share one interpreter
+    lock, and a probe timed among them would time the lock too (under a
+    retry storm, tens of milliseconds). Writes [t, status, ms] lines to `path`."""
+    with open(path, "w") as out:
+        while not stop.is_set():
+            started = time.perf_counter()
+            try:
+                status, _ = server.request("GET", "/health", timeout=30)
+                probe = [time.time() - t0, status, (time.perf_counter() - started) * 1000]
+            except OSError as e:
+                probe = [time.time() - t0, "error:" + type(e).__name__, (time.perf_counter() - started) * 1000]
+            out.write(json.dumps(probe) + "\n")
+            out.flush()
+            stop.wait(interval)
+
+
+def read_probes(path):
+    with open(path) as f:
+        return [tuple(json.loads(line)) for line in f if line.strip()]
 
 
 def fit_slope(points):
@@ -505,11 +518,16 @@ def main():
         samples, probes = [], []
         stop = threading.Event()
         t0 = time.time()
+        # The prober's process first, before this one has threads to fork.
+        fork = multiprocessing.get_context("fork")
+        probe_stop = fork.Event()
+        probe_file = tempfile.NamedTemporaryFile(prefix="winnow-soak-probes-", suffix=".jsonl", delete=False).name
+        probe_process = fork.Process(target=prober, args=(server, probe_stop, probe_file, t0, args.probe_interval),
+                                     daemon=True)
+        probe_process.start()
         watchers = []
         if server.pid:
             watchers.append(threading.Thread(target=sampler, args=(server.pid, server.data, stop, samples, t0), daemon=True))
-        watchers.append(threading.Thread(target=prober, args=(server, stop, probes, t0, args.probe_interval),
-                                         daemon=True))
         for w in watchers:
             w.start()
         time.sleep(3)  # a few idle samples before the load
@@ -535,8 +553,12 @@ def main():
             pass
         time.sleep(5)  # idle again: connections closed, memory after load
         stop.set()
+        probe_stop.set()
         for w in watchers:
             w.join()
+        probe_process.join()
+        probes = read_probes(probe_file)
+        os.unlink(probe_file)
         setup = {"documents": len(docs), "ingest_s": ingest_s, "load_before": load_before, "recovery_s": recovery_s}
         if not samples:
             samples = [{"t": 0, "gone": True}]

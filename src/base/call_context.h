@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -55,6 +56,11 @@ struct CallOptions {
   // Set to true by another thread (the client went away): as a passed
   // deadline, but the call returns Unavailable. Checked at least every 20 ms.
   std::shared_ptr<const std::atomic<bool>> cancelled;
+  // Set: called on the calling thread with the call's token count once its
+  // sequences are tokenized, before they queue, and with 0 when the call
+  // returns (the server corrects the tokens it reserved for the request
+  // from an estimate to those it has in a model's queue or batches).
+  std::function<void(std::size_t tokens)> tokenized;
   // Filled in when set; must outlive the call. Several calls may share one
   // (a request's engine calls): the last refusal is kept, drops add up.
   CallReport* report = nullptr;

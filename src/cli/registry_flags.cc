@@ -23,7 +23,8 @@ void ServerModelFlags::add_to(CLI::App& command) {
       ->check(CLI::Range(std::size_t{16}, std::size_t{1} << 24));
   command.add_option("--max-queued-tokens", max_queued_tokens,
                      "tokens waiting in one model's queue beyond which requests are refused at once (429 with "
-                     "Retry-After)")
+                     "Retry-After); in serve, also the tokens of scoring work admitted server-wide (estimated "
+                     "from body lengths until tokenized), checked before any work")
       ->check(CLI::Range(std::size_t{16}, std::size_t{1} << 30));
 }
 

@@ -114,6 +114,7 @@ int run_serve(const ServeFlags& flags) {
   options.pipeline_limits.default_max_candidates = flags.max_rerank_candidates;
   options.limits.max_rerank_documents = flags.max_client_batch_size;
   options.limits.max_concurrent_requests = flags.max_concurrent_requests;
+  options.limits.max_admitted_tokens = flags.models.max_queued_tokens;
   options.limits.max_queue_wait = std::chrono::milliseconds(flags.max_queue_ms);
   options.limits.request_timeout = ms(flags.request_timeout);
   std::string key = flags.api_key.empty() ? base::env("WINNOW_API_KEY").value_or("") : flags.api_key;

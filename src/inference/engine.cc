@@ -201,6 +201,18 @@ EngineResults Engine::run(std::size_t count, const EncodeFunction& encode, base:
     call_tokens += results.encodings[i]->ids.size();
   }
   if (to_queue.empty()) return std::move(request->results);
+  // The caller learns the call's real token count before it queues, and 0
+  // once it returns, however it returns.
+  struct TokensDone {
+    const std::function<void(std::size_t)>* report = nullptr;
+    ~TokensDone() {
+      if (report) (*report)(0);
+    }
+  } tokens_done;
+  if (call.tokenized) {
+    call.tokenized(call_tokens);
+    tokens_done.report = &call.tokenized;
+  }
 
   std::unique_lock<std::mutex> lock(mutex_);
   if (std::optional<base::Status> refused = admission(call_tokens)) {

@@ -46,7 +46,8 @@ base::Result<std::chrono::milliseconds> parse_timeout_header(std::string_view te
 void declare_admission_metrics(Metrics& metrics) {
   metrics.declare_counter("winnow_requests_refused_total",
                           "Scoring requests refused with 429, by reason: concurrency (--max-concurrent-requests), "
-                          "queue_full (--max-queued-tokens), queue_wait (--max-queue-ms).");
+                          "tokens (--max-queued-tokens, server-wide, before any work), queue_full (a model's queue, "
+                          "--max-queued-tokens), queue_wait (--max-queue-ms).");
   metrics.declare_counter("winnow_deadlines_exceeded_total", "Scoring requests answered 504 past their deadline, by route.");
   metrics.declare_counter("winnow_requests_cancelled_total",
                           "Scoring requests whose client went away before the answer, by route.");
@@ -69,6 +70,22 @@ std::optional<Response> take_scoring_slot(ServerContext& context, Request& reque
                       1);
   }
   request.scoring_slot = std::shared_ptr<void>(nullptr, [&in_flight](void*) { in_flight.fetch_sub(1); });
+  return std::nullopt;
+}
+
+std::optional<Response> reserve_tokens(ServerContext& context, Request& request) {
+  TokenBudget& budget = context.admitted_tokens;
+  if (budget.capacity() == 0) return std::nullopt;
+  const std::size_t estimate = estimate_tokens(request.body.size());
+  if (!budget.try_reserve(estimate)) {
+    context.metrics.increment("winnow_requests_refused_total", {{"reason", "tokens"}});
+    return overloaded(std::to_string(budget.admitted()) + " tokens of scoring work admitted, room for " +
+                          std::to_string(budget.capacity()) + " (--max-queued-tokens); this request brings about " +
+                          std::to_string(estimate) + " (its body's length over " + std::to_string(kBytesPerToken) +
+                          ")",
+                      1);
+  }
+  request.token_reservation = std::make_shared<TokenReservation>(budget, estimate);
   return std::nullopt;
 }
 
@@ -113,6 +130,11 @@ std::optional<Response> Admission::refuse_early() {
                       1);
   }
   return std::nullopt;
+}
+
+void Admission::track(TokenReservation& reservation) {
+  if (!reservation.held()) return;
+  scope_->options().tokenized = [&reservation](std::size_t tokens) { reservation.correct(tokens); };
 }
 
 void Admission::tighten(std::chrono::milliseconds timeout) {

@@ -8,6 +8,15 @@
 //   (--max-queued-tokens) or would wait past --max-queue-ms counted from the
 //   request's arrival (waiting for a handler thread counts): 429 with
 //   Retry-After from the engine's estimated wait.
+// - --max-queued-tokens, server-wide: the tokens of scoring work admitted and
+//   not finished. A request reserves an estimate from its body's length on
+//   the I/O thread before any worker parses or tokenizes it; one that does
+//   not fit (while other work is admitted) is answered 429 there, so a storm
+//   of retries costs no tokenizing. The engine corrects the reservation to
+//   the real count once it tokenized the request and to 0 once its call
+//   returned (CallOptions::tokenized): what follows the scoring (building
+//   the answer) holds no tokens. Every model's queue still checks its own
+//   bound exactly.
 // - A deadline from the body's timeout_ms, the X-Request-Timeout header
 //   (milliseconds) or --request-timeout, the earliest: past it the request
 //   answers 504 and its pairs leave the engine's queue. A client that
@@ -49,6 +58,10 @@ class Admission {
   std::optional<Response> refuse_early();
   // The body's timeout_ms: the deadline becomes the earlier of the two.
   void tighten(std::chrono::milliseconds timeout);
+  // From now on the engine's calls correct `reservation` to their real token
+  // count while they run, and to 0 after (one thread's calls run one after
+  // another). `reservation` must outlive the Admission.
+  void track(TokenReservation& reservation);
   // Rewrites the handler's answer where an engine refused the request, its
   // deadline passed or its client left, and counts it in the metrics.
   void finish(Response& response);
@@ -72,6 +85,11 @@ class Admission {
 // thread: a slot the request holds until it is destroyed, or the 429 answer
 // when none is free.
 std::optional<Response> take_scoring_slot(ServerContext& context, Request& request);
+
+// Reserves a scoring request's estimated tokens under --max-queued-tokens
+// from the I/O thread once its body arrived (kept in
+// Request::token_reservation), or the 429 answer when they do not fit.
+std::optional<Response> reserve_tokens(ServerContext& context, Request& request);
 
 // Reads "timeout_ms" from a body (absent or null: nothing) and tightens the
 // request's deadline; InvalidArgument naming the field when it is not a whole

@@ -254,14 +254,25 @@ Dispatch Api::route(Request& request) const {
   return dispatch;
 }
 
+std::optional<Response> Api::admit(const Route& route, Request& request) const {
+  if (!route.scoring) return std::nullopt;
+  std::optional<Response> refused = reserve_tokens(context_, request);
+  if (refused) record(route, request, refused->status, 0);
+  return refused;
+}
+
 Response Api::run(const Route& route, const Request& request) const {
   base::Stopwatch stopwatch;
+  // Given back when the handler ends, however it ends (the request itself
+  // may live on while a slow client reads the answer).
+  std::shared_ptr<TokenReservation> tokens = std::move(request.token_reservation);
   Response response;
   std::optional<Admission> admission;  // scoring routes: its CallScope lives on this thread while the handler runs
   std::optional<Response> refused;
   if (route.scoring) {
     admission.emplace(context_, route, request);
     refused = admission->refuse_early();
+    if (tokens) admission->track(*tokens);
     request.admission = &*admission;
   }
   if (refused) {

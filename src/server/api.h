@@ -88,6 +88,11 @@ class Api {
   // CORS preflights, and refuses a scoring request over
   // --max-concurrent-requests. Never blocks: the transport calls it on its I/O thread.
   Dispatch route(Request& request) const;
+  // Scoring routes, once the body arrived: reserves the request's estimated
+  // tokens under --max-queued-tokens, or answers 429 (admission.h). Never
+  // blocks: the transport calls it on its I/O thread before a worker runs
+  // the handler.
+  std::optional<Response> admit(const Route& route, Request& request) const;
   // Runs the route's handler and turns its result into a response: errors
   // as JSON, an exception that escapes the handler as a 500 (logged with the
   // request id). Records the route's metrics. Thread-safe.

@@ -459,6 +459,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
       handler_done_ = true;
       return send(server_.api.run(route, *request_));
     }
+    if (std::optional<Response> refused = server_.api.admit(route, *request_)) {
+      handler_done_ = true;  // refused before a worker saw it: no parsing, no tokenizing
+      return send(std::move(*refused));
+    }
     phase_ = Phase::kHandler;
     if (!stream_ || body_done_) disarm();  // a streaming body keeps its timeout
     std::weak_ptr<Connection> weak = shared_from_this();
@@ -772,7 +776,8 @@ base::Status HttpTransport::bind() {
 int HttpTransport::port() const { return impl_->port; }
 
 void HttpTransport::start() {
-  impl_->workers = std::make_unique<WorkerPool>(std::max<std::size_t>(impl_->options.workers, 1));
+  impl_->workers =
+      std::make_unique<WorkerPool>(std::max<std::size_t>(impl_->options.workers, 1), impl_->options.batch_workers);
   impl_->work.emplace(impl_->io.get_executor());
   impl_->accept();
   impl_->io_thread = std::thread([impl = impl_.get()] {

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/status.h"
+#include "server/token_budget.h"
 
 namespace winnow::server {
 
@@ -43,6 +44,10 @@ class Request {
   // Scoring routes: the request's place under --max-concurrent-requests,
   // given back when the request is destroyed (admission.h).
   std::shared_ptr<void> scoring_slot;
+  // Scoring routes: the request's estimated (then real) tokens under
+  // --max-queued-tokens, taken on the I/O thread, given back when the
+  // handler ends or the request is destroyed unrun (admission.h).
+  mutable std::shared_ptr<TokenReservation> token_reservation;
   // Scoring routes, while the handler runs: its deadline and admission rules.
   mutable Admission* admission = nullptr;
 

@@ -2,6 +2,7 @@
 
 #include "server/api.h"
 #include "server/routes.h"
+#include "server/worker_pool.h"
 
 namespace winnow::server {
 
@@ -12,6 +13,7 @@ Server::Server(const ServerOptions& options, store::Store& store, registry::Mode
   context_.services = pipeline::services_for(store, registry);
   context_.pipeline_limits = options.pipeline_limits;
   context_.limits = options.limits;
+  context_.admitted_tokens.set_capacity(options.limits.max_admitted_tokens);
   context_.cors_origins = options.cors_origins;
   context_.default_reranker = options.default_reranker;
   context_.readiness.set_store_open(true);  // opened by the caller before the server exists
@@ -31,7 +33,13 @@ Server::Server(const ServerOptions& options, store::Store& store, registry::Mode
     metrics->observe(reranker ? "winnow_engine_batch_tokens" : "winnow_embedder_batch_tokens", {{"model", model}},
                      static_cast<double>(tokens));
   };
-  observer.queue_wait = [metrics](const std::string& model, double seconds) {
+  // Called on a model's own thread before each round it runs: that thread
+  // (and the OpenMP threads it starts for the round) runs as a batch thread
+  // too, as the workers do, whichever thread loaded the model.
+  observer.queue_wait = [metrics, batch = options.transport.batch_workers](const std::string& model, double seconds) {
+    thread_local bool moved = false;
+    if (!moved && batch) run_as_batch_thread();
+    moved = true;
     metrics->observe("winnow_engine_queue_wait_seconds", {{"model", model}}, seconds);
   };
   observer.dropped = [metrics](const std::string& model, std::size_t sequences) {

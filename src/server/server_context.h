@@ -12,6 +12,7 @@
 #include "registry/model_registry.h"
 #include "server/api_keys.h"
 #include "server/metrics.h"
+#include "server/token_budget.h"
 #include "store/store.h"
 
 namespace winnow::server {
@@ -21,6 +22,7 @@ struct ServerLimits {
   std::size_t max_ingest_bytes = std::size_t{4} << 30;  // one NDJSON ingest request; above: 413
   std::size_t max_rerank_documents = 10000;        // POST /v1/rerank (--max-client-batch-size); above: 400
   std::size_t max_concurrent_requests = 512;       // scoring requests in flight; above: 429
+  std::size_t max_admitted_tokens = 1 << 16;       // scoring tokens admitted (--max-queued-tokens); above: 429. 0: none
   std::chrono::milliseconds max_queue_wait{0};     // a request's estimated wait for a model; above: 429. 0: no limit
   std::chrono::milliseconds request_timeout{0};    // default deadline of scoring requests; 0: none
   std::size_t max_query_bytes = 64u << 10;         // a rerank query; above: 400
@@ -65,6 +67,7 @@ struct ServerContext {
   // serves one model); empty: such requests are refused.
   std::string default_reranker;
   std::atomic<std::size_t> scoring_in_flight{0};  // under limits.max_concurrent_requests
+  TokenBudget admitted_tokens;                    // under limits.max_admitted_tokens (Server sets its capacity)
 };
 
 }  // namespace winnow::server

@@ -100,7 +100,10 @@ void add_system_routes(Api& api) {
   // Rendering takes one short lock: inline too, so it is readable under overload.
   api.get("/metrics", [&ctx](const Request&) -> base::Result<Reply> {
     Reply reply;
-    reply.text = ctx.metrics.render() + model_memory_metrics(ctx.registry->memory());
+    reply.text = ctx.metrics.render() + model_memory_metrics(ctx.registry->memory()) +
+                 "# HELP winnow_admitted_tokens Tokens of scoring work admitted and not finished (estimated from "
+                 "body lengths until tokenized), under --max-queued-tokens.\n# TYPE winnow_admitted_tokens gauge\n"
+                 "winnow_admitted_tokens " + std::to_string(ctx.admitted_tokens.admitted()) + "\n";
     reply.content_type = "text/plain; version=0.0.4";
     return reply;
   }, Access::kKey, Lane::kInline);

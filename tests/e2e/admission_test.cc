@@ -173,8 +173,84 @@ TEST_F(AdmissionTest, AFullModelQueueAnswers429WithRetryAfterAtOnceAndHealthStay
   EXPECT_GT(ok, 0u) << "nothing got through";
   expect_health_fast(o);
   const std::string m = metrics();
-  EXPECT_EQ(metric(m, "winnow_requests_refused_total{reason=\"queue_full\"}"), static_cast<double>(refused)) << m;
+  // Refused before any work (the server-wide reservation) or by the model's queue.
+  EXPECT_EQ(metric(m, "winnow_requests_refused_total{reason=\"queue_full\"}") +
+                metric(m, "winnow_requests_refused_total{reason=\"tokens\"}"),
+            static_cast<double>(refused))
+      << m;
   EXPECT_GT(metric(m, "winnow_engine_queue_wait_seconds_count{model="), 0) << m;
+}
+
+// Polls /metrics until `done(value of the metric line starting with prefix)`.
+bool wait_for_metric(const std::function<std::string()>& metrics, const std::string& prefix,
+                     const std::function<bool(double)>& done, double seconds = 120) {
+  const double until = now_seconds() + seconds;
+  while (now_seconds() < until) {
+    if (done(metric(metrics(), prefix))) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
+}
+
+TEST_F(AdmissionTest, ABurstOverTheTokenBudgetIs429AtOnceWithoutWorkWhileHealthStaysFast) {
+  // One admitted request far over the budget (it gets in alone), then a
+  // burst of small ones arriving together: none fits beside it, so each is
+  // answered 429 on the I/O thread before any worker parsed or tokenized it,
+  // while the big one still runs. Its client leaving gives its tokens back.
+  start({"--threads", "1", "--max-queued-tokens", "20000", "--max-batch-tokens", "64"});
+  auto m = [&] { return metrics(); };
+  auto c = server_->client();
+  ASSERT_EQ(http_post(*c, "/v1/rerank", rerank_body(2)).status, 200);  // loaded
+  ASSERT_EQ(metric(metrics(), "winnow_admitted_tokens"), 0);
+
+  auto big = std::make_unique<RawConnection>(port());
+  ASSERT_TRUE(big->send(json_post("/v1/rerank", rerank_body(3000).dump())));
+  ASSERT_TRUE(wait_for_metric(m, "winnow_admitted_tokens", [](double v) { return v > 20000; }))
+      << "the big request was never admitted";
+
+  constexpr int kBurst = 16;
+  const std::string small = json_post("/v1/rerank", rerank_body(5).dump());
+  std::vector<std::unique_ptr<RawConnection>> connections;
+  for (int i = 0; i < kBurst; ++i) connections.push_back(std::make_unique<RawConnection>(port()));
+  std::vector<RawResponse> answers(kBurst);
+  std::vector<std::thread> senders;
+  std::atomic<int> ready{0};
+  for (int i = 0; i < kBurst; ++i) {
+    senders.emplace_back([&, i] {
+      ++ready;
+      while (ready < kBurst) std::this_thread::yield();  // all at once
+      connections[i]->send(small);
+      answers[i] = connections[i]->read_response(60);
+    });
+  }
+  std::vector<double> health_ms;
+  for (int i = 0; i < 10; ++i) {
+    const double start = now_seconds();
+    EXPECT_EQ(raw_request(port(), get_request("/health"), 10).status, 200);
+    health_ms.push_back((now_seconds() - start) * 1000);
+  }
+  for (std::thread& t : senders) t.join();
+  // The big request is still running: the refusals did not wait for it.
+  const std::string during = metrics();
+  EXPECT_GT(metric(during, "winnow_admitted_tokens"), 20000) << "the big request ended before the burst was answered";
+  for (const RawResponse& r : answers) {
+    ASSERT_EQ(r.status, 429) << r.body;
+    EXPECT_EQ(r.headers.at("retry-after"), "1");
+    EXPECT_NE(r.body.find("--max-queued-tokens"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("tokens of scoring work admitted"), std::string::npos) << r.body;
+  }
+  EXPECT_EQ(metric(during, "winnow_requests_refused_total{reason=\"tokens\"}"), kBurst) << during;
+  // None of them was ranked: only the first small request is counted (the big one still runs).
+  EXPECT_EQ(metric(during, "winnow_rerank_documents_count{"), 1) << during;
+  std::sort(health_ms.begin(), health_ms.end());
+  EXPECT_LT(health_ms[8], 100) << "/health p90 during the burst; max " << health_ms.back() << " ms";
+
+  // The big request's client leaves: its work is dropped and its tokens given back.
+  connections.clear();
+  big.reset();
+  ASSERT_TRUE(wait_for_metric(m, "winnow_admitted_tokens", [](double v) { return v == 0; }))
+      << "the cancelled request's tokens were never given back";
+  EXPECT_EQ(http_post(*c, "/v1/rerank", rerank_body(5)).status, 200);
 }
 
 TEST_F(AdmissionTest, RequestsOverMaxConcurrentRequestsAnswer429NamingTheFlag) {

@@ -108,6 +108,9 @@ TEST(HostileRequests, EveryRouteAndFieldGetsAClearAnswerAndTheServerKeepsServing
       const std::string body = item.contains("body") ? expand(latin1_bytes(item["body"].get<std::string>())) : "";
       std::string request = item["method"].get<std::string>() + " " + expand(item["target"]) + " HTTP/1.1\r\n" +
                             "Host: 127.0.0.1\r\nConnection: close\r\n";
+      for (const json& header : item.value("headers", json::array())) {
+        request += header[0].get<std::string>() + ": " + expand(latin1_bytes(header[1].get<std::string>())) + "\r\n";
+      }
       if (item.contains("body")) {
         request += "Content-Type: " + item.value("content_type", std::string("application/json")) + "\r\n" +
                    "Content-Length: " + std::to_string(body.size()) + "\r\n";
@@ -115,16 +118,24 @@ TEST(HostileRequests, EveryRouteAndFieldGetsAClearAnswerAndTheServerKeepsServing
       response = raw_request(server.port(), request + "\r\n" + body, 60);
     }
     const bool expected = std::find(expect.begin(), expect.end(), response.status) != expect.end();
-    if (response.status >= 500) ++server_errors;
+    // A 5xx is a server error unless the entry expects it: only a 504 for a
+    // deadline the client itself set too short (timeout_ms 1).
+    const bool expected_5xx = expected && response.status == 504;
+    if (response.status >= 500 && !expected_5xx) ++server_errors;
     if (!expected) ++unexpected;
     EXPECT_TRUE(expected) << "#" << i << " " << name << ": answered " << response.status << " "
                           << response.body.substr(0, 300);
-    EXPECT_LT(response.status, 500) << "#" << i << " " << name << ": a server error for a client's mistake: "
-                                    << response.body.substr(0, 300);
+    EXPECT_TRUE(response.status < 500 || expected_5xx)
+        << "#" << i << " " << name << ": a server error for a client's mistake: " << response.body.substr(0, 300);
     if (response.status >= 400 && response.status != 405) {
-      // Errors say what was wrong: {"error": {"code", "message"}}.
+      // Errors say what was wrong: {"error": {"code", "message"}}, or in
+      // TEI's shape on its POST /rerank, {"error": message, "error_type"}.
       json error = json::parse(response.body, nullptr, false);
-      EXPECT_TRUE(error.is_object() && error.contains("error") && error["error"].value("message", "") != "")
+      const bool tei_shape = error.is_object() && error.contains("error") && error["error"].is_string() &&
+                             !error["error"].get<std::string>().empty() && error.contains("error_type");
+      EXPECT_TRUE(tei_shape ||
+                  (error.is_object() && error.contains("error") && error["error"].is_object() &&
+                   error["error"].value("message", "") != ""))
           << "#" << i << " " << name << ": " << response.status << " without a JSON error: "
           << response.body.substr(0, 200);
     }

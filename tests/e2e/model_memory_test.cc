@@ -88,7 +88,10 @@ TEST(ModelMemoryTest, AModelLargerThanTheBudgetIs503AndTheServerKeepsAnswering) 
 
 TEST(ModelMemoryTest, AModelInUseIsNotUnloadedUnderAConcurrentRequest) {
   auto dir = fresh_dir("in_use");
-  ServerProcess server(dir, fixture_models({"--max-loaded-models", "1"}));
+  // A queue bound above the long request's tokens: the other model's request
+  // must reach the registry, not the server-wide reservation (admission.h),
+  // which all models share.
+  ServerProcess server(dir, fixture_models({"--max-loaded-models", "1", "--max-queued-tokens", "100000000"}));
   const std::string a = model_path("bert-ce-tiny");
   const std::string b = model_path("xlmr-ce-tiny");
   // A long request on `a`; while the server says it is in use, ask for `b`.

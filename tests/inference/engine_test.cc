@@ -292,6 +292,42 @@ TEST(EngineAdmissionTest, ACallThatMayNotWaitIsRefusedAtOnceWhenTheQueueIsFull) 
   EXPECT_EQ(gated.model->sequences_run(), 1u + 8u + 1u);  // nothing of the refused calls ran
 }
 
+TEST(EngineAdmissionTest, ACallReportsItsTokensOnceTokenizedAndZeroOnceItReturns) {
+  // What the server corrects its reservation with: the real count before
+  // the sequences queue (seen by the model only after), then 0.
+  GatedEngine gated(EngineOptions{});
+  std::vector<std::size_t> reported;
+  std::size_t run_when_reported = 0;
+  base::CallOptions call;
+  call.tokenized = [&](std::size_t tokens) {
+    if (reported.empty()) run_when_reported = gated.model->sequences_run();
+    reported.push_back(tokens);
+  };
+  auto ids = sequences(3, 5);
+  EngineResults r = gated.engine->run(3, encoder_of(ids), base::Precision::kFp32, call);
+  ASSERT_TRUE(r.status.ok()) << r.status.to_string();
+  EXPECT_EQ(reported, (std::vector<std::size_t>{15, 0}));
+  EXPECT_EQ(run_when_reported, 0u);
+  // A call refused after tokenizing (its real count does not fit behind
+  // the work queued ahead) reports 0 too.
+  reported.clear();
+  GatedEngine busy(EngineOptions{});
+  busy.occupy_worker();
+  auto ahead = sequences(1, 4);
+  std::thread waiting([&] {
+    EngineResults queued = busy.engine->run(1, encoder_of(ahead), base::Precision::kFp32, base::CallOptions{});
+    EXPECT_TRUE(queued.status.ok());
+  });
+  while (busy.engine->stats().queued_tokens < 4) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  call.wait_for_room = false;
+  std::vector<std::vector<std::int32_t>> big(1, std::vector<std::int32_t>(70000, 1));
+  EngineResults refused = busy.engine->run(1, encoder_of(big), base::Precision::kFp32, call);
+  busy.release();
+  waiting.join();
+  EXPECT_EQ(refused.status.code(), base::StatusCode::kResourceExhausted) << refused.status.to_string();
+  EXPECT_EQ(reported, (std::vector<std::size_t>{70000, 0}));
+}
+
 TEST(EngineAdmissionTest, ACallIsRefusedWhenItsEstimatedWaitIsOverItsLimit) {
   EngineOptions options;
   options.batch_limits.token_budget = 64;

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <barrier>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -187,7 +189,7 @@ class AdmissionApiTest : public ::testing::Test {
   void SetUp() override {
     declare_metrics(context_.metrics);
     // Reports the deadline its engine calls would get, after the body's timeout_ms.
-    api_.post_scoring("/score", [](const Request& req) -> base::Result<Reply> {
+    api_.post_scoring("/score", [this](const Request& req) -> base::Result<Reply> {
       WINNOW_ASSIGN_OR_RETURN(nlohmann::json body, base::parse_json(req.body.empty() ? "{}" : req.body, "body"));
       WINNOW_RETURN_IF_ERROR(apply_timeout_ms(body, req));
       base::CallScope* scope = base::CallScope::current();
@@ -198,7 +200,14 @@ class AdmissionApiTest : public ::testing::Test {
                                                                                    req.arrived)
                                  .count();
       }
+      // As an engine call does once it tokenized the request's sequences.
+      if (body.contains("tokenized")) {
+        if (!scope->options().tokenized) return base::internal_error("no tokenized callback");
+        scope->options().tokenized(body["tokenized"].get<std::size_t>());
+      }
+      out["admitted_tokens"] = context_.admitted_tokens.admitted();
       if (body.contains("sleep_ms")) std::this_thread::sleep_for(std::chrono::milliseconds(body["sleep_ms"].get<int>()));
+      if (body.contains("throw")) throw std::runtime_error("handler failed");
       return Reply{200, out};
     });
     api_.post("/plain", [](const Request&) -> base::Result<Reply> {
@@ -206,9 +215,25 @@ class AdmissionApiTest : public ::testing::Test {
     });
   }
 
+  // As the transport does: route at the head, admit once the body arrived, run.
   Response call(Request& request) {
     Dispatch d = api_.route(request);
-    return d.answer ? *d.answer : api_.run(*d.route, request);
+    if (d.answer) return *d.answer;
+    if (std::optional<Response> refused = api_.admit(*d.route, request)) return *refused;
+    return api_.run(*d.route, request);
+  }
+  // A scoring request admitted (its tokens reserved) and not yet run.
+  std::unique_ptr<Request> admitted(const std::string& body) {
+    auto request = std::make_unique<Request>(make_request("POST", "/score"));
+    request->body = body;
+    Dispatch d = api_.route(*request);
+    EXPECT_FALSE(d.answer);
+    EXPECT_FALSE(api_.admit(*d.route, *request));
+    return request;
+  }
+  const Route& score_route() {
+    Request probe = make_request("POST", "/score");
+    return *api_.route(probe).route;
   }
   static std::string header(const Response& r, const std::string& name) {
     for (const auto& [k, v] : r.headers) {
@@ -288,6 +313,124 @@ TEST_F(AdmissionApiTest, ConcurrentScoringRequestsOverTheLimitAre429UntilASlotIs
   Request fourth = make_request("POST", "/score");
   EXPECT_FALSE(api_.route(fourth).answer);
   EXPECT_EQ(context_.scoring_in_flight.load(), 2u);
+}
+
+// ---- the token reservation under --max-queued-tokens (token_budget.h) ----
+
+std::string body_of_bytes(std::size_t bytes, const std::string& fields = "") {
+  std::string body = "{" + fields + (fields.empty() ? "" : ",") + "\"pad\":\"";
+  body += std::string(bytes - body.size() - 2, 'x');
+  return body + "\"}";
+}
+
+TEST_F(AdmissionApiTest, TheRequestOverTheTokenBudgetIs429BeforeItsHandlerRuns) {
+  context_.admitted_tokens.set_capacity(1000);
+  // 1,600 bytes: about 400 tokens each; two fit, the third does not.
+  auto first = admitted(body_of_bytes(1600));
+  auto second = admitted(body_of_bytes(1600));
+  EXPECT_EQ(context_.admitted_tokens.admitted(), 800u);
+  Request third = make_request("POST", "/score");
+  third.body = body_of_bytes(1600);
+  Dispatch d = api_.route(third);
+  ASSERT_FALSE(d.answer);
+  std::optional<Response> refused = api_.admit(*d.route, third);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 429);
+  EXPECT_EQ(header(*refused, "Retry-After"), "1");
+  EXPECT_NE(refused->body.find("--max-queued-tokens"), std::string::npos) << refused->body;
+  EXPECT_NE(refused->body.find("800 tokens of scoring work admitted, room for 1000"), std::string::npos)
+      << refused->body;
+  EXPECT_EQ(context_.admitted_tokens.admitted(), 800u);  // the refusal reserved nothing
+  // The first runs: while its handler runs it holds its tokens, after it none.
+  Response ran = api_.run(score_route(), *first);
+  ASSERT_EQ(ran.status, 200) << ran.body;
+  EXPECT_EQ(nlohmann::json::parse(ran.body)["admitted_tokens"], 800);
+  EXPECT_EQ(context_.admitted_tokens.admitted(), 400u);
+  EXPECT_FALSE(api_.admit(*d.route, third));  // now it fits
+  // A request dropped unrun (a drain cut it, its worker never came) gives its tokens back too.
+  second.reset();
+  third.token_reservation.reset();
+  EXPECT_EQ(context_.admitted_tokens.admitted(), 0u);
+}
+
+TEST_F(AdmissionApiTest, AnythingFitsWhenNothingIsAdmittedAndTheEngineCorrectsTheEstimate) {
+  context_.admitted_tokens.set_capacity(100);
+  // 4,000 bytes, about 1,000 tokens: over the budget, but alone, so it runs;
+  // once "tokenized" it holds its real 37 tokens.
+  auto big = admitted(body_of_bytes(4000, R"("tokenized": 37, "sleep_ms": 1)"));
+  EXPECT_EQ(context_.admitted_tokens.admitted(), 1000u);
+  Response r = api_.run(score_route(), *big);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(nlohmann::json::parse(r.body)["admitted_tokens"], 37);
+  EXPECT_EQ(context_.admitted_tokens.admitted(), 0u);
+}
+
+TEST_F(AdmissionApiTest, ReservedTokensAreGivenBackOnThrowTimeoutAndDisconnect) {
+  context_.admitted_tokens.set_capacity(1000);
+  // A handler that throws: 500, tokens back.
+  auto thrown = admitted(body_of_bytes(400, R"("throw": true)"));
+  EXPECT_EQ(api_.run(score_route(), *thrown).status, 500);
+  EXPECT_EQ(context_.admitted_tokens.admitted(), 0u);
+  // Past its deadline: 504, tokens back.
+  auto late = admitted(body_of_bytes(400, R"("timeout_ms": 5, "sleep_ms": 30)"));
+  EXPECT_EQ(api_.run(score_route(), *late).status, 504);
+  EXPECT_EQ(context_.admitted_tokens.admitted(), 0u);
+  // Its client went away while it ran: tokens back.
+  auto gone = admitted(body_of_bytes(400, R"("tokenized": 90)"));
+  gone->cancelled->store(true);
+  api_.run(score_route(), *gone);
+  EXPECT_EQ(context_.admitted_tokens.admitted(), 0u);
+  // Refused before its handler (a bad X-Request-Timeout): tokens back.
+  auto bad = admitted(body_of_bytes(400));
+  bad->headers = {{"X-Request-Timeout", "soon"}};
+  EXPECT_EQ(api_.run(score_route(), *bad).status, 400);
+  EXPECT_EQ(context_.admitted_tokens.admitted(), 0u);
+}
+
+TEST(TokenBudgetTest, OfSimultaneousArrivalsExactlyThoseThatFitGetIn) {
+  // Rounds of 8 threads arriving at once with 300 tokens each under a
+  // budget of 1,000: whatever the interleaving, exactly 3 get in per round
+  // (a check-then-reserve race would let more in), and each gives its tokens
+  // back once every thread tried.
+  TokenBudget budget;
+  budget.set_capacity(1000);
+  constexpr int kThreads = 8, kRounds = 300;
+  std::barrier sync(kThreads);
+  std::vector<int> admitted_per_round(kRounds, 0);
+  std::mutex mutex;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < kRounds; ++round) {
+        sync.arrive_and_wait();
+        TokenReservation reservation;
+        if (budget.try_reserve(300)) {
+          reservation = TokenReservation(budget, 300);
+          if (t % 2 == 0) reservation.correct(250);  // corrected down: still no room for a fourth
+          std::lock_guard<std::mutex> lock(mutex);
+          ++admitted_per_round[round];
+        }
+        sync.arrive_and_wait();  // every thread tried
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (int round = 0; round < kRounds; ++round) ASSERT_EQ(admitted_per_round[round], 3) << "round " << round;
+  EXPECT_EQ(budget.admitted(), 0u);  // every reservation was given back
+}
+
+TEST(TokenBudgetTest, OneReservationOverTheCapacityGetsInOnlyAlone) {
+  TokenBudget budget;
+  budget.set_capacity(100);
+  ASSERT_TRUE(budget.try_reserve(500));
+  EXPECT_FALSE(budget.try_reserve(1));
+  budget.exchange(500, 0);
+  EXPECT_TRUE(budget.try_reserve(60));
+  EXPECT_TRUE(budget.try_reserve(40));
+  EXPECT_FALSE(budget.try_reserve(1));
+  TokenBudget unlimited;  // capacity 0: no limit
+  EXPECT_TRUE(unlimited.try_reserve(1u << 30));
+  EXPECT_TRUE(unlimited.try_reserve(1u << 30));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@ repository root when routes or fields change:
 
 Each line: {"name", "method", "target", "body"?: text, "raw"?: bytes as
 latin-1 text (sent as they are on a fresh connection, for the transport),
+"headers"?: [[name, value], ...] sent besides Host, Connection and Content-*,
 where "@@REPEAT:N:TEXT@@" stands for TEXT repeated N times (keeps the file
 small) and "@@MODELS@@" for the fixture models' folder, which the server
 serves with --model-dir (the test expands both),
@@ -21,8 +22,10 @@ import pathlib
 out = []
 
 
-def add(name, method, target, body=None, expect=(400,), raw=None, content_type="application/json"):
+def add(name, method, target, body=None, expect=(400,), raw=None, content_type="application/json", headers=None):
     item = {"name": name, "method": method, "target": target, "expect": list(expect)}
+    if headers:
+        item["headers"] = [list(h) for h in headers]
     if body is not None:
         # Bytes as code points 0-255: text is sent as UTF-8, bytes as they are.
         if isinstance(body, (dict, list)):
@@ -227,8 +230,182 @@ for route in ["/v1/rerank", "/v2/rerank"]:
         dict(rerank, documents=[{"title": "x"}], rank_fields=["nope"]), expect=(200, 400))
     add(f"rerank {route} unknown field", "POST", route, dict(rerank, tokens_per_doc=3), expect=(200, 400))
 
+# ---- fields and routes added since the first corpus: deadlines, long
+# documents, truncation, score filters, TEI's POST /rerank. Each case names
+# the one status it must get (a list only where either answer is right).
+V1 = "/v1/rerank"
+TEI = "/rerank"
+tei = {"model": "@@MODELS@@/bert-ce-tiny", "query": "what is bm25", "texts": ["BM25 ranks by term frequency", "bread"]}
+execute_rerank = {"collection_ids": ["c"], "inputs": {"query": "fine"},
+                  "stages": [stage("filter", "text_search", top_k=5),
+                             stage("sort", "rerank", model="@@MODELS@@/bert-ce-tiny", top_n=2)]}
+
+
+def rerank_stage_with(**parameters):
+    body = json.loads(json.dumps(execute_rerank))
+    body["stages"][1]["parameters"].update(parameters)
+    return body
+
+
+def raw_value(body, key, value_text):
+    """`body` as JSON text with `key` (top level) set to raw JSON `value_text`."""
+    return with_field(body, key, value_text)
+
+
+# timeout_ms: a whole number of milliseconds from 1 to 86,400,000, in the body of every scoring route but TEI's.
+TIMEOUTS = {"negative": ("-5", 400), "zero": ("0", 400), "huge": ("100000000000", 400), "string": ('"100"', 400),
+            "overflow": ("1e400", 400), "float": ("2.5", 400), "true": ("true", 400), "huge_int": (HUGE_INT, 400),
+            "array": ("[100]", 400), "deep": (DEEP, 400), "null": ("null", 200), "max": ("86400000", 200),
+            "over_max": ("86400001", 400), "one_ms": ("1", (200, 504))}
+for kind, (value, status) in TIMEOUTS.items():
+    # 1 ms: a 504, or a 200 where the machine answers that fast.
+    expect = status if isinstance(status, tuple) else (status,)
+    add(f"timeout_ms={kind} {V1}", "POST", V1, raw_value(rerank, "timeout_ms", value), expect=expect)
+    add(f"timeout_ms={kind} /v2/rerank", "POST", "/v2/rerank", raw_value(rerank, "timeout_ms", value), expect=expect)
+    add(f"timeout_ms={kind} execute", "POST", "/v1/retrievers/execute",
+        raw_value(execute_rerank, "timeout_ms", value), expect=expect)
+    add(f"timeout_ms={kind} execute stored", "POST", "/v1/retrievers/r/execute",
+        raw_value({"inputs": {"query": "fine"}}, "timeout_ms", value), expect=expect)
+# TEI answers a request it cannot validate 422 (its "Validation" kind); POST /rerank keeps its statuses.
+add("timeout_ms on TEI /rerank (not a TEI field)", "POST", TEI, dict(tei, timeout_ms=100), expect=(422,))
+
+# X-Request-Timeout: the same range, as header text; checked on scoring routes only.
+HEADER_TIMEOUTS = {"garbage": "soon", "empty": "", "negative": "-1", "zero": "0", "overflow": "9" * 30,
+                   "float": "1.5", "exponent": "1e3", "inner space": "1 00", "unit": "100ms", "over_max": "86400001",
+                   "hex": "0x10", "plus": "+100", "nul": "1\u00000", "long": "1" * 5000}
+for kind, value in HEADER_TIMEOUTS.items():
+    for route, body in [(V1, rerank), ("/v2/rerank", rerank), (TEI, tei), ("/v1/retrievers/execute", execute_rerank),
+                        ("/v1/retrievers/r/execute", {"inputs": {"query": "fine"}})]:
+        # A NUL in a header value is refused by the transport (400) before any route.
+        # Refused by admission before any handler, TEI's route included: 400 in Winnow's error shape.
+        expect = (400, 431) if kind == "long" else (400,)
+        add(f"X-Request-Timeout {kind} {route}", "POST", route, body, expect=expect,
+            headers=[("X-Request-Timeout", value)])
+add("X-Request-Timeout with spaces around (HTTP strips them)", "POST", V1, rerank, expect=(200,),
+    headers=[("X-Request-Timeout", "  60000  ")])
+add("X-Request-Timeout on /health (not a scoring route: ignored)", "GET", "/health", expect=(200,),
+    headers=[("X-Request-Timeout", "soon")])
+add("X-Request-Timeout valid", "POST", V1, rerank, expect=(200,), headers=[("X-Request-Timeout", "60000")])
+add("X-Request-Timeout twice, first bad", "POST", V1, rerank, expect=(400,),
+    headers=[("X-Request-Timeout", "x"), ("X-Request-Timeout", "100")])
+
+# chunking (an object) on /v1/rerank and on the rerank stage; max_chunks_per_doc on /v1/rerank.
+CHUNKINGS = {
+    "string": ('"yes"', 400), "number": ("5", 400), "true": ("true", 400), "array": ("[1]", 400),
+    "empty object": ("{}", 200), "deep": (DEEP, 400), "unknown field": ('{"size": 5}', 400),
+    "max_tokens 0": ('{"max_tokens": 0}', 400), "max_tokens negative": ('{"max_tokens": -4}', 400),
+    "max_tokens huge": ('{"max_tokens": 100000000}', 400), "max_tokens overflow": ('{"max_tokens": 1e400}', 400),
+    "max_tokens float": ('{"max_tokens": 8.5}', 400), "max_tokens string": ('{"max_tokens": "64"}', 400),
+    "max_tokens huge_int": ('{"max_tokens": ' + HUGE_INT + "}", 400),
+    "overlap = max_tokens": ('{"max_tokens": 16, "overlap": 16}', 400),
+    "overlap > max_tokens": ('{"max_tokens": 16, "overlap": 40}', 400),
+    "overlap negative": ('{"overlap": -1}', 400), "overlap string": ('{"overlap": "2"}', 400),
+    "max_chunks 0": ('{"max_chunks": 0}', 400), "max_chunks negative": ('{"max_chunks": -2}', 400),
+    "max_chunks huge": ('{"max_chunks": 100000000}', 400), "max_chunks null": ('{"max_chunks": null}', 200),
+    "aggregate unknown": ('{"aggregate": "min"}', 400), "aggregate number": ('{"aggregate": 3}', 400),
+    "k without mean_top_k": ('{"k": 2}', 400), "k 0": ('{"aggregate": "mean_top_k", "k": 0}', 400),
+    "k huge": ('{"aggregate": "mean_top_k", "k": 100000000}', 400),
+    "small chunks": ('{"max_tokens": 8, "overlap": 7, "max_chunks": 4}', 200),
+}
+for kind, (value, status) in CHUNKINGS.items():
+    add(f"{V1} chunking {kind}", "POST", V1, raw_value(rerank, "chunking", value), expect=(status,))
+    body = rerank_stage_with(chunking="__CHUNKING__")
+    add(f"rerank stage chunking {kind}", "POST", "/v1/retrievers/execute",
+        json.dumps(body).replace('"__CHUNKING__"', value), expect=(status,))
+MAX_CHUNKS = {"zero": ("0", 400), "negative": ("-3", 400), "huge": ("100000000", 400), "over 2^20": ("1048577", 400),
+              "string": ('"4"', 400), "float": ("2.5", 400), "overflow": ("1e400", 400), "object": ('{"n": 1}', 400),
+              "one": ("1", 200), "four": ("4", 200)}
+for kind, (value, status) in MAX_CHUNKS.items():
+    add(f"{V1} max_chunks_per_doc {kind}", "POST", V1, raw_value(rerank, "max_chunks_per_doc", value),
+        expect=(status,))
+add(f"{V1} max_chunks_per_doc with chunking", "POST", V1, dict(rerank, max_chunks_per_doc=2, chunking={}),
+    expect=(400,))
+add(f"{V1} return_chunks without chunking", "POST", V1, dict(rerank, return_chunks=True), expect=(400,))
+add(f"{V1} return_chunks string", "POST", V1, dict(rerank, return_chunks="yes", max_chunks_per_doc=2), expect=(400,))
+
+# max_tokens_per_doc, truncation_direction, truncation.
+for kind, (value, status) in {"zero": ("0", 400), "negative": ("-1", 400), "over 2^20": ("1048577", 400),
+                              "string": ('"64"', 400), "overflow": ("1e400", 400), "one": ("1", 200),
+                              "float": ("3.5", 400)}.items():
+    add(f"{V1} max_tokens_per_doc {kind}", "POST", V1, raw_value(rerank, "max_tokens_per_doc", value),
+        expect=(status,))
+    add(f"rerank stage max_tokens_per_doc {kind}", "POST", "/v1/retrievers/execute",
+        json.dumps(rerank_stage_with(max_tokens_per_doc="__V__")).replace('"__V__"', value),
+        # The stage takes 0 as "no limit".
+        expect=(200,) if kind == "zero" else (status,))
+DIRECTIONS = {"up": ('"up"', 400), "empty": ('""', 400), "number": ("5", 400), "LEFT": ('"LEFT"', 200),
+              "array": ('["left"]', 400), "nul": ('"left\\u0000"', 400), "long": ('"' + "l" * 10000 + '"', 400)}
+for kind, (value, status) in DIRECTIONS.items():
+    add(f"{V1} truncation_direction {kind}", "POST", V1, raw_value(rerank, "truncation_direction", value),
+        expect=(status,))
+    add(f"{TEI} truncation_direction {kind}", "POST", TEI, raw_value(tei, "truncation_direction", value),
+        expect=(422,) if status == 400 else (status,))
+    add(f"rerank stage truncation_direction {kind}", "POST", "/v1/retrievers/execute",
+        json.dumps(rerank_stage_with(truncation_direction="__V__")).replace('"__V__"', value), expect=(status,))
+for kind, (value, status) in {"string": ('"no"', 400), "number": ("0", 400), "false": ("false", 200),
+                              "array": ("[]", 400)}.items():
+    add(f"{V1} truncation {kind}", "POST", V1, raw_value(rerank, "truncation", value), expect=(status,))
+add(f"{V1} truncation false, a document too long", "POST", V1,
+    dict(rerank, truncation=False, documents=[repeat(3000, "word ")]), expect=(400, 413))
+
+# min_score: a number from 0 to 1.
+MIN_SCORES = {"NaN string": ('"NaN"', 400), "nan": ('"nan"', 400), "Infinity string": ('"Infinity"', 400),
+              "-inf string": ('"-inf"', 400), "overflow": ("1e400", 400), "negative overflow": ("-1e400", 400),
+              "negative": ("-0.1", 400), "over one": ("1.5", 400), "huge_int": (HUGE_INT, 400),
+              "true": ("true", 400), "array": ("[0.5]", 400), "string number": ('"0.5"', 400),
+              "zero": ("0", 200), "one": ("1", 200), "tiny": ("1e-300", 200)}
+for kind, (value, status) in MIN_SCORES.items():
+    add(f"{V1} min_score {kind}", "POST", V1, raw_value(rerank, "min_score", value), expect=(status,))
+    add(f"rerank stage min_score {kind}", "POST", "/v1/retrievers/execute",
+        json.dumps(rerank_stage_with(min_score="__V__")).replace('"__V__"', value), expect=(status,))
+
+# rank_fields naming fields no document has; priority (accepted and ignored, any JSON value).
+object_docs = [{"title": "BM25", "text": "ranks by term frequency"}, {"title": "bread", "text": "needs flour"}]
+for kind, (fields, status) in {"absent": (["nope"], 400), "one absent": (["title", "nope"], 400),
+                               "empty name": ([""], 400), "number": ([5], 400), "nested": ([["title"]], 400),
+                               "present": (["title"], 200), "string not list": ("title", 400),
+                               "many absent": (["f%d" % i for i in range(1000)], 400)}.items():
+    for route in [V1, "/v2/rerank"]:
+        add(f"{route} rank_fields {kind}", "POST", route, dict(rerank, documents=object_docs, rank_fields=fields),
+            expect=(status,))
+for kind, (value, status) in {"string": ('"high"', 200), "negative": ("-1", 200), "huge": (HUGE_INT, 200),
+                              "object": ('{"a": 1}', 200), "overflow": ("1e400", 400), "deep": (DEEP, 400),
+                              "very deep": (VERY_DEEP, 400)}.items():
+    add(f"/v2/rerank priority {kind}", "POST", "/v2/rerank", raw_value(rerank, "priority", value), expect=(status,))
+
+# TEI's POST /rerank: texts, raw_scores, return_text, truncate; its errors are {"error", "error_type"}.
+for kind, (value, status) in {"string": ('"a text"', 422), "numbers": ("[1, 2]", 422), "nulls": ("[null]", 422),
+                              "empty": ("[]", 400), "object": ('{"a": "b"}', 422), "nested": ('[["a"]]', 422),
+                              "objects": ('[{"text": "a"}]', 422), "null": ("null", 422),
+                              "deep": (DEEP, 422), "very deep": (VERY_DEEP, 422),
+                              "10,001 texts": ("[" + repeat(10000, '"a",') + '"a"]', 422),
+                              "one empty text": ('[""]', 200), "huge text": ('["' + repeat(500000, "word ") + '"]', 200),
+                              "lone surrogate": ('["\\ud800"]', 422)}.items():
+    add(f"{TEI} texts {kind}", "POST", TEI, raw_value(tei, "texts", value), expect=(status,))
+for field in ["raw_scores", "return_text", "truncate"]:
+    for kind, value in {"string": '"true"', "number": "1", "array": "[]", "object": "{}", "overflow": "1e400"}.items():
+        add(f"{TEI} {field} {kind}", "POST", TEI, raw_value(tei, field, value), expect=(422,))
+    add(f"{TEI} {field} null", "POST", TEI, raw_value(tei, field, "null"), expect=(200,))
+add(f"{TEI} truncate false, a text too long", "POST", TEI, dict(tei, truncate=False, texts=[repeat(3000, "word ")]),
+    expect=(413,))
+for kind, value in {"missing": None, "number": 5, "array": ["q"], "long": repeat(70000, "q"), "empty": ""}.items():
+    body = dict(tei)
+    if value is None:
+        del body["query"]
+    else:
+        body["query"] = value
+    add(f"{TEI} query {kind}", "POST", TEI, body, expect=(200,) if kind == "empty" else (422,))
+add(f"{TEI} unknown field", "POST", TEI, dict(tei, top_n=1), expect=(422,))
+add(f"{TEI} no model and no --default-reranker", "POST", TEI, {"query": "q", "texts": ["a"]}, expect=(422,))
+for model in ["/etc", "/etc/passwd", "../../../../etc", "/proc/self/root", "@@MODELS@@/../../..",
+              "@@MODELS@@/bert-ce-tiny/../../../../etc", "org/does-not-exist", "x" * 5000, "@@MODELS@@",
+              "@@MODELS@@/bert-embed-tiny", "", 5, None]:
+    # A path outside the allowed roots: 403 naming the policy; an unknown or unloadable name: TEI's 422.
+    add(f"{TEI} model {str(model)[:24]!r}", "POST", TEI, dict(tei, model=model),
+        expect=(422,) if model is None or model == "" or model == 5 else (403, 422))
+
 # ---- bodies any JSON route may get ----
-for route in ["/v1/collections", "/v1/retrievers", "/v1/retrievers/execute", "/v1/rerank", "/v2/rerank"]:
+for route in ["/v1/collections", "/v1/retrievers", "/v1/retrievers/execute", "/v1/rerank", "/v2/rerank", "/rerank"]:
     for name, body in [("empty", ""), ("whitespace", "   \n"), ("not json", "hello"), ("array", "[1,2]"),
                        ("number", "42"), ("truncated", '{"a": '), ("very deep", VERY_DEEP),
                        ("deep object", '{"a":' * 600 + "1" + "}" * 600), ("overflow top", "1e400"),
