@@ -503,11 +503,12 @@ base::Status Linear::forward(const ActivationRows& x, std::size_t rows, Activati
                                 affine_gelu_quantize_tile(raw, tile_rest, end - begin, n, at.q, at.scale, at.zero);
                                 return;
                               }
+                              // Inside the tiles' parallel region, affine_rows runs on this thread alone.
+                              affine_rows(raw, tile_rest, end - begin, n);
                               for (std::size_t r = 0; r < end - begin; ++r) {
                                 float* row = raw + r * n;
-                                for (std::size_t c = 0; c < n; ++c) {
-                                  const float v = internal::affine_value(row, tile_rest, r, c);
-                                  row[c] = epilogue == Epilogue::kTanh ? std::tanh(v) : v;
+                                if (epilogue == Epilogue::kTanh) {
+                                  for (std::size_t c = 0; c < n; ++c) row[c] = std::tanh(row[c]);
                                 }
                                 quantize_row(row, n, at.q + r * n, at.scale + r, at.zero + r);
                               }
