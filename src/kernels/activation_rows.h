@@ -92,7 +92,7 @@ class ActivationRows {
   std::size_t cols_ = 0;
   const float* fp32_ = nullptr;
   // fp32: rows written through targets(); int8: values before quantization
-  // (or a Linear's raw GEMM output, before Linear::finish). Grown when first
+  // (the attention context, before its quantization). Grown when first
   // asked for: fp32 rows that are only read in place never need it.
   base::HugeVector<float> staging_;
   base::HugeVector<Bf16> bf16_;

@@ -66,10 +66,12 @@ void apply_epilogue(float* y, std::size_t n, Epilogue epilogue) {
 constexpr std::size_t kTileBytes = 256 << 10;
 
 // Rows per tile for `out` output columns: a multiple of 16 (brgemm's row
-// blocking), 16 .. 256.
+// blocking), 32 .. 256. At least 32, so that each pass over the weights
+// (which stream from L3 when they outgrow L2, e.g. 768 x 3072) feeds 32
+// rows' worth of arithmetic.
 std::size_t tile_rows(std::size_t out) {
   const std::size_t rows = kTileBytes / (out * sizeof(float)) / 16 * 16;
-  return std::clamp<std::size_t>(rows, 16, 256);
+  return std::clamp<std::size_t>(rows, 32, 256);
 }
 
 // Sets omp_get_max_threads() of this thread to 1 for its lifetime: oneDNN

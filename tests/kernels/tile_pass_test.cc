@@ -50,8 +50,9 @@ struct Shape {
 };
 
 // Shapes whose int8 tiles (256 KiB of output: 32 rows of 1536, 160 of 384,
-// 256 of 80) leave a remainder, and one smaller than a tile.
-constexpr Shape kShapes[] = {{300, 1536, 96}, {1000, 384, 40}, {300, 80, 64}, {5, 384, 33}};
+// 256 of 80; at least 32 rows: 32 of 3072) leave a remainder, and one
+// smaller than a tile.
+constexpr Shape kShapes[] = {{300, 1536, 96}, {1000, 384, 40}, {300, 80, 64}, {70, 3072, 16}, {5, 384, 33}};
 
 TEST(TilePassTest, EveryRowOnceWithTheWholeGemmsValues) {
   std::mt19937 rng(41);
