@@ -98,6 +98,13 @@ TileBuffers& tile_buffers() {
   return buffers;
 }
 
+// The fp32 / bf16 output of a TilePass forward without a y: one buffer per
+// calling thread, shared by every Linear (a model's layers run one at a time).
+base::HugeVector<float>& pass_output() {
+  thread_local base::HugeVector<float> output;
+  return output;
+}
+
 DataType weight_type(Precision p) {
   switch (p) {
     case Precision::kBf16: return DataType::bf16;
@@ -130,8 +137,6 @@ struct Linear::Impl {
     std::size_t scratchpad_bytes = 0;
   };
   mutable std::unordered_map<std::size_t, Tile> tiles;
-  // fp32 / bf16 output of a TilePass forward without a y.
-  mutable base::HugeVector<float> y_buffer;
   // Buffers of the fp32-input forward for bf16 / int8 (thread-compatible contract).
   mutable std::vector<Bf16> x_bf16;
   mutable std::vector<std::uint8_t> x_q;
@@ -464,8 +469,9 @@ base::Status Linear::forward(const ActivationRows& x, std::size_t rows, float* y
     });
   }
   if (y == nullptr) {
-    if (impl.y_buffer.size() < rows * n) impl.y_buffer.resize(rows * n);
-    y = impl.y_buffer.data();
+    base::HugeVector<float>& output = pass_output();
+    if (output.size() < rows * n) output.resize(rows * n);
+    y = output.data();
   }
   RowAffine rest;
   WINNOW_RETURN_IF_ERROR(forward(x, rows, y, rest));

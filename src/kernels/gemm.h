@@ -79,9 +79,9 @@ class Linear {
   // after another, and runs the pass on a tile as soon as its GEMM wrote it,
   // so the fp32 output never leaves the core's cache; fp32 and bf16 run the
   // whole GEMM (bias and epilogue fused), then the pass over chunks of rows
-  // in parallel. y [rows, out_features] receives the output; null: the
-  // Linear's own buffers (a tile per thread for int8), for a pass that
-  // consumes the output. A tile's rows are computed exactly as the untiled
+  // in parallel. y [rows, out_features] receives the output; null: buffers
+  // of the calling thread shared by all Linears (a tile per thread for
+  // int8), for a pass that consumes the output. A tile's rows are computed exactly as the untiled
   // GEMM computes them (int8 accumulates in s32).
   base::Status forward(const ActivationRows& x, std::size_t rows, float* y, const TilePass& pass) const;
 
