@@ -47,15 +47,18 @@ void ActivationRows::assign(const float* x, std::size_t rows) {
 }
 
 ActivationRows::Targets ActivationRows::targets() {
-  if (precision_ == base::Precision::kBf16) return {nullptr, bf16_.data()};
+  if (precision_ == base::Precision::kBf16) return {.bf16 = bf16_.data()};
   grow(staging_, rows_ * cols_);
-  return {staging_.data(), nullptr};
+  if (precision_ == base::Precision::kInt8) {
+    return {.fp32 = staging_.data(), .q = q_.data(), .scale = scale_.data(), .zero = zero_.data()};
+  }
+  return {.fp32 = staging_.data()};
 }
 
-void ActivationRows::complete(std::size_t rows) {
+void ActivationRows::complete(std::size_t rows, bool quantized) {
   switch (precision_) {
     case base::Precision::kInt8:
-      quantize_rows(staging_.data(), rows, cols_, q_.data(), scale_.data(), zero_.data());
+      if (!quantized) quantize_rows(staging_.data(), rows, cols_, q_.data(), scale_.data(), zero_.data());
       break;
     case base::Precision::kFp32:
     case base::Precision::kAuto:

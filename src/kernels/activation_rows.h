@@ -11,7 +11,7 @@
 // the producing pass where a kernel does that: add_layer_norm (layer_norm.h)
 // writes the bf16 copy or the quantized rows as it normalises; a Linear
 // writes its output, epilogue applied, straight into the next Linear's input
-// (Linear::forward / finish); attention writes through targets(). Anything
+// (Linear::forward); attention writes through targets(). Anything
 // else hands fp32 rows to assign().
 #pragma once
 
@@ -46,15 +46,21 @@ class ActivationRows {
   void assign(const float* x, std::size_t rows);
 
   // For a pass that writes fp32 or bf16 values itself (attention): exactly
-  // one of the two is set. Write the rows there, then call complete(rows).
+  // one of fp32 and bf16 is set. Write the rows there, then call
+  // complete(rows). int8 also sets q, scale and zero, for a pass that
+  // quantizes its rows itself while they are in cache (quantize_row).
   struct Targets {
     float* fp32 = nullptr;
     Bf16* bf16 = nullptr;
+    std::uint8_t* q = nullptr;
+    float* scale = nullptr;
+    float* zero = nullptr;
   };
   Targets targets();
-  // Makes rows written through targets() readable: int8 quantizes them;
-  // fp32 reads them in place; bf16 has nothing left to do.
-  void complete(std::size_t rows);
+  // Makes rows written through targets() readable: int8 quantizes them
+  // unless `quantized` says the pass wrote q, scale and zero itself; fp32
+  // reads them in place; bf16 has nothing left to do.
+  void complete(std::size_t rows, bool quantized = false);
 
   // For a pass that writes fp32 rows to `fp32` and, in the same pass, the
   // form this precision reads: the pointers to write it through (bf16: bf16;
@@ -65,6 +71,12 @@ class ActivationRows {
     std::uint8_t* q = nullptr;
     float* scale = nullptr;
     float* zero = nullptr;
+    // The same pointers from row `row` on (rows of `cols`), for a pass
+    // handed one tile of the rows (tile_pass.h).
+    Copies at(std::size_t row, std::size_t cols) const {
+      return {bf16 == nullptr ? nullptr : bf16 + row * cols, q == nullptr ? nullptr : q + row * cols,
+              scale == nullptr ? nullptr : scale + row, zero == nullptr ? nullptr : zero + row};
+    }
   };
   Copies copies_for(const float* fp32);
 
@@ -80,7 +92,7 @@ class ActivationRows {
   std::size_t cols_ = 0;
   const float* fp32_ = nullptr;
   // fp32: rows written through targets(); int8: values before quantization
-  // (or a Linear's raw GEMM output, before Linear::finish). Grown when first
+  // (the attention context, before its quantization). Grown when first
   // asked for: fp32 rows that are only read in place never need it.
   base::HugeVector<float> staging_;
   base::HugeVector<Bf16> bf16_;

@@ -1,6 +1,7 @@
 #include "kernels/attention.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -12,6 +13,7 @@
 #include "base/cpu_features.h"
 #include "base/huge_pages.h"
 #include "kernels/dnnl_context.h"
+#include "kernels/quantize.h"
 #include "kernels/simd.h"
 
 namespace winnow::kernels {
@@ -85,6 +87,7 @@ struct Attention::Impl {
   Simd simd = Simd::kNone;
   // Reused between calls (thread-compatible contract).
   mutable std::vector<simd::AttentionTask> tasks;
+  mutable std::vector<std::size_t> task_sequence;
   // Keyed by (rows, len). Mutable: filled lazily by the const forward().
   mutable std::map<std::pair<std::size_t, std::size_t>, BlockPrimitives> primitives;
 
@@ -183,6 +186,13 @@ base::Status Attention::forward(const AttentionRequest& request) const {
   if (request.out == nullptr && request.out_bf16 == nullptr) {
     return base::invalid_argument("Attention::forward: no output");
   }
+  const bool quantized = request.out_q != nullptr;
+  if (quantized != (request.out_scale != nullptr) || quantized != (request.out_zero != nullptr)) {
+    return base::invalid_argument("Attention::forward: out_q, out_scale and out_zero go together");
+  }
+  if (quantized && request.out == nullptr) {
+    return base::invalid_argument("Attention::forward: a quantized output needs the fp32 one");
+  }
   const RowAffine& f = request.affine;
   const bool affine = f.row_scale != nullptr || f.row_zero != nullptr || f.column_comp != nullptr;
   if (affine && (f.row_scale == nullptr || f.row_zero == nullptr || f.column_comp == nullptr)) {
@@ -200,7 +210,14 @@ base::Status Attention::forward(const AttentionRequest& request) const {
     if (f.bias != nullptr) return base::failed_precondition("attention bias needs a hand-written kernel");
     if (request.out == nullptr) return base::invalid_argument("Attention::forward: the oneDNN path writes fp32 only");
     std::vector<float> local;
-    return impl.forward_onednn(request, request.scratch != nullptr ? *request.scratch : local);
+    WINNOW_RETURN_IF_ERROR(impl.forward_onednn(request, request.scratch != nullptr ? *request.scratch : local));
+    if (quantized) {
+      const std::size_t rows = request.first_token_only ? request.offsets.size() - 1
+                                                        : static_cast<std::size_t>(request.offsets.back());
+      quantize_rows(request.out, rows, impl.num_heads * impl.head_dim, request.out_q, request.out_scale,
+                    request.out_zero);
+    }
+    return {};
   }
 
   simd::AttentionArgs args;
@@ -225,6 +242,11 @@ base::Status Attention::forward(const AttentionRequest& request) const {
   const std::size_t width = simd::kAttentionWidth;
   std::vector<simd::AttentionTask>& tasks = impl.tasks;
   tasks.clear();
+  // Per task its sequence, and per sequence its tasks not yet done: the
+  // thread that finishes a sequence quantizes its rows (out_q).
+  std::vector<std::size_t>& task_sequence = impl.task_sequence;
+  task_sequence.clear();
+  std::vector<std::atomic<int>> remaining(quantized ? sequences : 0);
   const std::size_t min_groups = std::max<std::size_t>(1, (4 * threads + sequences - 1) / sequences);
   for (std::size_t s = 0; s < sequences; ++s) {
     simd::AttentionTask task;
@@ -241,6 +263,8 @@ base::Status Attention::forward(const AttentionRequest& request) const {
       task.head = h;
       task.heads = std::min(group, heads - h);
       tasks.push_back(task);
+      task_sequence.push_back(s);
+      if (quantized) remaining[s].fetch_add(1, std::memory_order_relaxed);
     }
   }
   const Simd simd_kind = impl.simd;
@@ -260,6 +284,14 @@ base::Status Attention::forward(const AttentionRequest& request) const {
       simd::avx512::attention_bf16(args, task, scratch.data());
     } else {
       simd::avx512::attention_f32(args, task, scratch.data());
+    }
+    // acq_rel: the last thread of a sequence sees the rows the others wrote.
+    if (quantized && remaining[task_sequence[static_cast<std::size_t>(i)]].fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      const std::size_t hidden = heads * d;
+      for (std::size_t r = task.out_row; r < task.out_row + task.queries; ++r) {
+        quantize_row(request.out + r * hidden, hidden, request.out_q + r * hidden, request.out_scale + r,
+                     request.out_zero + r);
+      }
     }
   }
   return {};

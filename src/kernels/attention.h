@@ -57,6 +57,13 @@ struct AttentionRequest {
   // [rows, hidden] outputs; at least one. Must not overlap qkv.
   float* out = nullptr;
   Bf16* out_bf16 = nullptr;
+  // With `out`: each output row also quantized per row (quantize.h) into
+  // out_q [rows, hidden], out_scale and out_zero [rows], by the thread that
+  // finishes the row's sequence, while its rows are in cache: the int8
+  // context, ready for the output projection. All three or none.
+  std::uint8_t* out_q = nullptr;
+  float* out_scale = nullptr;
+  float* out_zero = nullptr;
   // The oneDNN path's score buffer, reused across calls (a temporary if null).
   std::vector<float>* scratch = nullptr;
 };

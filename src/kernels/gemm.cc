@@ -7,8 +7,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include <omp.h>
+
 #include "base/huge_pages.h"
 #include "kernels/dnnl_context.h"
+#include "kernels/row_pass.h"
 
 namespace winnow::kernels {
 
@@ -57,6 +60,51 @@ void apply_epilogue(float* y, std::size_t n, Epilogue epilogue) {
   }
 }
 
+// The int8 tiles' fp32 output stays within this many bytes, so that a tile
+// the GEMM just wrote is still in the core's L2 (1 MiB on Zen 4, beside the
+// weights being streamed) when its pass reads it.
+constexpr std::size_t kTileBytes = 256 << 10;
+
+// Rows per tile for `out` output columns: a multiple of 16 (brgemm's row
+// blocking), 32 .. 256. At least 32, so that each pass over the weights
+// (which stream from L3 when they outgrow L2, e.g. 768 x 3072) feeds 32
+// rows' worth of arithmetic.
+std::size_t tile_rows(std::size_t out) {
+  const std::size_t rows = kTileBytes / (out * sizeof(float)) / 16 * 16;
+  return std::clamp<std::size_t>(rows, 32, 256);
+}
+
+// Sets omp_get_max_threads() of this thread to 1 for its lifetime: oneDNN
+// sizes a primitive's parallel split by it when the primitive is created,
+// and a tile's GEMM runs on the one thread that calls it.
+class OneThread {
+ public:
+  OneThread() : saved_(omp_get_max_threads()) { omp_set_num_threads(1); }
+  ~OneThread() { omp_set_num_threads(saved_); }
+  OneThread(const OneThread&) = delete;
+  OneThread& operator=(const OneThread&) = delete;
+
+ private:
+  int saved_;
+};
+
+// Per-thread buffers of the tiled GEMM: the tile's output and oneDNN's scratchpad.
+struct TileBuffers {
+  base::HugeVector<float> output;
+  base::HugeVector<std::uint8_t> scratchpad;
+};
+TileBuffers& tile_buffers() {
+  thread_local TileBuffers buffers;
+  return buffers;
+}
+
+// The fp32 / bf16 output of a TilePass forward without a y: one buffer per
+// calling thread, shared by every Linear (a model's layers run one at a time).
+base::HugeVector<float>& pass_output() {
+  thread_local base::HugeVector<float> output;
+  return output;
+}
+
 DataType weight_type(Precision p) {
   switch (p) {
     case Precision::kBf16: return DataType::bf16;
@@ -81,17 +129,27 @@ struct Linear::Impl {
   std::vector<float> column_comp;   // int8: s_w[n] · Σ_k w_q[n][k]
   // Primitive per (row count, output type). Mutable: filled lazily by the const forward().
   mutable std::unordered_map<std::uint64_t, dnnl::matmul> primitives;
+  // int8 tiles: a one-thread primitive per row count, with its scratchpad
+  // (user-managed: each thread passes its own, as tiles run concurrently).
+  struct Tile {
+    dnnl::matmul matmul;
+    memory::desc scratchpad_md;
+    std::size_t scratchpad_bytes = 0;
+  };
+  mutable std::unordered_map<std::size_t, Tile> tiles;
   // Buffers of the fp32-input forward for bf16 / int8 (thread-compatible contract).
   mutable std::vector<Bf16> x_bf16;
   mutable std::vector<std::uint8_t> x_q;
   mutable std::vector<float> x_scale, x_zero;
 
-  dnnl::matmul::primitive_desc make_pd(memory::dim m, const memory::desc& wmd, DataType dst) const {
+  dnnl::matmul::primitive_desc make_pd(memory::dim m, const memory::desc& wmd, DataType dst,
+                                       bool user_scratchpad = false) const {
     const auto k = static_cast<memory::dim>(in_features);
     const auto n = static_cast<memory::dim>(out_features);
     memory::desc src_md({m, k}, src_type(precision), Tag::ab);
     memory::desc dst_md({m, n}, dst, Tag::ab);
     dnnl::primitive_attr attr;
+    if (user_scratchpad) attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     memory::desc bias_md;
     if (precision == Precision::kInt8) {
       // Constant per-channel scales keep oneDNN on its brgemm kernels (runtime
@@ -122,6 +180,24 @@ struct Linear::Impl {
         .first->second;
   }
 
+  const Tile& tile(std::size_t rows) const {
+    auto it = tiles.find(rows);
+    if (it != tiles.end()) return it->second;
+    if (tiles.size() >= kMaxCachedShapes) tiles.clear();
+    OneThread one;
+    const dnnl::matmul::primitive_desc pd =
+        make_pd(static_cast<memory::dim>(rows), weights_md, DataType::f32, /*user_scratchpad=*/true);
+    return tiles.emplace(rows, Tile{dnnl::matmul(pd), pd.scratchpad_desc(), pd.scratchpad_desc().get_size()})
+        .first->second;
+  }
+
+  // int8: raw = s_w · (x · W_qᵀ) in tiles of tile_rows(out_features) rows,
+  // the tiles spread over the threads, each tile handed to after(raw tile,
+  // begin, end) by the thread that computed it. y [rows, out_features] holds
+  // the output, or null: a per-thread tile buffer.
+  template <typename After>
+  base::Status run_tiles(const std::uint8_t* x, std::size_t rows, float* y, const After& after) const;
+
   // OK if `rows_of` has room for `rows` rows of `cols` in this layer's
   // precision (and, as an input, fp32 rows were pointed at).
   base::Status check_rows(const ActivationRows& rows_of, std::size_t rows, std::size_t cols, bool input) const;
@@ -150,6 +226,66 @@ struct Linear::Impl {
     return {};
   }
 };
+
+template <typename After>
+base::Status Linear::Impl::run_tiles(const std::uint8_t* x, std::size_t rows, float* y, const After& after) const {
+  if (rows == 0) return {};
+  const std::size_t k = in_features, n = out_features;
+  const std::size_t per_tile = tile_rows(n);
+  const std::size_t count = (rows + per_tile - 1) / per_tile;
+  // Primitives first, on this thread (the caches are not shared safely).
+  const Tile* full = nullptr;
+  const Tile* last = nullptr;
+  try {
+    if (rows >= per_tile) full = &tile(per_tile);
+    if (rows % per_tile != 0) last = &tile(rows % per_tile);
+  } catch (const dnnl::error& e) {
+    return base::internal_error("oneDNN int8 matmul tile of " + shape_string(rows, in_features, out_features) + ": " +
+                                e.what());
+  }
+  std::string error;
+  const auto tasks = static_cast<std::int64_t>(count);
+#pragma omp parallel for schedule(dynamic, 1)
+  for (std::int64_t t = 0; t < tasks; ++t) {
+    const std::size_t begin = static_cast<std::size_t>(t) * per_tile;
+    const std::size_t m = std::min(per_tile, rows - begin);
+    const Tile& p = m == per_tile ? *full : *last;
+    TileBuffers& buffers = tile_buffers();
+    float* out = y;
+    if (out != nullptr) {
+      out += begin * n;
+    } else {
+      if (buffers.output.size() < per_tile * n) buffers.output.resize(per_tile * n);
+      out = buffers.output.data();
+    }
+    if (buffers.scratchpad.size() < p.scratchpad_bytes) buffers.scratchpad.resize(p.scratchpad_bytes);
+    bool ok = true;
+    try {
+      const dnnl::engine& engine = internal::cpu_engine();
+      const auto md = static_cast<memory::dim>(m);
+      memory src({{md, static_cast<memory::dim>(k)}, DataType::u8, Tag::ab}, engine,
+                 const_cast<std::uint8_t*>(x + begin * k));
+      memory dst({{md, static_cast<memory::dim>(n)}, DataType::f32, Tag::ab}, engine, out);
+      std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
+      if (p.scratchpad_bytes > 0) {
+        args.emplace(DNNL_ARG_SCRATCHPAD, memory(p.scratchpad_md, engine, buffers.scratchpad.data()));
+      }
+      dnnl::stream& stream = internal::thread_stream();
+      p.matmul.execute(stream, args);
+      stream.wait();
+    } catch (const dnnl::error& e) {
+      ok = false;
+#pragma omp critical(winnow_linear_tiles)
+      if (error.empty()) error = e.what();
+    }
+    if (ok) after(out, begin, begin + m);
+  }
+  if (!error.empty()) {
+    return base::internal_error("oneDNN int8 matmul tiles of " + shape_string(rows, in_features, out_features) +
+                                ": " + error);
+  }
+  return {};
+}
 
 Linear::Linear() = default;
 Linear::Linear(Linear&&) noexcept = default;
@@ -317,44 +453,79 @@ base::Status Linear::forward(const ActivationRows& x, std::size_t rows, float* y
   return base::internal_error("Linear: unresolved precision");
 }
 
+base::Status Linear::forward(const ActivationRows& x, std::size_t rows, float* y, const TilePass& pass) const {
+  if (!impl_) return base::failed_precondition("Linear::forward on an empty Linear");
+  const Impl& impl = *impl_;
+  WINNOW_RETURN_IF_ERROR(impl.check_rows(x, rows, impl.in_features, /*input=*/true));
+  if (rows == 0) return {};
+  const std::size_t n = impl.out_features;
+  if (impl.precision == Precision::kInt8) {
+    if (impl.epilogue != Epilogue::kNone) {
+      return base::failed_precondition("Linear: an int8 layer with an epilogue writes ActivationRows, not fp32");
+    }
+    const RowAffine rest = affine(x.quantized());
+    return impl.run_tiles(x.quantized().values, rows, y, [&](float* tile, std::size_t begin, std::size_t end) {
+      pass(tile, internal::affine_of_row(rest, begin), begin, end);
+    });
+  }
+  if (y == nullptr) {
+    base::HugeVector<float>& output = pass_output();
+    if (output.size() < rows * n) output.resize(rows * n);
+    y = output.data();
+  }
+  RowAffine rest;
+  WINNOW_RETURN_IF_ERROR(forward(x, rows, y, rest));
+  const auto chunks = static_cast<std::int64_t>((rows + internal::kRowChunk - 1) / internal::kRowChunk);
+#pragma omp parallel for schedule(static)
+  for (std::int64_t c = 0; c < chunks; ++c) {
+    const std::size_t begin = static_cast<std::size_t>(c) * internal::kRowChunk;
+    const std::size_t end = std::min<std::size_t>(rows, begin + internal::kRowChunk);
+    pass(y + begin * n, rest, begin, end);
+  }
+  return {};
+}
+
 base::Status Linear::forward(const ActivationRows& x, std::size_t rows, ActivationRows& y) const {
   if (!impl_) return base::failed_precondition("Linear::forward on an empty Linear");
   const Impl& impl = *impl_;
   WINNOW_RETURN_IF_ERROR(impl.check_rows(x, rows, impl.in_features, /*input=*/true));
   WINNOW_RETURN_IF_ERROR(impl.check_rows(y, rows, impl.out_features, /*input=*/false));
-  const ActivationRows::Targets out = y.targets();
   switch (impl.precision) {
-    case Precision::kFp32:
-      WINNOW_RETURN_IF_ERROR(impl.run(x.fp32(), rows, out.fp32, DataType::f32));
+    case Precision::kFp32: {
+      WINNOW_RETURN_IF_ERROR(impl.run(x.fp32(), rows, y.targets().fp32, DataType::f32));
       y.complete(rows);
       return {};
+    }
     case Precision::kBf16:
-      return impl.run(x.bf16(), rows, out.bf16, DataType::bf16);
-    case Precision::kInt8:
-      return impl.run(x.quantized().values, rows, out.fp32, DataType::f32);  // raw, until finish()
+      return impl.run(x.bf16(), rows, y.targets().bf16, DataType::bf16);
+    case Precision::kInt8: {
+      const std::size_t n = impl.out_features;
+      const RowAffine rest = affine(x.quantized());
+      const ActivationRows::Copies q = y.copies_for(nullptr);  // int8 keeps no fp32 rows
+      const Epilogue epilogue = impl.epilogue;
+      return impl.run_tiles(x.quantized().values, rows, nullptr,
+                            [&](float* raw, std::size_t begin, std::size_t end) {
+                              const RowAffine tile_rest = internal::affine_of_row(rest, begin);
+                              const ActivationRows::Copies at = q.at(begin, n);
+                              if (epilogue == Epilogue::kGeluErf) {
+                                affine_gelu_quantize_tile(raw, tile_rest, end - begin, n, at.q, at.scale, at.zero);
+                                return;
+                              }
+                              // Inside the tiles' parallel region, affine_rows runs on this thread alone.
+                              affine_rows(raw, tile_rest, end - begin, n);
+                              for (std::size_t r = 0; r < end - begin; ++r) {
+                                float* row = raw + r * n;
+                                if (epilogue == Epilogue::kTanh) {
+                                  for (std::size_t c = 0; c < n; ++c) row[c] = std::tanh(row[c]);
+                                }
+                                quantize_row(row, n, at.q + r * n, at.scale + r, at.zero + r);
+                              }
+                            });
+    }
     case Precision::kAuto:
       break;
   }
   return base::internal_error("Linear: unresolved precision");
-}
-
-base::Status Linear::finish(const ActivationRows& x, std::size_t rows, ActivationRows& y) const {
-  if (!impl_ || impl_->precision != Precision::kInt8) return {};
-  const Impl& impl = *impl_;
-  WINNOW_RETURN_IF_ERROR(impl.check_rows(x, rows, impl.in_features, /*input=*/true));
-  WINNOW_RETURN_IF_ERROR(impl.check_rows(y, rows, impl.out_features, /*input=*/false));
-  const std::size_t n = impl.out_features;
-  float* raw = y.targets().fp32;
-  const RowAffine rest = affine(x.quantized());
-  const ActivationRows::Copies q = y.copies_for(nullptr);  // int8 keeps no fp32 rows
-  if (impl.epilogue == Epilogue::kGeluErf) {
-    affine_gelu_quantize(raw, rest, rows, n, q.q, q.scale, q.zero);
-  } else {
-    affine_rows(raw, rest, rows, n);
-    apply_epilogue(raw, rows * n, impl.epilogue);
-    quantize_rows(raw, rows, n, q.q, q.scale, q.zero);
-  }
-  return {};
 }
 
 base::Status Linear::forward(const Bf16* x, std::size_t rows, float* y) const {

@@ -18,6 +18,7 @@
 #include "kernels/precision.h"
 #include "kernels/quantize.h"
 #include "kernels/row_affine.h"
+#include "kernels/tile_pass.h"
 
 namespace winnow::kernels {
 
@@ -71,16 +72,26 @@ class Linear {
   // epilogue is refused here: the form below applies it.
   base::Status forward(const ActivationRows& x, std::size_t rows, float* y, RowAffine& rest) const;
 
+  // The layer on rows held in its precision, finished by `pass` (tile_pass.h)
+  // rather than by a later pass over the whole output: y = x · Wᵀ as above,
+  // then pass(y rows, rest, begin, end) for every row. int8 computes the GEMM
+  // in tiles of rows (kTileBytes of output), each thread its own tiles one
+  // after another, and runs the pass on a tile as soon as its GEMM wrote it,
+  // so the fp32 output never leaves the core's cache; fp32 and bf16 run the
+  // whole GEMM (bias and epilogue fused), then the pass over chunks of rows
+  // in parallel. y [rows, out_features] receives the output; null: buffers
+  // of the calling thread shared by all Linears (a tile per thread for
+  // int8), for a pass that consumes the output. A tile's rows are computed exactly as the untiled
+  // GEMM computes them (int8 accumulates in s32).
+  base::Status forward(const ActivationRows& x, std::size_t rows, float* y, const TilePass& pass) const;
+
   // y = epilogue(x · Wᵀ + b) as the next Linear's input rows (y.precision()
-  // == precision(), y.cols() == out_features()), in two steps so that
-  // profiles time them apart. forward() runs the GEMM: for fp32 and bf16 that
-  // is all (bias and epilogue fused, bf16 written as bf16 by the GEMM); for
-  // int8 it leaves the raw output in y, and finish() then dequantizes it,
-  // applies the epilogue and quantizes it per row in one pass (GELU; the
-  // other epilogues in three). finish() does nothing for fp32 and bf16. x
-  // must be unchanged between the two calls.
+  // == precision(), y.cols() == out_features()). fp32 and bf16: the GEMM with
+  // bias and epilogue fused (bf16 written as bf16 by the GEMM); int8: the
+  // GEMM in tiles as above, each tile dequantized, passed through the
+  // epilogue and quantized per row while in cache (GELU in one pass, the
+  // other epilogues in three).
   base::Status forward(const ActivationRows& x, std::size_t rows, ActivationRows& y) const;
-  base::Status finish(const ActivationRows& x, std::size_t rows, ActivationRows& y) const;
 
   // y[rows, out_features] = epilogue(x[rows, in_features] · Wᵀ + b), any
   // precision (bf16 and int8 convert or quantize x first, into a buffer of

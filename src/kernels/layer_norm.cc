@@ -69,6 +69,59 @@ void layer_norm(const float* x, std::size_t rows, std::size_t cols, const float*
   }
 }
 
+namespace {
+
+// Row i of add_layer_norm: y_row / out_row and the copies at row i, affine's
+// row 0 is row i.
+void add_layer_norm_one(const float* y_row, const RowAffine& affine, const float* residual_row, std::size_t cols,
+                        const float* gamma, const float* beta, float eps, float* out_row,
+                        const ActivationRows::Copies& at, bool avx512) {
+  if (avx512) {
+    simd::avx512::add_layer_norm(y_row, affine, residual_row, 1, cols, gamma, beta, eps, out_row,
+                                 reinterpret_cast<std::uint16_t*>(at.bf16), at.q, at.scale, at.zero);
+  } else {
+    add_layer_norm_row_portable(y_row, affine, residual_row, 0, cols, gamma, beta, eps, out_row, at);
+  }
+}
+
+// Row i of add_residual_layer_norm, likewise.
+void add_residual_layer_norm_one(const float* raw, const RowAffine& affine, float* sum, std::size_t cols,
+                                 const float* gamma, const float* beta, float eps, float* row,
+                                 const ActivationRows::Copies& at) {
+  if (raw != nullptr) {
+    if (affine.row_scale == nullptr && affine.bias == nullptr) {
+#pragma omp simd
+      for (std::size_t c = 0; c < cols; ++c) sum[c] += raw[c];
+    } else {
+      for (std::size_t c = 0; c < cols; ++c) sum[c] += internal::affine_value(raw, affine, 0, c);
+    }
+  }
+  float mean_sum = 0.0f;
+#pragma omp simd reduction(+ : mean_sum)
+  for (std::size_t c = 0; c < cols; ++c) mean_sum += sum[c];
+  const float mean = mean_sum / static_cast<float>(cols);
+  float squares = 0.0f;
+#pragma omp simd reduction(+ : squares)
+  for (std::size_t c = 0; c < cols; ++c) {
+    const float d = sum[c] - mean;
+    squares += d * d;
+  }
+  const float inv_std = 1.0f / std::sqrt(squares / static_cast<float>(cols) + eps);
+  if (beta != nullptr) {
+#pragma omp simd
+    for (std::size_t c = 0; c < cols; ++c) row[c] = (sum[c] - mean) * inv_std * gamma[c] + beta[c];
+  } else {
+#pragma omp simd
+    for (std::size_t c = 0; c < cols; ++c) row[c] = (sum[c] - mean) * inv_std * gamma[c];
+  }
+  if (at.bf16 != nullptr) {
+    for (std::size_t c = 0; c < cols; ++c) at.bf16[c] = to_bf16(row[c]);
+  }
+  if (at.q != nullptr) quantize_row(row, cols, at.q, at.scale, at.zero);
+}
+
+}  // namespace
+
 void add_layer_norm(const float* y, const RowAffine& affine, const float* residual, std::size_t rows,
                     std::size_t cols, const float* gamma, const float* beta, float eps, float* out,
                     ActivationRows* next) {
@@ -78,16 +131,8 @@ void add_layer_norm(const float* y, const RowAffine& affine, const float* residu
 #pragma omp parallel for schedule(static, internal::kRowChunk)
   for (std::int64_t r = 0; r < n; ++r) {
     const auto i = static_cast<std::size_t>(r);
-    if (avx512) {
-      simd::avx512::add_layer_norm(
-          y + i * cols, internal::affine_of_row(affine, i), residual + i * cols, 1, cols, gamma, beta, eps,
-          out + i * cols,
-          copies.bf16 == nullptr ? nullptr : reinterpret_cast<std::uint16_t*>(copies.bf16) + i * cols,
-          copies.q == nullptr ? nullptr : copies.q + i * cols, copies.scale == nullptr ? nullptr : copies.scale + i,
-          copies.zero == nullptr ? nullptr : copies.zero + i);
-    } else {
-      add_layer_norm_row_portable(y, affine, residual, i, cols, gamma, beta, eps, out, copies);
-    }
+    add_layer_norm_one(y + i * cols, internal::affine_of_row(affine, i), residual + i * cols, cols, gamma, beta, eps,
+                       out + i * cols, copies.at(i, cols), avx512);
   }
 }
 
@@ -99,39 +144,29 @@ void add_residual_layer_norm(const float* y, const RowAffine& affine, float* res
 #pragma omp parallel for schedule(static, internal::kRowChunk)
   for (std::int64_t r = 0; r < n; ++r) {
     const auto i = static_cast<std::size_t>(r);
-    float* sum = residual + i * cols;
-    if (y != nullptr) {
-      const float* raw = y + i * cols;
-      if (affine.row_scale == nullptr && affine.bias == nullptr) {
-#pragma omp simd
-        for (std::size_t c = 0; c < cols; ++c) sum[c] += raw[c];
-      } else {
-        for (std::size_t c = 0; c < cols; ++c) sum[c] += internal::affine_value(raw, affine, i, c);
-      }
-    }
-    float* row = normed + i * cols;
-    float mean_sum = 0.0f;
-#pragma omp simd reduction(+ : mean_sum)
-    for (std::size_t c = 0; c < cols; ++c) mean_sum += sum[c];
-    const float mean = mean_sum / static_cast<float>(cols);
-    float squares = 0.0f;
-#pragma omp simd reduction(+ : squares)
-    for (std::size_t c = 0; c < cols; ++c) {
-      const float d = sum[c] - mean;
-      squares += d * d;
-    }
-    const float inv_std = 1.0f / std::sqrt(squares / static_cast<float>(cols) + eps);
-    if (beta != nullptr) {
-#pragma omp simd
-      for (std::size_t c = 0; c < cols; ++c) row[c] = (sum[c] - mean) * inv_std * gamma[c] + beta[c];
-    } else {
-#pragma omp simd
-      for (std::size_t c = 0; c < cols; ++c) row[c] = (sum[c] - mean) * inv_std * gamma[c];
-    }
-    if (copies.bf16 != nullptr) {
-      for (std::size_t c = 0; c < cols; ++c) copies.bf16[i * cols + c] = to_bf16(row[c]);
-    }
-    if (copies.q != nullptr) quantize_row(row, cols, copies.q + i * cols, copies.scale + i, copies.zero + i);
+    add_residual_layer_norm_one(y == nullptr ? nullptr : y + i * cols, internal::affine_of_row(affine, i),
+                                residual + i * cols, cols, gamma, beta, eps, normed + i * cols, copies.at(i, cols));
+  }
+}
+
+void add_layer_norm_tile(const float* y, const RowAffine& affine, const float* residual, std::size_t begin,
+                         std::size_t end, std::size_t cols, const float* gamma, const float* beta, float eps,
+                         float* out, const ActivationRows::Copies& copies) {
+  const bool avx512 = base::cpu_features().avx512;
+  for (std::size_t i = begin; i < end; ++i) {
+    const std::size_t t = i - begin;
+    add_layer_norm_one(y + t * cols, internal::affine_of_row(affine, t), residual + i * cols, cols, gamma, beta, eps,
+                       out + i * cols, copies.at(i, cols), avx512);
+  }
+}
+
+void add_residual_layer_norm_tile(const float* y, const RowAffine& affine, float* residual, std::size_t begin,
+                                  std::size_t end, std::size_t cols, const float* gamma, const float* beta, float eps,
+                                  float* normed, const ActivationRows::Copies& copies) {
+  for (std::size_t i = begin; i < end; ++i) {
+    const std::size_t t = i - begin;
+    add_residual_layer_norm_one(y == nullptr ? nullptr : y + t * cols, internal::affine_of_row(affine, t),
+                                residual + i * cols, cols, gamma, beta, eps, normed + i * cols, copies.at(i, cols));
   }
 }
 

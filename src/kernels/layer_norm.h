@@ -40,4 +40,16 @@ void add_residual_layer_norm(const float* y, const RowAffine& affine, float* res
                              std::size_t cols, const float* gamma, const float* beta, float eps, float* normed,
                              ActivationRows* next = nullptr);
 
+// The two residual steps on the rows of one tile of a GEMM's output,
+// sequentially, on the caller's thread (a TilePass, tile_pass.h): y and
+// affine start at the tile's first row, which is row `begin` of residual,
+// out / normed and copies (from next->copies_for(out or normed), taken once
+// before the GEMM). Row for row the same results as the parallel forms.
+void add_layer_norm_tile(const float* y, const RowAffine& affine, const float* residual, std::size_t begin,
+                         std::size_t end, std::size_t cols, const float* gamma, const float* beta, float eps,
+                         float* out, const ActivationRows::Copies& copies);
+void add_residual_layer_norm_tile(const float* y, const RowAffine& affine, float* residual, std::size_t begin,
+                                  std::size_t end, std::size_t cols, const float* gamma, const float* beta, float eps,
+                                  float* normed, const ActivationRows::Copies& copies);
+
 }  // namespace winnow::kernels

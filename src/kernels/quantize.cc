@@ -57,27 +57,42 @@ void quantize_rows(const float* x, std::size_t rows, std::size_t cols, std::uint
   }
 }
 
+namespace {
+
+// Row i of affine_gelu_quantize (its arrays start at row 0 of the affine).
+void affine_gelu_quantize_row(float* raw, const RowAffine& affine, std::size_t i, std::size_t cols, std::uint8_t* q,
+                              float* scale, float* zero, bool avx512) {
+  float* row = raw + i * cols;
+  if (avx512) {
+    thread_local std::vector<float> row_buffer;
+    if (row_buffer.size() < cols) row_buffer.resize(cols);
+    simd::avx512::affine_gelu_quantize(row, internal::affine_of_row(affine, i), 1, cols, q + i * cols, scale + i,
+                                       zero + i, row_buffer.data());
+  } else {
+    for (std::size_t c = 0; c < cols; ++c) {
+      const float v = internal::affine_value(row, affine, i, c);
+      row[c] = 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f));
+    }
+    quantize_row_portable(row, cols, q + i * cols, scale + i, zero + i);
+  }
+}
+
+}  // namespace
+
 void affine_gelu_quantize(float* raw, const RowAffine& affine, std::size_t rows, std::size_t cols, std::uint8_t* q,
                           float* scale, float* zero) {
   const auto n = static_cast<std::int64_t>(rows);
   const bool avx512 = use_avx512();
 #pragma omp parallel for schedule(static, internal::kRowChunk)
   for (std::int64_t r = 0; r < n; ++r) {
-    const auto i = static_cast<std::size_t>(r);
-    float* row = raw + i * cols;
-    if (avx512) {
-      thread_local std::vector<float> row_buffer;
-      if (row_buffer.size() < cols) row_buffer.resize(cols);
-      simd::avx512::affine_gelu_quantize(row, internal::affine_of_row(affine, i), 1, cols, q + i * cols, scale + i,
-                                         zero + i, row_buffer.data());
-    } else {
-      for (std::size_t c = 0; c < cols; ++c) {
-        const float v = internal::affine_value(row, affine, i, c);
-        row[c] = 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f));
-      }
-      quantize_row_portable(row, cols, q + i * cols, scale + i, zero + i);
-    }
+    affine_gelu_quantize_row(raw, affine, static_cast<std::size_t>(r), cols, q, scale, zero, avx512);
   }
+}
+
+void affine_gelu_quantize_tile(float* raw, const RowAffine& affine, std::size_t rows, std::size_t cols,
+                               std::uint8_t* q, float* scale, float* zero) {
+  const bool avx512 = use_avx512();
+  for (std::size_t r = 0; r < rows; ++r) affine_gelu_quantize_row(raw, affine, r, cols, q, scale, zero, avx512);
 }
 
 void affine_rows(float* raw, const RowAffine& affine, std::size_t rows, std::size_t cols) {

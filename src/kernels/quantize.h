@@ -32,6 +32,12 @@ void quantize_rows(const float* x, std::size_t rows, std::size_t cols, std::uint
 // themselves.
 void quantize_row(const float* x, std::size_t cols, std::uint8_t* q, float* scale, float* zero);
 
+// The same on the rows of one tile, sequentially, on the caller's thread (a
+// TilePass, tile_pass.h): raw, affine, q, scale and zero all start at the
+// tile's first row. Row for row the same results as the parallel form.
+void affine_gelu_quantize_tile(float* raw, const RowAffine& affine, std::size_t rows, std::size_t cols,
+                               std::uint8_t* q, float* scale, float* zero);
+
 // raw := affine(raw) over raw [rows, cols], in place. Parallel over rows.
 void affine_rows(float* raw, const RowAffine& affine, std::size_t rows, std::size_t cols);
 

@@ -238,7 +238,6 @@ base::Status Encoder::run(const TokenBatch& batch, const Prepared& prepared, boo
   if (first_only) grow(ws.hidden, tokens * h);
   float* x = first_only ? ws.hidden.data() : out.data();
   grow(ws.qkv, tokens * 3 * h);
-  grow(ws.projected, tokens * h);
   ws.input.reserve(precision, tokens, h);
   ws.context.reserve(precision, tokens, h);
   ws.intermediate.reserve(precision, tokens, intermediate_size_);
@@ -254,19 +253,33 @@ base::Status Encoder::run(const TokenBatch& batch, const Prepared& prepared, boo
   }
   clock.lap(&EncoderProfile::embeddings);
   const bool bf16 = bf16_attention(precision);
-  // The residual step after attention and after the FFN: post-LN writes
-  // LN(state + y) over the state; pre-LN adds y to the state and writes its
-  // LN to `normed` (the last layer's final norm goes over the state itself).
+  // A projection and the residual step after it (after attention and after
+  // the FFN), the step run on each tile of the projection's output as the
+  // GEMM writes it (Linear::forward with a TilePass): post-LN writes LN(state
+  // + y) over the state; pre-LN adds y to the state and writes its LN to
+  // `normed` (the last layer's final norm goes over the state itself).
   // `next` receives the normalised rows as the next GEMM's input.
-  auto residual = [&](const kernels::RowAffine& affine, float* state, std::size_t rows, const LayerNormWeights& norm,
-                      bool final, kernels::ActivationRows* next) {
+  auto project_residual = [&](const kernels::Linear& linear, const kernels::ActivationRows& in, float* state,
+                              std::size_t rows, const LayerNormWeights& norm, bool final,
+                              kernels::ActivationRows* next) -> base::Status {
+    float* written = pre_norm_ && !final ? ws.normed.data() : state;
+    const kernels::ActivationRows::Copies copies =
+        next != nullptr ? next->copies_for(written) : kernels::ActivationRows::Copies{};
+    const float* gamma = norm.gamma.data();
     if (pre_norm_) {
-      kernels::add_residual_layer_norm(ws.projected.data(), affine, state, rows, h, norm.gamma.data(), norm.bias(),
-                                       eps_, final ? state : ws.normed.data(), next);
-    } else {
-      kernels::add_layer_norm(ws.projected.data(), affine, state, rows, h, norm.gamma.data(), norm.beta.data(), eps_,
-                              state, next);
+      const float* bias = norm.bias();
+      return linear.forward(in, rows, nullptr,
+                            [&](float* y, const kernels::RowAffine& rest, std::size_t begin, std::size_t end) {
+                              kernels::add_residual_layer_norm_tile(y, rest, state, begin, end, h, gamma, bias, eps_,
+                                                                    written, copies);
+                            });
     }
+    const float* beta = norm.beta.data();
+    return linear.forward(in, rows, nullptr,
+                          [&](float* y, const kernels::RowAffine& rest, std::size_t begin, std::size_t end) {
+                            kernels::add_layer_norm_tile(y, rest, state, begin, end, h, gamma, beta, eps_, state,
+                                                         copies);
+                          });
   };
   for (std::size_t l = 0; l < layers; ++l) {
     const Dense& d = prepared.layers[l];
@@ -296,19 +309,21 @@ base::Status Encoder::run(const TokenBatch& batch, const Prepared& prepared, boo
     const kernels::ActivationRows::Targets context = ws.context.targets();
     attention.out = context.fp32;
     attention.out_bf16 = context.bf16;
+    attention.out_q = context.q;  // int8: the context quantized as each sequence is done
+    attention.out_scale = context.scale;
+    attention.out_zero = context.zero;
     attention.scratch = &ws.attention_scratch;
     WINNOW_RETURN_IF_ERROR(attention_.forward(attention));
-    ws.context.complete(rows);
+    ws.context.complete(rows, /*quantized=*/true);
     float* state = x;
     if (last) {
       gather_first_rows(x, batch.offsets, h, out.data());
       state = out.data();
     }
     clock.lap(&EncoderProfile::attention);
-    WINNOW_RETURN_IF_ERROR(d.attention_out.forward(ws.context, rows, ws.projected.data(), affine));
+    WINNOW_RETURN_IF_ERROR(project_residual(d.attention_out, ws.context, state, rows, n.attention, /*final=*/false,
+                                            &ws.input));
     clock.lap(&EncoderProfile::attention_out);
-    residual(affine, state, rows, n.attention, /*final=*/false, &ws.input);
-    clock.lap(&EncoderProfile::norms);
     if (gated_ffn_) {
       WINNOW_RETURN_IF_ERROR(d.intermediate.forward(ws.input, rows, ws.gated.data(), affine));
       clock.lap(&EncoderProfile::ffn_in);
@@ -318,13 +333,10 @@ base::Status Encoder::run(const TokenBatch& batch, const Prepared& prepared, boo
     } else {
       WINNOW_RETURN_IF_ERROR(d.intermediate.forward(ws.input, rows, ws.intermediate));
       clock.lap(&EncoderProfile::ffn_in);
-      WINNOW_RETURN_IF_ERROR(d.intermediate.finish(ws.input, rows, ws.intermediate));
-      clock.lap(&EncoderProfile::ffn_act);
     }
-    WINNOW_RETURN_IF_ERROR(d.output.forward(ws.intermediate, rows, ws.projected.data(), affine));
+    WINNOW_RETURN_IF_ERROR(project_residual(d.output, ws.intermediate, state, rows, n.output, /*final=*/!more,
+                                            more ? &ws.input : nullptr));
     clock.lap(&EncoderProfile::ffn_out);
-    residual(affine, state, rows, n.output, /*final=*/!more, more ? &ws.input : nullptr);
-    clock.lap(&EncoderProfile::norms);
   }
   if (first_only && layers == 0) gather_first_rows(x, batch.offsets, h, out.data());
   return {};

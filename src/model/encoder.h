@@ -34,17 +34,19 @@
 namespace winnow::model {
 
 // Where forward passes spend their time, per stage, summed over calls
-// (milliseconds). GEMM stages include the int8 activations' quantization
-// where it is fused into the previous pass.
+// (milliseconds). A GEMM stage includes what is fused into it: the residual
+// steps of the two output projections (run on each tile of their output),
+// the int8 FFN's GELU and requantization, the int8 activations'
+// quantization.
 struct EncoderProfile {
   double embeddings = 0;     // embeddings + LayerNorm (+ the first conversion or quantization)
   double qkv = 0;            // the fused Q, K, V projection
   double attention = 0;      // softmax(Q·Kᵀ)·V (+ int8: the context's quantization)
-  double attention_out = 0;  // the output projection
-  double norms = 0;          // residual + LayerNorm, both of each layer
-  double ffn_in = 0;         // intermediate projection (+ GELU when fused)
-  double ffn_act = 0;        // int8: dequantization, GELU and quantization between the FFN's GEMMs
-  double ffn_out = 0;        // output projection
+  double attention_out = 0;  // the output projection + residual + LayerNorm
+  double norms = 0;          // residual + LayerNorm outside a GEMM (none today: both are fused)
+  double ffn_in = 0;         // intermediate projection + GELU (int8: + dequantization and quantization)
+  double ffn_act = 0;        // gated FFN: the gate's activation between the FFN's GEMMs
+  double ffn_out = 0;        // output projection + residual + LayerNorm
   double total() const {
     return embeddings + qkv + attention + attention_out + norms + ffn_in + ffn_act + ffn_out;
   }
@@ -58,7 +60,6 @@ struct EncoderWorkspace {
   template <typename T>
   using Buffer = base::HugeVector<T>;  // tens of MB, read in strided patterns: huge pages
   Buffer<float> qkv;        // [tokens, 3 · hidden]: the fused projection (int8: before its affine)
-  Buffer<float> projected;  // [tokens, hidden]: the output projections (int8: before their affine)
   Buffer<float> hidden;     // [tokens, hidden]: the running state in first-token mode
   Buffer<float> normed;     // pre-LN: [tokens, hidden], the LayerNorm's output the next GEMM reads
   Buffer<float> gated;      // gated FFN: [tokens, 2 · intermediate], both halves before the gate

@@ -13,6 +13,7 @@
 
 #include "base/cpu_features.h"
 #include "kernels/bf16.h"
+#include "kernels/quantize.h"
 
 namespace winnow::kernels {
 namespace {
@@ -346,6 +347,54 @@ TEST_F(AttentionRequestTest, RowAffineIsAppliedAsValuesAreRead) {
   request.out = out.data();
   ASSERT_TRUE(attention_.forward(request).ok());
   EXPECT_LE(max_error(out, false), 2e-4);
+}
+
+// The int8 context (out_q): each output row quantized per row, bitwise what
+// quantize_rows makes of the fp32 output, whichever thread finishes the
+// sequence (here every head is a task of its own: min_groups splits the
+// heads of 7 sequences over 2 threads), on every kernel and in first-token
+// mode.
+TEST_F(AttentionRequestTest, QuantizedContextIsTheFp32ContextQuantizedPerRow) {
+  auto onednn = Attention::create(kHeads, kDim, AttentionKernel::kOneDnn);
+  ASSERT_TRUE(onednn.ok());
+  for (const Attention* attention : {&attention_, &*onednn}) {
+    for (bool bf16 : {false, true}) {
+      if (bf16 && (attention->kernel_name() != "avx512" || !base::cpu_features().avx512_bf16)) continue;
+      for (bool first_only : {false, true}) {
+        SCOPED_TRACE(attention->kernel_name() + (bf16 ? " bf16" : " fp32") + (first_only ? " first" : " all"));
+        const std::size_t rows = first_only ? offsets_.size() - 1 : tokens_;
+        std::vector<float> out(rows * kHidden, -7.0f), scale(rows, -1.0f), zero(rows, -1.0f);
+        std::vector<std::uint8_t> q(rows * kHidden, 0);
+        AttentionRequest request;
+        request.qkv = qkv_.data();
+        request.offsets = offsets_;
+        request.bf16 = bf16;
+        request.first_token_only = first_only;
+        request.out = out.data();
+        request.out_q = q.data();
+        request.out_scale = scale.data();
+        request.out_zero = zero.data();
+        ASSERT_TRUE(attention->forward(request).ok());
+        EXPECT_LE(max_error(out, first_only), bf16 ? 0.15 : 2e-5);
+        std::vector<std::uint8_t> q_want(rows * kHidden);
+        std::vector<float> scale_want(rows), zero_want(rows);
+        quantize_rows(out.data(), rows, kHidden, q_want.data(), scale_want.data(), zero_want.data());
+        EXPECT_EQ(q, q_want);
+        EXPECT_EQ(scale, scale_want);
+        EXPECT_EQ(zero, zero_want);
+      }
+    }
+  }
+  // All three outputs or none, and only beside the fp32 one.
+  std::vector<float> out(tokens_ * kHidden), scale(tokens_);
+  std::vector<std::uint8_t> q(tokens_ * kHidden);
+  AttentionRequest request;
+  request.qkv = qkv_.data();
+  request.offsets = offsets_;
+  request.out = out.data();
+  request.out_q = q.data();
+  request.out_scale = scale.data();
+  EXPECT_EQ(attention_.forward(request).code(), base::StatusCode::kInvalidArgument);
 }
 
 TEST_F(AttentionRequestTest, OneDnnKernelAgreesWithTheHandWrittenOne) {
