@@ -25,6 +25,11 @@ void ServerModelFlags::add_to(CLI::App& command) {
                      "tokens waiting in one model's queue beyond which requests are refused at once (429 with "
                      "Retry-After)")
       ->check(CLI::Range(std::size_t{16}, std::size_t{1} << 30));
+  command.add_option("--score-cache-mb", score_cache_mb,
+                     "memory for cached rerank scores (MiB), shared by all local rerankers: a repeated query and "
+                     "document under the same model and settings answers without the model; 0: off")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 20))
+      ->capture_default_str();
 }
 
 void RegistryFlags::add_to(CLI::App& command) {
@@ -61,6 +66,9 @@ base::Result<std::unique_ptr<registry::ModelRegistry>> RegistryFlags::open(
     }
     options.batch_limits.token_budget = server->max_batch_tokens;
     options.max_queued_tokens = server->max_queued_tokens;
+    if (server->score_cache_mb > 0) {
+      options.score_cache = std::make_shared<rerankers::ScoreCache>(server->score_cache_mb << 20);
+    }
     options.log = [](const std::string& line) { std::cerr << "winnow: " << line << std::endl; };
   }
   return registry::ModelRegistry::create(options);

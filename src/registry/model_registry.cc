@@ -514,7 +514,8 @@ base::Result<ModelRegistry::Held> ModelRegistry::load_local(const std::shared_pt
     o.precision = entry.precision;
     o.extra_precisions = entry.extra_precisions;
     observe(o, entry.name, kind);
-    auto loaded = rerankers::LocalCrossEncoder::load(dir, o, entry.name, hub::snapshot_revision(dir));
+    auto loaded = rerankers::LocalCrossEncoder::load(dir, o, entry.name, hub::snapshot_revision(dir),
+                                                      options_.score_cache);
     if (loaded.ok()) {
       measured = (*loaded)->scorer().info().weight_bytes;
       held.reranker = std::move(*loaded);

@@ -44,6 +44,7 @@
 #include "registry/model_memory.h"
 #include "registry/model_policy.h"
 #include "rerankers/reranker.h"
+#include "rerankers/score_cache.h"
 
 namespace winnow::registry {
 
@@ -97,6 +98,10 @@ struct RegistryOptions {
   // Told each unload and each load refused for memory, one line each (the
   // server's log). Called with the registry's lock held: it must not call back.
   std::function<void(const std::string& line)> log;
+  // Shared by every local reranker this registry loads (keys name the model,
+  // its revision and settings, so models never see each other's scores).
+  // Null: no cache (the command line; `winnow serve --score-cache-mb 0`).
+  std::shared_ptr<rerankers::ScoreCache> score_cache;
 };
 
 // What `winnow models` and GET /v1/models show.
@@ -174,6 +179,8 @@ class ModelRegistry {
   // disk, load and memory state.
   std::vector<ModelStatus> status() const;
   MemoryStatus memory() const;
+  // The rerankers' score cache; null when there is none.
+  const rerankers::ScoreCache* score_cache() const { return options_.score_cache.get(); }
 
   // The directory of a local model, downloading it when allowed.
   base::Result<std::filesystem::path> local_dir(const ModelEntry& entry);
