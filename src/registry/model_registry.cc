@@ -466,6 +466,7 @@ base::Status ModelRegistry::client_error(const base::Status& status, const Slot&
 
 void ModelRegistry::observe(inference::EngineOptions& o, const std::string& name, ModelKind kind) const {
   o.max_queued_tokens = options_.max_queued_tokens;
+  o.scheduling = options_.scheduling;
   const EngineObserver& observer = engine_observer_;
   if (observer.batch) {
     o.on_batch = [f = observer.batch, name, kind](std::size_t items, std::size_t tokens) { f(name, kind, items, tokens); };
