@@ -179,11 +179,12 @@ def new_request(rng, docs):
     return text(rng, 6, 10), [text(rng, 20, 60) for _ in range(docs)]
 
 
-def open_loop(server, rate, seconds, requests):
-    """Poisson arrivals at `rate` per second for `seconds`; latencies (ms) from each scheduled arrival."""
+def open_loop(server, rate, seconds, requests, seed):
+    """Poisson arrivals at `rate` per second for `seconds`; latencies (ms) from each scheduled arrival,
+    errors, the whole run's seconds and the arrivals' own rate (a Poisson count varies: ±sqrt(n))."""
     latencies, errors, threads = [], [], []
     lock = threading.Lock()
-    arrivals_rng = random.Random(7)
+    arrivals_rng = random.Random(seed)
 
     def one(scheduled, query, documents):
         try:
@@ -208,9 +209,10 @@ def open_loop(server, rate, seconds, requests):
         t = threading.Thread(target=one, args=(at, query, documents), daemon=True)
         t.start()
         threads.append(t)
+    arrival_rps = len(threads) / (at - start)
     for t in threads:
         t.join()
-    return latencies, errors, time.perf_counter() - start
+    return latencies, errors, time.perf_counter() - start, arrival_rps
 
 
 def run_load(args, rng):
@@ -257,10 +259,12 @@ def run_load(args, rng):
         for level in args.levels:
             rate = level * saturation
             load_before = load_average()
-            latencies, errors, elapsed = open_loop(server, rate, args.load_s, pool)
+            latencies, errors, elapsed, arrival_rps = open_loop(server, rate, args.load_s, pool,
+                                                                seed=int(level * 1000))
             p99 = percentile(latencies, 99) if latencies else float("nan")
             line = {**common(args), "bench": "open_loop", "docs": args.docs, "level": level,
-                    "offered_rps": round(rate, 2), "achieved_rps": round(len(latencies) / elapsed, 2),
+                    "offered_rps": round(rate, 2), "arrival_rps": round(arrival_rps, 2),
+                    "achieved_rps": round(len(latencies) / elapsed, 2),
                     "requests": len(latencies), "errors": len(errors),
                     "p50_ms": round(percentile(latencies, 50), 1) if latencies else None,
                     "p99_ms": round(p99, 1), "max_ms": round(max(latencies), 1) if latencies else None,
