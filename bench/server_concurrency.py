@@ -87,7 +87,10 @@ def main():
         json.dump({"models": [{"name": "bench-ce", "source": os.path.abspath(args.model),
                                "precision": args.precision, "load_at_start": True}]}, f)
     server = subprocess.Popen([args.winnow, "serve", "--data", data, "--port", str(port),
-                               "--threads", str(args.threads), "--http-threads", str(max(16, 2 * args.clients))],
+                               "--threads", str(args.threads), "--http-threads", str(max(16, 2 * args.clients)),
+                               # the concurrent round repeats the sequential one's requests: without
+                               # this, the score cache would answer them all
+                               "--score-cache-mb", "0"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.time() + 120

@@ -111,6 +111,9 @@ def start_server(args):
     command = [args.winnow, "serve", "--data", data, "--port", str(port), "--http-threads", str(args.http_threads)]
     if args.threads:
         command += ["--threads", str(args.threads)]
+    # The same queries come back all the time: with the score cache on, the
+    # soak would measure the cache instead of the engine.
+    command += ["--score-cache-mb", str(args.score_cache_mb)]
     command += args.server_arg
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     server = Server("127.0.0.1", port, process.pid, process, data, log)
@@ -489,6 +492,8 @@ def main():
     parser.add_argument("--threads", type=int, default=0, help="server compute threads (0: its default)")
     parser.add_argument("--http-threads", type=int, default=16)
     parser.add_argument("--server-arg", action="append", default=[], help="one more argument for winnow serve")
+    parser.add_argument("--score-cache-mb", type=int, default=0,
+                        help="the server's score cache (0, the default here: off, so that the engine is soaked)")
     parser.add_argument("--timeout", type=float, default=120, help="client read timeout, seconds")
     parser.add_argument("--max-retry-after", type=float, default=30, help="longest Retry-After honoured, seconds")
     parser.add_argument("--probe-interval", type=float, default=0.5)

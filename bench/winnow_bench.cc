@@ -8,6 +8,7 @@
 //   winnow-bench --gemm [--model DIR] [--threads 2]
 //   winnow-bench --model DIR --concurrency 8 [--requests 6] [--docs 20] [--embedder]
 //   winnow-bench --model DIR --long-documents 2000 [--docs 100] [--precision P|all]
+//   winnow-bench --model DIR --scaling 10,100,500,1000 [--name short] [--precision P|all]
 #include <omp.h>
 
 #include <algorithm>
@@ -65,6 +66,7 @@ struct BenchFlags {
   bool embedder = false;
   std::size_t long_documents = 0;  // tokens per document: chunked scoring against truncation
   std::string corpus = "tests/data/scifact/corpus.jsonl";  // BEIR corpus whose texts make the long documents
+  std::vector<std::size_t> scaling;  // documents per request: time per document at each count
 };
 
 double round_to(double v, int digits) {
@@ -570,6 +572,86 @@ int run_concurrency(const BenchFlags& flags) {
   return identical == total ? 0 : kExitFailure;
 }
 
+// Scaling with request size: one request of N documents (the workload's
+// documents over and over, so that every N has the same length mix) for each
+// --scaling N, planned and run as the Scorer runs them; the time per
+// document at each N against the time per document at the first N (flat
+// means the engine costs per document whatever the request's size).
+int run_scaling(const BenchFlags& flags) {
+  auto precisions = precisions_of(flags.precision);
+  if (!precisions.ok()) {
+    print_error("bench", precisions.status());
+    return kExitFailure;
+  }
+  auto workload = read_workload(flags.workload, flags.name);
+  if (!workload.ok()) {
+    print_error("bench", workload.status());
+    return kExitFailure;
+  }
+  const std::string model_name = std::filesystem::path(flags.model).lexically_normal().filename().string().empty()
+                                     ? std::filesystem::path(flags.model).parent_path().filename().string()
+                                     : std::filesystem::path(flags.model).filename().string();
+  for (base::Precision precision : *precisions) {
+    model::LoadOptions load;
+    load.precisions = {precision};
+    auto loaded = model::CrossEncoder::load(flags.model, load);
+    if (!loaded.ok()) {
+      print_error("bench", loaded.status());
+      return kExitFailure;
+    }
+    std::unique_ptr<model::CrossEncoder> model = std::move(loaded).value();
+    const std::vector<TokenPair> base_pairs = build_pairs(*workload, workload->query, model->info().layout);
+    double first_per_doc = 0;
+    for (std::size_t n : flags.scaling) {
+      std::vector<TokenPair> pairs;
+      pairs.reserve(n);
+      for (std::size_t i = 0; i < n; ++i) pairs.push_back(base_pairs[i % base_pairs.size()]);
+      const BatchedPairs batched(pairs, flags.batch_tokens);
+      std::vector<float> scores;
+      for (int w = 0; w < flags.warmup; ++w) {
+        if (auto s = batched.score(*model, precision, scores); !s.ok()) {
+          print_error("bench", s);
+          return kExitFailure;
+        }
+      }
+      std::vector<double> times;
+      const OtherLoad other_load;
+      for (int r = 0; r < flags.runs; ++r) {
+        base::Stopwatch clock;
+        if (auto s = batched.score(*model, precision, scores); !s.ok()) {
+          print_error("bench", s);
+          return kExitFailure;
+        }
+        times.push_back(clock.elapsed_ms());
+      }
+      std::size_t tokens = 0;
+      for (const auto& p : pairs) tokens += p.ids.size();
+      const double med = median(times);
+      const double per_doc = med / static_cast<double>(n);
+      if (first_per_doc == 0) first_per_doc = per_doc;
+      emit({{"engine", "winnow"},
+            {"bench", "scaling"},
+            {"precision", std::string(base::precision_name(precision))},
+            {"model", model_name},
+            {"workload", flags.name},
+            {"docs", n},
+            {"tokens", tokens},
+            {"batches", batched.count()},
+            {"median_ms", round_to(med, 2)},
+            {"min_ms", round_to(*std::min_element(times.begin(), times.end()), 2)},
+            {"max_ms", round_to(*std::max_element(times.begin(), times.end()), 2)},
+            {"runs", flags.runs},
+            {"ms_per_doc", round_to(per_doc, 3)},
+            {"per_doc_vs_first", round_to(per_doc / first_per_doc, 3)},
+            {"threads", flags.threads},
+            {"other_load", round_to(other_load.value(), 2)},
+            {"cpu", kernels::cpu_dispatch_name()}},
+           flags.json);
+    }
+  }
+  return 0;
+}
+
 // The cost of chunked scoring: --docs documents of about --long-documents
 // tokens (SciFact abstracts joined), scored truncated to the model's window
 // and chunked (windows as wide as the query leaves room for, no overlap,
@@ -672,6 +754,7 @@ int run_bench(const BenchFlags& flags) {
   }
   if (flags.concurrency > 0) return run_concurrency(flags);
   if (flags.long_documents > 0) return run_long_documents(flags);
+  if (!flags.scaling.empty()) return run_scaling(flags);
   return run_workload(flags);
 }
 
@@ -716,6 +799,10 @@ int main(int argc, char** argv) {
   command->add_option("--long-documents", flags->long_documents,
                       "tokens per document: time chunked scoring against truncation on --docs documents")
       ->check(CLI::Range(1, 1 << 20));
+  command->add_option("--scaling", flags->scaling,
+                      "documents per request, e.g. 10,100,500,1000: time per document at each count")
+      ->delimiter(',')
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
   command->add_option("--corpus", flags->corpus, "BEIR corpus.jsonl the long documents are made of (--long-documents)");
   command->add_flag("--embedder", flags->embedder,
                     "--concurrency: the model as a sentence embedder (mean pooling without modules.json), "

@@ -26,6 +26,16 @@ void ServerModelFlags::add_to(CLI::App& command) {
                      "Retry-After); in serve, also the tokens of scoring work admitted server-wide (estimated "
                      "from body lengths until tokenized), checked before any work")
       ->check(CLI::Range(std::size_t{16}, std::size_t{1} << 30));
+  command.add_option("--queue-aging-ms", queue_aging_ms,
+                     "a model serves queued requests shortest first, so a short one never waits behind a long one; "
+                     "a request waiting this long goes before all others (no starvation); 0: first come, first served")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{3600000}))
+      ->capture_default_str();
+  command.add_option("--score-cache-mb", score_cache_mb,
+                     "memory for cached rerank scores (MiB), shared by all local rerankers: a repeated query and "
+                     "document under the same model and settings answers without the model; 0: off")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 20))
+      ->capture_default_str();
 }
 
 void RegistryFlags::add_to(CLI::App& command) {
@@ -62,6 +72,10 @@ base::Result<std::unique_ptr<registry::ModelRegistry>> RegistryFlags::open(
     }
     options.batch_limits.token_budget = server->max_batch_tokens;
     options.max_queued_tokens = server->max_queued_tokens;
+    options.scheduling.aging_seconds = static_cast<double>(server->queue_aging_ms) / 1000.0;
+    if (server->score_cache_mb > 0) {
+      options.score_cache = std::make_shared<rerankers::ScoreCache>(server->score_cache_mb << 20);
+    }
     options.log = [](const std::string& line) { std::cerr << "winnow: " << line << std::endl; };
   }
   return registry::ModelRegistry::create(options);

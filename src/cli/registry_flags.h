@@ -26,6 +26,11 @@ struct ServerModelFlags {
   std::string memory_budget;            // --memory-budget BYTES ("4G"); empty: no limit
   std::size_t max_batch_tokens = inference::BatchLimits{}.token_budget;            // --max-batch-tokens
   std::size_t max_queued_tokens = inference::EngineOptions{}.max_queued_tokens;   // --max-queued-tokens
+  std::size_t score_cache_mb = kDefaultScoreCacheMb;                              // --score-cache-mb; 0: off
+  std::size_t queue_aging_ms = 500;  // --queue-aging-ms; 0: first come, first served
+
+  // About 200 bytes a score (score_cache.h): 64 MB keeps some 330,000.
+  static constexpr std::size_t kDefaultScoreCacheMb = 64;
 
   void add_to(CLI::App& command);
 };

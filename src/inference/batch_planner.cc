@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
 
 namespace winnow::inference {
 
@@ -29,6 +30,71 @@ std::vector<std::vector<std::size_t>> plan_batches(std::span<const std::size_t> 
   }
   if (!current.empty()) batches.push_back(std::move(current));
   return batches;
+}
+
+std::vector<std::size_t> plan_next_batch(std::span<const QueuedSequence> queue, const BatchLimits& limits,
+                                         const SchedulingLimits& scheduling) {
+  // The calls, in order of first appearance (arrival), with their waiting tokens.
+  struct Call {
+    std::size_t id;
+    std::size_t first;  // position of its first sequence in the queue
+    std::size_t tokens = 0;
+    bool aged = false;
+  };
+  std::vector<Call> calls;
+  std::vector<std::size_t> call_of(queue.size());
+  for (std::size_t i = 0; i < queue.size(); ++i) {
+    std::size_t c = 0;
+    // Most queues hold a few calls; a linear look-up from the back finds a
+    // call's next sequence at once (a call's sequences are queued together).
+    for (c = calls.size(); c > 0 && calls[c - 1].id != queue[i].call; --c) {
+    }
+    if (c == 0) {
+      calls.push_back(Call{queue[i].call, i});
+      c = calls.size();
+    }
+    Call& call = calls[c - 1];
+    call.tokens += queue[i].tokens;
+    call.aged = call.aged || queue[i].waited_seconds >= scheduling.aging_seconds;
+    call_of[i] = c - 1;
+  }
+  std::vector<std::size_t> rank(calls.size());
+  std::iota(rank.begin(), rank.end(), std::size_t{0});
+  std::stable_sort(rank.begin(), rank.end(), [&](std::size_t a, std::size_t b) {
+    if (calls[a].aged != calls[b].aged) return calls[a].aged;
+    if (calls[a].aged) return calls[a].first < calls[b].first;
+    if (calls[a].tokens != calls[b].tokens) return calls[a].tokens < calls[b].tokens;
+    return calls[a].first < calls[b].first;
+  });
+
+  // Each call's sequences, in queue order.
+  std::vector<std::vector<std::size_t>> sequences(calls.size());
+  for (std::size_t i = 0; i < queue.size(); ++i) sequences[call_of[i]].push_back(i);
+
+  const std::size_t max_sequences = std::max<std::size_t>(limits.max_sequences, 1);
+  std::vector<std::size_t> batch;
+  std::size_t tokens = 0;
+  std::optional<std::size_t> group;
+  for (std::size_t c : rank) {
+    for (std::size_t i : sequences[c]) {
+      if (batch.size() == max_sequences) break;
+      if (group && queue[i].group != *group) break;  // the whole call is of another group
+      if (batch.empty()) {
+        group = queue[i].group;
+        batch.push_back(i);
+        tokens = queue[i].tokens;
+        if (tokens > limits.token_budget) return batch;  // too long for any company: alone
+        continue;
+      }
+      if (tokens + queue[i].tokens > limits.token_budget) continue;
+      batch.push_back(i);
+      tokens += queue[i].tokens;
+    }
+    if (batch.size() == max_sequences) break;
+  }
+  std::stable_sort(batch.begin(), batch.end(),
+                   [&](std::size_t a, std::size_t b) { return queue[a].tokens > queue[b].tokens; });
+  return batch;
 }
 
 }  // namespace winnow::inference

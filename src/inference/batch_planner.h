@@ -23,4 +23,32 @@ struct BatchLimits {
 std::vector<std::vector<std::size_t>> plan_batches(std::span<const std::size_t> lengths,
                                                    const BatchLimits& limits);
 
+// One sequence waiting in an engine's queue, as the scheduler sees it.
+struct QueuedSequence {
+  std::size_t call = 0;       // the call it belongs to: any id, the same for all of a call's sequences
+  std::size_t tokens = 0;
+  std::size_t group = 0;      // sequences of different groups (precisions) never share a batch
+  double waited_seconds = 0;  // since its call was queued
+};
+
+// Requests that have waited this long are served before all others, oldest
+// first, whatever their size: shortest-job-first never starves a long one
+// for more than this (plus the aged requests ahead of it).
+struct SchedulingLimits {
+  double aging_seconds = 0.5;
+};
+
+// The next batch to run from `queue` (in arrival order): shortest job first
+// at the granularity of calls, so that a short request does not wait behind
+// a long one. Calls are ranked (1) aged calls (waited >= aging_seconds), by
+// arrival; (2) the others by the tokens they have waiting, fewest first, ties
+// by arrival. The batch takes the first-ranked call's group, then each
+// call's sequences in rank order (a call's own in queue order) while they fit
+// the budget and max_sequences; a sequence that does not fit is skipped for a
+// later one that does. A sequence longer than the budget runs alone. Returns
+// indices into `queue` in descending length order (ties in queue order);
+// empty only when `queue` is. Deterministic.
+std::vector<std::size_t> plan_next_batch(std::span<const QueuedSequence> queue, const BatchLimits& limits,
+                                         const SchedulingLimits& scheduling);
+
 }  // namespace winnow::inference

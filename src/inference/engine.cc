@@ -286,40 +286,57 @@ EngineResults Engine::run(std::size_t count, const EncodeFunction& encode, base:
 
 void Engine::worker_loop() {
   omp_set_num_threads(compute_threads_);
-  std::vector<Item> round;
+  std::vector<Item> batch;
+  std::vector<QueuedSequence> view;
   std::vector<const Request*> callers;
   std::vector<double> waits;
   while (true) {
     waits.clear();
+    base::Precision precision;
     {
       std::unique_lock<std::mutex> lock(mutex_);
+      const bool was_idle = queue_.empty();
       work_ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, nothing left
-      if (options_.batch_wait.count() > 0) {
+      if (was_idle && options_.batch_wait.count() > 0) {
         work_ready_.wait_for(lock, options_.batch_wait, [&] {
           return stopping_ || queued_tokens_ >= options_.batch_limits.token_budget;
         });
       }
-      // Everything queued so far makes one round: it was waiting while the
-      // previous round ran, so rounds grow with the load.
-      round.assign(queue_.begin(), queue_.end());
-      queue_.clear();
-      running_tokens_ += queued_tokens_;
-      queued_tokens_ = 0;
-      callers.clear();
+      // One batch, planned from everything queued now (plan_next_batch):
+      // what arrived while the previous batch ran competes on equal terms.
       const Clock::time_point now = Clock::now();
-      for (const Item& item : round) {
+      view.clear();
+      for (const Item& item : queue_) {
+        view.push_back(QueuedSequence{reinterpret_cast<std::uintptr_t>(item.request.get()), item.tokens,
+                                      static_cast<std::size_t>(item.request->precision),
+                                      std::chrono::duration<double>(now - item.request->queued_at).count()});
+      }
+      const std::vector<std::size_t> chosen = plan_next_batch(view, options_.batch_limits, options_.scheduling);
+      std::vector<bool> taken(queue_.size(), false);
+      batch.clear();
+      for (std::size_t i : chosen) {
+        taken[i] = true;
+        batch.push_back(queue_[i]);
+      }
+      std::size_t position = 0;
+      std::erase_if(queue_, [&](const Item&) { return taken[position++]; });
+      callers.clear();
+      for (const Item& item : batch) {
+        queued_tokens_ -= item.tokens;
+        running_tokens_ += item.tokens;
         Request& request = *item.request;
         if (std::find(callers.begin(), callers.end(), &request) == callers.end()) callers.push_back(&request);
         if (--request.queued == 0) waits.push_back(std::chrono::duration<double>(now - request.queued_at).count());
       }
       stats_.max_round_requests = std::max(stats_.max_round_requests, callers.size());
+      precision = batch.front().request->precision;
     }
     space_ready_.notify_all();
     if (options_.on_queue_wait) {
       for (double seconds : waits) options_.on_queue_wait(seconds);
     }
-    run_round(round);
+    run_batch(batch, precision);
   }
 }
 
@@ -331,102 +348,85 @@ base::Status Engine::run_model(const model::TokenBatch& batch, base::Precision p
   }
 }
 
-void Engine::run_round(std::vector<Item>& items) {
-  // Length-sorted batches under the token budget, one precision at a time.
-  std::vector<Item> group;
-  std::vector<std::size_t> lengths;
-  std::vector<float> out;
-  model::TokenBatch batch, one;
+void Engine::run_batch(std::vector<Item>& items, base::Precision precision) {
+  model::TokenBatch one;
   auto encoding_of = [](const Item& item) -> const text::Encoding& {
     return *item.request->results.encodings[item.index];
   };
-  while (!items.empty()) {
-    const base::Precision precision = items.front().request->precision;
-    group.clear();
+  // Sequences whose call is no longer wanted are dropped, not run.
+  std::size_t dropped = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
     std::erase_if(items, [&](const Item& item) {
-      if (item.request->precision != precision) return false;
-      group.push_back(item);
+      Request& request = *item.request;
+      if (!unwanted(request)) return false;
+      running_tokens_ -= item.tokens;
+      ++request.dropped;
+      ++dropped;
+      if (--request.pending == 0) request.done.notify_all();
       return true;
     });
-    lengths.clear();
-    for (const Item& item : group) lengths.push_back(encoding_of(item).ids.size());
-    for (std::vector<std::size_t> positions : plan_batches(lengths, options_.batch_limits)) {
-      // Sequences whose call is no longer wanted are dropped, not run.
-      std::size_t dropped = 0;
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        std::erase_if(positions, [&](std::size_t p) {
-          Request& request = *group[p].request;
-          if (!unwanted(request)) return false;
-          running_tokens_ -= group[p].tokens;
-          ++request.dropped;
-          ++dropped;
-          if (--request.pending == 0) request.done.notify_all();
-          return true;
-        });
-        stats_.dropped_items += dropped;
-      }
-      if (dropped > 0 && options_.on_dropped) options_.on_dropped(dropped);
-      if (positions.empty()) continue;
-      batch.clear();
-      for (std::size_t p : positions) batch.add(encoding_of(group[p]).ids, encoding_of(group[p]).type_ids);
-      out.assign(positions.size() * width_, 0.0f);
-      base::Stopwatch model_time;
-      const base::Status status = run_model(batch, precision, out);
-      const double seconds = model_time.elapsed_ms() / 1000.0;
-      // Where each sequence's output or error goes. Written without the lock:
-      // until pending drops, only this thread touches these slots.
-      auto deliver = [&](std::size_t k, std::span<const float> values, const base::Status& error) {
-        const Item& item = group[positions[k]];
-        EngineResults& results = item.request->results;
-        if (error.ok()) {
-          std::copy(values.begin(), values.end(), results.outputs.begin() + item.index * width_);
-        } else {
-          results.errors[item.index] = error;
-        }
-      };
-      if (status.ok()) {
-        for (std::size_t k = 0; k < positions.size(); ++k) {
-          deliver(k, std::span<const float>(out).subspan(k * width_, width_), {});
-        }
-      } else if (positions.size() == 1) {
-        deliver(0, {}, status);
-      } else {
-        // Isolate the failure: each sequence alone, so the others still get results.
-        std::vector<float> alone(width_);
-        for (std::size_t k = 0; k < positions.size(); ++k) {
-          one.clear();
-          one.add(encoding_of(group[positions[k]]).ids, encoding_of(group[positions[k]]).type_ids);
-          const base::Status s = run_model(one, precision, alone);
-          deliver(k, alone, s);
-        }
-      }
-      if (options_.on_batch) options_.on_batch(positions.size(), batch.num_tokens());
-      std::lock_guard<std::mutex> lock(mutex_);
-      ++stats_.batches;
-      stats_.items += positions.size();
-      stats_.max_batch_items = std::max(stats_.max_batch_items, positions.size());
-      // Throughput for admission's wait estimates: moving averages, so that
-      // it follows the load's lengths and the machine's other work.
-      if (status.ok()) {
-        constexpr double kWeight = 0.2;
-        const double tokens = static_cast<double>(batch.num_tokens());
-        if (recent_seconds_ <= 0) {
-          recent_tokens_ = tokens;
-          recent_seconds_ = std::max(seconds, 1e-6);
-        } else {
-          recent_tokens_ += kWeight * (tokens - recent_tokens_);
-          recent_seconds_ += kWeight * (std::max(seconds, 1e-6) - recent_seconds_);
-        }
-      }
-      for (std::size_t p : positions) {
-        running_tokens_ -= group[p].tokens;
-        Request& request = *group[p].request;
-        // Notified under the lock: the caller cannot return (and destroy the
-        // Request) before this thread lets go of it.
-        if (--request.pending == 0) request.done.notify_all();
-      }
+    stats_.dropped_items += dropped;
+  }
+  if (dropped > 0 && options_.on_dropped) options_.on_dropped(dropped);
+  if (items.empty()) return;
+  batch_.clear();
+  for (const Item& item : items) batch_.add(encoding_of(item).ids, encoding_of(item).type_ids);
+  out_.assign(items.size() * width_, 0.0f);
+  base::Stopwatch model_time;
+  const base::Status status = run_model(batch_, precision, out_);
+  const double seconds = model_time.elapsed_ms() / 1000.0;
+  // Where each sequence's output or error goes. Written without the lock:
+  // until pending drops, only this thread touches these slots.
+  auto deliver = [&](std::size_t k, std::span<const float> values, const base::Status& error) {
+    const Item& item = items[k];
+    EngineResults& results = item.request->results;
+    if (error.ok()) {
+      std::copy(values.begin(), values.end(), results.outputs.begin() + item.index * width_);
+    } else {
+      results.errors[item.index] = error;
     }
+  };
+  if (status.ok()) {
+    for (std::size_t k = 0; k < items.size(); ++k) {
+      deliver(k, std::span<const float>(out_).subspan(k * width_, width_), {});
+    }
+  } else if (items.size() == 1) {
+    deliver(0, {}, status);
+  } else {
+    // Isolate the failure: each sequence alone, so the others still get results.
+    std::vector<float> alone(width_);
+    for (std::size_t k = 0; k < items.size(); ++k) {
+      one.clear();
+      one.add(encoding_of(items[k]).ids, encoding_of(items[k]).type_ids);
+      const base::Status s = run_model(one, precision, alone);
+      deliver(k, alone, s);
+    }
+  }
+  if (options_.on_batch) options_.on_batch(items.size(), batch_.num_tokens());
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++stats_.batches;
+  stats_.items += items.size();
+  stats_.max_batch_items = std::max(stats_.max_batch_items, items.size());
+  // Throughput for admission's wait estimates: moving averages, so that
+  // it follows the load's lengths and the machine's other work.
+  if (status.ok()) {
+    constexpr double kWeight = 0.2;
+    const double tokens = static_cast<double>(batch_.num_tokens());
+    if (recent_seconds_ <= 0) {
+      recent_tokens_ = tokens;
+      recent_seconds_ = std::max(seconds, 1e-6);
+    } else {
+      recent_tokens_ += kWeight * (tokens - recent_tokens_);
+      recent_seconds_ += kWeight * (std::max(seconds, 1e-6) - recent_seconds_);
+    }
+  }
+  for (const Item& item : items) {
+    running_tokens_ -= item.tokens;
+    Request& request = *item.request;
+    // Notified under the lock: the caller cannot return (and destroy the
+    // Request) before this thread lets go of it.
+    if (--request.pending == 0) request.done.notify_all();
   }
 }
 

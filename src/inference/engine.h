@@ -3,9 +3,12 @@
 //
 // A call's sequences are tokenized, checked one by one against what the model
 // accepts, and handed through a bounded token queue to the engine's batching
-// worker, which merges concurrent callers' sequences into shared length-sorted
-// batches under the token budget, runs them on the model as packed unpadded
-// batches, and routes each result back to its caller in input order. A batch
+// worker, which merges concurrent callers' sequences into shared batches under
+// the token budget, runs them on the model as packed unpadded batches, and
+// routes each result back to its caller in input order. Each batch is planned
+// from what is queued when the previous one ends (plan_next_batch): shortest
+// call first, with an aging bound, so that a short request arriving behind a
+// long one waits for one batch, not for the long one. A batch
 // that fails is run again a sequence at a time, so one bad sequence fails only
 // itself, never another caller's sequences batched with it.
 //
@@ -58,16 +61,19 @@ struct EngineOptions {
   // callers that wait for room (base::CallOptions::wait_for_room) block until
   // the worker catches up (backpressure). Calls that may not wait are
   // refused when the tokens waiting and running (taken by the worker, not
-  // run yet) would pass it: the worker takes everything waiting at each
-  // round, so the waiting tokens alone say little of the backlog. A call
+  // run yet) would pass it. A call
   // larger than this still goes through when nothing is waiting (nothing is
   // running either, for one that may not wait); a single sequence larger
   // than this is queued alone.
   std::size_t max_queued_tokens = 1 << 16;
-  // How long the worker, once sequences are waiting, waits for more before it
-  // starts a round (unless a full batch's worth is already queued). 0: start
-  // at once; under load, rounds fill up anyway while the previous one runs.
+  // How long the worker, once sequences are waiting after an idle spell, waits
+  // for more before it plans a batch (unless a full batch's worth is already
+  // queued). 0: start at once; under load, the queue fills up anyway while
+  // the previous batch runs.
   std::chrono::microseconds batch_wait{0};
+  // The order the worker serves queued calls in (batch_planner.h): the
+  // shortest first, a call waiting longer than aging_seconds before all others.
+  SchedulingLimits scheduling;
   // Told the size of every batch the model runs (sequences, tokens), from the
   // worker's thread: how the server's metrics see batching at work.
   std::function<void(std::size_t items, std::size_t tokens)> on_batch;
@@ -84,12 +90,12 @@ struct EngineStats {
   std::size_t batches = 0;             // model runs
   std::size_t items = 0;               // sequences run (pairs for the Scorer, texts for the Embedder)
   std::size_t max_batch_items = 0;     // the most sequences in one model run
-  std::size_t max_round_requests = 0;  // the most callers served by one round
+  std::size_t max_round_requests = 0;  // the most callers served by one batch
   std::size_t peak_queued_tokens = 0;  // the most tokens ever waiting
   std::size_t dropped_items = 0;       // sequences not run: their call's deadline passed or it was cancelled
   std::size_t refused_calls = 0;       // calls refused entry (queue full, or the estimated wait too long)
   std::size_t queued_tokens = 0;       // tokens waiting now
-  std::size_t running_tokens = 0;      // tokens of the worker's current round not run yet
+  std::size_t running_tokens = 0;      // tokens of the worker's current batch not run yet
   double tokens_per_second = 0;        // measured throughput of recent batches; 0: nothing run yet
 };
 
@@ -166,7 +172,9 @@ class Engine {
   };
 
   void worker_loop();
-  void run_round(std::vector<Item>& items);
+  // Runs one planned batch (all of one precision); delivers results and
+  // releases the items' callers.
+  void run_batch(std::vector<Item>& items, base::Precision precision);
   // True when `request`'s remaining sequences are no longer wanted (its
   // deadline passed, it was cancelled, or its caller gave up on it).
   static bool unwanted(const Request& request);
@@ -196,6 +204,9 @@ class Engine {
   mutable double recent_seconds_ = 0;
   mutable EngineStats stats_;
   bool stopping_ = false;
+  // The worker's buffers, kept between batches.
+  model::TokenBatch batch_;
+  std::vector<float> out_;
   std::thread worker_;
 };
 

@@ -466,6 +466,7 @@ base::Status ModelRegistry::client_error(const base::Status& status, const Slot&
 
 void ModelRegistry::observe(inference::EngineOptions& o, const std::string& name, ModelKind kind) const {
   o.max_queued_tokens = options_.max_queued_tokens;
+  o.scheduling = options_.scheduling;
   const EngineObserver& observer = engine_observer_;
   if (observer.batch) {
     o.on_batch = [f = observer.batch, name, kind](std::size_t items, std::size_t tokens) { f(name, kind, items, tokens); };
@@ -514,7 +515,8 @@ base::Result<ModelRegistry::Held> ModelRegistry::load_local(const std::shared_pt
     o.precision = entry.precision;
     o.extra_precisions = entry.extra_precisions;
     observe(o, entry.name, kind);
-    auto loaded = rerankers::LocalCrossEncoder::load(dir, o, entry.name, hub::snapshot_revision(dir));
+    auto loaded = rerankers::LocalCrossEncoder::load(dir, o, entry.name, hub::snapshot_revision(dir),
+                                                      options_.score_cache);
     if (loaded.ok()) {
       measured = (*loaded)->scorer().info().weight_bytes;
       held.reranker = std::move(*loaded);

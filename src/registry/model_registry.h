@@ -44,6 +44,7 @@
 #include "registry/model_memory.h"
 #include "registry/model_policy.h"
 #include "rerankers/reranker.h"
+#include "rerankers/score_cache.h"
 
 namespace winnow::registry {
 
@@ -90,6 +91,9 @@ struct RegistryOptions {
   // Tokens waiting in one engine's queue beyond which a server's requests are
   // refused (429) and the command line's calls wait (EngineOptions).
   std::size_t max_queued_tokens = inference::EngineOptions{}.max_queued_tokens;
+  // The order each engine serves queued requests in: shortest first, a
+  // request waiting longer than aging_seconds before all others (0: arrival order).
+  inference::SchedulingLimits scheduling;
   // Set by a server: every model name comes from a request and must pass
   // this policy. Unset (the command line): any directory or repo id.
   std::optional<ModelPolicy> policy;
@@ -97,6 +101,10 @@ struct RegistryOptions {
   // Told each unload and each load refused for memory, one line each (the
   // server's log). Called with the registry's lock held: it must not call back.
   std::function<void(const std::string& line)> log;
+  // Shared by every local reranker this registry loads (keys name the model,
+  // its revision and settings, so models never see each other's scores).
+  // Null: no cache (the command line; `winnow serve --score-cache-mb 0`).
+  std::shared_ptr<rerankers::ScoreCache> score_cache;
 };
 
 // What `winnow models` and GET /v1/models show.
@@ -174,6 +182,8 @@ class ModelRegistry {
   // disk, load and memory state.
   std::vector<ModelStatus> status() const;
   MemoryStatus memory() const;
+  // The rerankers' score cache; null when there is none.
+  const rerankers::ScoreCache* score_cache() const { return options_.score_cache.get(); }
 
   // The directory of a local model, downloading it when allowed.
   base::Result<std::filesystem::path> local_dir(const ModelEntry& entry);

@@ -1,17 +1,86 @@
 #include "rerankers/local_cross_encoder.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "rerankers/ranking.h"
 
 namespace winnow::rerankers {
 
+// The score cache's key (score_cache.h) must hold every option that changes a
+// score. These fail to compile when a field is added to either struct: decide
+// whether it changes scores, add it to ScoreSettings / ScoreKeys if so, then
+// update the size.
+static_assert(sizeof(RerankOptions) == 120, "RerankOptions changed: update the score cache's key");
+static_assert(sizeof(inference::DocumentOptions) == 80, "DocumentOptions changed: update the score cache's key");
+
+namespace {
+std::atomic<std::uint64_t> next_load{1};
+}  // namespace
+
 base::Result<std::unique_ptr<LocalCrossEncoder>> LocalCrossEncoder::load(const std::filesystem::path& model_dir,
                                                                          const inference::ScorerOptions& options,
-                                                                         std::string name, std::string revision) {
+                                                                         std::string name, std::string revision,
+                                                                         std::shared_ptr<ScoreCache> score_cache) {
   WINNOW_ASSIGN_OR_RETURN(std::unique_ptr<inference::Scorer> scorer, inference::Scorer::load(model_dir, options));
-  return std::unique_ptr<LocalCrossEncoder>(
-      new LocalCrossEncoder(model_dir, std::move(scorer), std::move(name), std::move(revision)));
+  std::error_code ec;
+  std::filesystem::path absolute = std::filesystem::weakly_canonical(model_dir, ec);
+  if (ec) absolute = model_dir;
+  std::string identity = absolute.string();
+  identity += revision.empty() ? "#load " + std::to_string(next_load.fetch_add(1)) : "@" + revision;
+  return std::unique_ptr<LocalCrossEncoder>(new LocalCrossEncoder(model_dir, std::move(scorer), std::move(name),
+                                                                  std::move(revision), std::move(score_cache),
+                                                                  std::move(identity)));
+}
+
+std::vector<base::Result<inference::DocumentScore>> LocalCrossEncoder::score_cached(
+    std::string_view query, std::span<const std::string> documents, const inference::DocumentOptions& options,
+    base::Precision precision, ScoreCacheUse& use) const {
+  ScoreSettings settings;
+  settings.model = identity_;
+  settings.revision = revision_;
+  settings.precision = precision;
+  settings.max_length = scorer_->max_length();
+  settings.tokenizer_truncation = static_cast<int>(scorer_->options().truncation);
+  settings.options = &options;
+  const ScoreKeys keys(settings, query);
+
+  std::vector<std::optional<ScoreCache::Key>> key_of(documents.size());
+  std::vector<std::optional<base::Result<inference::DocumentScore>>> found(documents.size());
+  std::vector<std::size_t> missing;  // indices into documents
+  for (std::size_t i = 0; i < documents.size(); ++i) {
+    key_of[i] = keys.key(documents[i]);
+    if (key_of[i]) {
+      if (std::optional<inference::DocumentScore> hit = score_cache_->find(*key_of[i])) {
+        found[i] = *hit;
+        ++use.hits;
+        continue;
+      }
+    }
+    missing.push_back(i);
+  }
+  use.misses = missing.size();
+  if (!missing.empty()) {
+    std::vector<base::Result<inference::DocumentScore>> scored;
+    if (missing.size() == documents.size()) {
+      scored = scorer_->score_documents(query, documents, options);
+    } else {
+      std::vector<std::string> texts;
+      texts.reserve(missing.size());
+      for (std::size_t i : missing) texts.push_back(documents[i]);
+      scored = scorer_->score_documents(query, texts, options);
+    }
+    for (std::size_t k = 0; k < missing.size(); ++k) {
+      const std::size_t i = missing[k];
+      // Errors are not stored: a deadline or a full queue says nothing of the pair.
+      if (scored[k].ok() && key_of[i]) use.evictions += score_cache_->insert(*key_of[i], *scored[k]);
+      found[i] = std::move(scored[k]);
+    }
+  }
+  std::vector<base::Result<inference::DocumentScore>> out;
+  out.reserve(documents.size());
+  for (auto& f : found) out.push_back(std::move(*f));
+  return out;
 }
 
 base::Result<RerankOutcome> LocalCrossEncoder::rerank(std::string_view query, std::span<const std::string> documents,
@@ -35,9 +104,16 @@ base::Result<RerankOutcome> LocalCrossEncoder::rerank(std::string_view query, st
         c.aggregate == ChunkAggregate::kMeanTopK ? inference::ChunkAggregate::kMeanTopK : inference::ChunkAggregate::kMax,
         c.top_k};
   }
-  const std::vector<base::Result<inference::DocumentScore>> scores =
-      scorer_->score_documents(query, documents, document_options);
   RerankOutcome outcome;
+  const base::Precision resolved = precision == base::Precision::kAuto ? scorer_->precision() : precision;
+  std::vector<base::Result<inference::DocumentScore>> scores;
+  if (score_cache_) {
+    ScoreCacheUse use;
+    scores = score_cached(query, documents, document_options, resolved, use);
+    outcome.score_cache = use;
+  } else {
+    scores = scorer_->score_documents(query, documents, document_options);
+  }
   std::vector<float> logits;
   logits.reserve(scores.size());
   for (std::size_t i = 0; i < scores.size(); ++i) {
@@ -61,8 +137,7 @@ base::Result<RerankOutcome> LocalCrossEncoder::rerank(std::string_view query, st
   }
   outcome.model = name_;
   outcome.revision = revision_;
-  outcome.precision = std::string(base::precision_name(
-      precision == base::Precision::kAuto ? scorer_->precision() : precision));
+  outcome.precision = std::string(base::precision_name(resolved));
   return outcome;
 }
 

@@ -74,6 +74,13 @@ struct RerankOptions {
   std::optional<ChunkingOptions> chunking;
 };
 
+// What a call found in the score cache (local models served with one).
+struct ScoreCacheUse {
+  std::size_t hits = 0;       // documents answered from the cache, not scored
+  std::size_t misses = 0;     // documents scored by the engine
+  std::size_t evictions = 0;  // older entries this call's scores pushed out
+};
+
 struct RerankOutcome {
   std::vector<RankedDocument> results;  // best first, at most top_n
   std::size_t documents_scored = 0;
@@ -84,6 +91,7 @@ struct RerankOutcome {
   std::string model;                    // what answered: a repo id, a directory, an API model name
   std::string revision;                 // a commit hash or API version, when known
   std::string precision;                // local models: "fp32", "bf16" or "int8"
+  std::optional<ScoreCacheUse> score_cache;  // set when the model has a score cache
   // What the request asked that this model could not honour, one sentence
   // each (a remote API without chunking, ...): said, never silently dropped.
   std::vector<std::string> warnings;

@@ -26,6 +26,7 @@ std::vector<std::string> split_path(std::string_view path) {
 Response to_response(const Reply& reply) {
   Response response;
   response.status = reply.status;
+  response.headers = reply.headers;
   if (!reply.text.empty() || reply.body.is_null()) {
     response.body = reply.text;
     response.content_type = reply.content_type;

@@ -24,6 +24,7 @@ struct Reply {
   nlohmann::json body;           // sent as JSON unless `text` is set
   std::string text;              // plain-text bodies (metrics)
   std::string content_type = "application/json";
+  Params headers;                // extra headers (TEI's /rerank: the score cache's counts)
 };
 
 using Handler = std::function<base::Result<Reply>(const Request& request)>;

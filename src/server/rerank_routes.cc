@@ -7,8 +7,9 @@
 //    extensions: "precision", "chunking", "truncation_direction", "min_score",
 //    "raw_scores", "return_chunks"}
 //   -> {"id", "model", "usage", "results": [{"index", "relevance_score", "document"?: {"text"},
-//       "chunk"?}], "meta": {...}}
-// And TEI's POST /rerank (tei_rerank below).
+//       "chunk"?}], "meta": {..., "score_cache"?: {"hits", "misses", "evictions"}}}
+// And TEI's POST /rerank (tei_rerank below; the score cache's counts in
+// X-Winnow-Score-Cache-Hits / -Misses / -Evictions headers).
 #include <cmath>
 #include <random>
 
@@ -17,6 +18,17 @@
 
 namespace winnow::server {
 namespace {
+
+// meta.score_cache: what this request found in the score cache.
+nlohmann::json score_cache_json(const rerankers::ScoreCacheUse& use) {
+  return {{"hits", use.hits}, {"misses", use.misses}, {"evictions", use.evictions}};
+}
+
+void annotate_score_cache(const Request& req, const rerankers::RerankOutcome& outcome) {
+  if (!outcome.score_cache) return;
+  req.annotate("cache_hits", outcome.score_cache->hits);
+  req.annotate("cache_misses", outcome.score_cache->misses);
+}
 
 std::string request_id() {
   static thread_local std::mt19937_64 rng(std::random_device{}());
@@ -254,6 +266,8 @@ base::Result<Reply> rerank(ServerContext& ctx, const Request& req, const std::st
     if (!outcome.precision.empty()) meta["precision"] = outcome.precision;
     meta["documents_truncated"] = outcome.documents_truncated;
     meta["tokens"] = outcome.tokens_scored;
+    if (outcome.score_cache) meta["score_cache"] = score_cache_json(*outcome.score_cache);
+    annotate_score_cache(req, outcome);
     req.annotate("model", outcome.model);
     req.annotate("tokens", outcome.tokens_scored);
     if (!outcome.precision.empty()) req.annotate("precision", outcome.precision);
@@ -367,11 +381,19 @@ base::Result<Reply> tei_rerank_checked(ServerContext& ctx, const Request& req) {
   }
   req.annotate("model", outcome.model);
   req.annotate("tokens", outcome.tokens_scored);
+  annotate_score_cache(req, outcome);
   ctx.metrics.increment("winnow_documents_scored_total", {{"model", outcome.model}},
                         static_cast<double>(outcome.documents_scored));
   ctx.metrics.observe("winnow_rerank_documents", {{"model", outcome.model}},
                       static_cast<double>(outcome.documents_scored));
-  return Reply{200, std::move(ranks)};
+  Reply reply{200, std::move(ranks)};
+  // TEI's answer is a bare array: the score cache's counts go in headers.
+  if (outcome.score_cache) {
+    reply.headers = {{"X-Winnow-Score-Cache-Hits", std::to_string(outcome.score_cache->hits)},
+                     {"X-Winnow-Score-Cache-Misses", std::to_string(outcome.score_cache->misses)},
+                     {"X-Winnow-Score-Cache-Evictions", std::to_string(outcome.score_cache->evictions)}};
+  }
+  return reply;
 }
 
 base::Result<Reply> tei_rerank(ServerContext& ctx, const Request& req) {

@@ -74,6 +74,25 @@ fetch('openapi.json').then((r) => r.json()).then((d) => {
 </body></html>
 )html";
 
+// The rerankers' score cache in Prometheus text; nothing when it is off.
+std::string score_cache_metrics(const rerankers::ScoreCache* cache) {
+  if (cache == nullptr) return {};
+  const rerankers::ScoreCache::Stats s = cache->stats();
+  std::string out;
+  auto metric = [&out](const char* name, const char* type, const char* help, std::uint64_t value) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
+           std::to_string(value) + "\n";
+  };
+  metric("winnow_score_cache_hits_total", "counter", "Documents answered from the score cache, not scored.", s.hits);
+  metric("winnow_score_cache_misses_total", "counter", "Documents looked up in the score cache and scored.", s.misses);
+  metric("winnow_score_cache_evictions_total", "counter",
+         "Scores dropped, least recently used first, to stay under --score-cache-mb.", s.evictions);
+  metric("winnow_score_cache_entries", "gauge", "Scores in the score cache.", s.entries);
+  metric("winnow_score_cache_bytes", "gauge", "Memory the score cache takes.", s.bytes);
+  metric("winnow_score_cache_capacity_bytes", "gauge", "--score-cache-mb, in bytes.", s.capacity_bytes);
+  return out;
+}
+
 }  // namespace
 
 void add_system_routes(Api& api) {
@@ -103,7 +122,8 @@ void add_system_routes(Api& api) {
     reply.text = ctx.metrics.render() + model_memory_metrics(ctx.registry->memory()) +
                  "# HELP winnow_admitted_tokens Tokens of scoring work admitted and not finished (estimated from "
                  "body lengths until tokenized), under --max-queued-tokens.\n# TYPE winnow_admitted_tokens gauge\n"
-                 "winnow_admitted_tokens " + std::to_string(ctx.admitted_tokens.admitted()) + "\n";
+                 "winnow_admitted_tokens " + std::to_string(ctx.admitted_tokens.admitted()) + "\n" +
+                 score_cache_metrics(ctx.registry->score_cache());
     reply.content_type = "text/plain; version=0.0.4";
     return reply;
   }, Access::kKey, Lane::kInline);

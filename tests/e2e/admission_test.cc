@@ -66,6 +66,9 @@ class AdmissionTest : public ::testing::Test {
   }
   void start(std::vector<std::string> args = {}) {
     server_.reset();
+    // These tests fill the engine's queue with repeated requests: no score
+    // cache may answer the repeats.
+    args.insert(args.end(), {"--score-cache-mb", "0"});
     server_ = std::make_unique<ServerProcess>(dir_, fixture_models(std::move(args)));
   }
   int port() const { return server_->port(); }
@@ -346,8 +349,10 @@ void wait_for_batches(const std::function<std::string()>& metrics, double before
 TEST_F(AdmissionTest, ExpiredRequestsLeaveTheModelQueueUnrun) {
   // Queue everything (no 429 here), in batches of at most 64 tokens: the big
   // requests' pairs keep the model busy long after they are queued, however
-  // slow tokenizing is in this build.
-  start({"--threads", "1", "--max-queued-tokens", "100000000", "--max-batch-tokens", "64"});
+  // slow tokenizing is in this build. First come, first served: the short
+  // requests wait behind the big ones (shortest-first would let them by).
+  start({"--threads", "1", "--max-queued-tokens", "100000000", "--max-batch-tokens", "64", "--queue-aging-ms",
+         "0"});
   auto c = server_->client();
   ASSERT_EQ(http_post(*c, "/v1/rerank", rerank_body(10)).status, 200);  // loaded
   const double batches = metric(metrics(), "winnow_engine_batch_pairs_count{");
@@ -374,8 +379,45 @@ TEST_F(AdmissionTest, ExpiredRequestsLeaveTheModelQueueUnrun) {
   EXPECT_LE(dropped, 5.0 * expired);
 }
 
+// Shortest first: short requests sent while two big ones keep
+// the model busy are answered before the big ones finish, well within the
+// deadline that first come, first served makes them miss (the test above).
+TEST_F(AdmissionTest, ShortRequestsGoBeforeBigOnesQueuedEarlier) {
+  // An aging bound beyond the test's length: a big request that has waited
+  // past it goes first whole (batch_planner_test.cc tests that), which on a
+  // slow or loaded machine would come before the short ones arrive.
+  start({"--threads", "1", "--max-queued-tokens", "100000000", "--max-batch-tokens", "64", "--queue-aging-ms",
+         "600000"});
+  auto c = server_->client();
+  ASSERT_EQ(http_post(*c, "/v1/rerank", rerank_body(10)).status, 200);  // loaded
+  const double batches = metric(metrics(), "winnow_engine_batch_pairs_count{");
+  std::atomic<int> big_done{0};
+  std::vector<std::thread> busy;
+  for (int i = 0; i < 2; ++i) {
+    busy.emplace_back([&] {
+      auto own = server_->client(600);
+      EXPECT_EQ(http_post(*own, "/v1/rerank", rerank_body(1000)).status, 200);
+      ++big_done;
+    });
+  }
+  wait_for_batches([&] { return metrics(); }, batches);
+  int answered = 0;
+  for (int i = 0; i < 5; ++i) {
+    auto r = http_post(*c, "/v1/rerank", rerank_body(5, {{"timeout_ms", 2000}}));
+    EXPECT_EQ(r.status, 200) << r.raw;
+    answered += r.status == 200;
+  }
+  const int big_done_then = big_done.load();
+  for (std::thread& t : busy) t.join();
+  EXPECT_EQ(answered, 5);
+  EXPECT_EQ(big_done_then, 0) << "the short requests waited for the big ones";
+  EXPECT_EQ(metric(metrics(), "winnow_engine_dropped_sequences_total{model="), 0);
+}
+
 TEST_F(AdmissionTest, AClientThatDisconnectsCancelsItsEngineWork) {
-  start({"--threads", "1", "--max-queued-tokens", "100000000", "--max-batch-tokens", "64"});
+  // First come, first served: the small requests must stay queued behind the busy one.
+  start({"--threads", "1", "--max-queued-tokens", "100000000", "--max-batch-tokens", "64", "--queue-aging-ms",
+         "0"});
   auto c = server_->client();
   ASSERT_EQ(http_post(*c, "/v1/rerank", rerank_body(10)).status, 200);
   const double batches = metric(metrics(), "winnow_engine_batch_pairs_count{");

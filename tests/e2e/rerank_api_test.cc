@@ -193,6 +193,10 @@ TEST_F(RerankApiTest, ModelsAndMetrics) {
 // same request got alone (scores never depend on what they were batched
 // with), and the engine's batch metrics account for every pair scored.
 TEST_F(RerankApiTest, ConcurrentClientsGetTheScoresTheyGetAlone) {
+  // Every request is sent twice (alone, then concurrently): without the
+  // score cache, so that the second time runs the engine too.
+  server_.reset();
+  server_ = std::make_unique<ServerProcess>(dir_, fixture_models({"--score-cache-mb", "0"}));
   constexpr std::size_t kClients = 8, kRequestsPerClient = 3, kDocs = 20;
   std::vector<json> requests;
   for (std::size_t r = 0; r < kClients * kRequestsPerClient; ++r) {

@@ -1,5 +1,9 @@
 #include "inference/batch_planner.h"
 
+#include <algorithm>
+#include <map>
+#include <numeric>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -55,6 +59,175 @@ TEST(BatchPlannerTest, EveryIndexExactlyOnce) {
 
 TEST(BatchPlannerTest, EmptyInputGivesNoBatches) {
   EXPECT_TRUE(plan_batches({}, {}).empty());
+}
+
+// ------------------------------------------------------- plan_next_batch
+
+// `count` sequences of `tokens` each for call `call`.
+void add(std::vector<QueuedSequence>& queue, std::size_t call, std::size_t count, std::size_t tokens,
+         double waited = 0, std::size_t group = 0) {
+  for (std::size_t i = 0; i < count; ++i) queue.push_back(QueuedSequence{call, tokens, group, waited});
+}
+
+// Runs the queue dry the way the engine does, one planned batch at a time
+// (with `arrivals` added before the given batch); the calls each batch served.
+std::vector<std::vector<std::size_t>> drain(std::vector<QueuedSequence> queue, const BatchLimits& limits,
+                                            const SchedulingLimits& scheduling,
+                                            std::map<std::size_t, std::vector<QueuedSequence>> arrivals = {},
+                                            double seconds_per_batch = 0) {
+  std::vector<std::vector<std::size_t>> served;
+  for (std::size_t b = 0; !queue.empty() || arrivals.count(b); ++b) {
+    if (auto it = arrivals.find(b); it != arrivals.end()) queue.insert(queue.end(), it->second.begin(), it->second.end());
+    if (queue.empty()) continue;
+    const std::vector<std::size_t> batch = plan_next_batch(queue, limits, scheduling);
+    EXPECT_FALSE(batch.empty());
+    std::vector<std::size_t> calls;
+    std::vector<bool> taken(queue.size(), false);
+    for (std::size_t i : batch) {
+      taken[i] = true;
+      if (std::find(calls.begin(), calls.end(), queue[i].call) == calls.end()) calls.push_back(queue[i].call);
+    }
+    served.push_back(calls);
+    std::vector<QueuedSequence> rest;
+    for (std::size_t i = 0; i < queue.size(); ++i) {
+      if (!taken[i]) rest.push_back(queue[i]);
+    }
+    for (QueuedSequence& q : rest) q.waited_seconds += seconds_per_batch;
+    queue = std::move(rest);
+    if (b > 10000) {
+      ADD_FAILURE() << "the queue never drained";
+      break;
+    }
+  }
+  return served;
+}
+
+TEST(NextBatchTest, AShortCallGoesBeforeALongOneThatCameFirst) {
+  std::vector<QueuedSequence> queue;
+  add(queue, /*call=*/1, 100, 50);  // 5,000 tokens: a long request
+  add(queue, /*call=*/2, 20, 50);   // 1,000 tokens, arrived after it
+  const auto batch = plan_next_batch(queue, {.token_budget = 2000, .max_sequences = 256}, {});
+  // Call 2 whole (positions 100..119), then call 1's first 20 sequences fill the budget.
+  ASSERT_EQ(batch.size(), 40u);
+  std::size_t from_short = 0;
+  for (std::size_t i : batch) from_short += queue[i].call == 2;
+  EXPECT_EQ(from_short, 20u);
+}
+
+TEST(NextBatchTest, EqualCallsAreServedInArrivalOrder) {
+  std::vector<QueuedSequence> queue;
+  for (std::size_t call = 1; call <= 4; ++call) add(queue, call, 10, 100);  // 1,000 tokens each
+  const auto served = drain(queue, {.token_budget = 1000, .max_sequences = 256}, {});
+  EXPECT_THAT(served, ElementsAre(ElementsAre(1), ElementsAre(2), ElementsAre(3), ElementsAre(4)));
+}
+
+TEST(NextBatchTest, ABatchIsLongestFirstAndWithinItsLimits) {
+  std::vector<QueuedSequence> queue = {{1, 10}, {1, 45}, {2, 20}, {2, 30}, {3, 5}};
+  const auto batch = plan_next_batch(queue, {.token_budget = 60, .max_sequences = 10}, {});
+  // Call 3 (5 tokens) first, call 2 (50) fits whole, call 1's (55) sequences do not fit.
+  EXPECT_THAT(batch, ElementsAre(3, 2, 4));
+  const auto capped = plan_next_batch(queue, {.token_budget = 1000, .max_sequences = 2}, {});
+  EXPECT_THAT(capped, ElementsAre(2, 4));
+}
+
+TEST(NextBatchTest, ASequenceLongerThanTheBudgetRunsAlone) {
+  std::vector<QueuedSequence> queue = {{1, 500}, {2, 8}};
+  const auto served = drain(queue, {.token_budget = 100, .max_sequences = 10}, {});
+  EXPECT_THAT(served, ElementsAre(ElementsAre(2), ElementsAre(1)));
+  std::vector<QueuedSequence> only = {{1, 500}, {1, 8}};
+  EXPECT_THAT(plan_next_batch(only, {.token_budget = 100, .max_sequences = 10}, {}), ElementsAre(0));
+}
+
+TEST(NextBatchTest, GroupsNeverShareABatch) {
+  std::vector<QueuedSequence> queue;
+  add(queue, 1, 2, 10, 0, /*group=*/0);
+  add(queue, 2, 1, 10, 0, /*group=*/1);
+  add(queue, 3, 3, 10, 0, /*group=*/0);
+  const auto batch = plan_next_batch(queue, {.token_budget = 1000, .max_sequences = 256}, {});
+  // Call 2 is the shortest: its group runs first, alone.
+  EXPECT_THAT(batch, ElementsAre(2));
+}
+
+TEST(NextBatchTest, AnAgedCallGoesFirstWhateverItsSize) {
+  std::vector<QueuedSequence> queue;
+  add(queue, 1, 100, 50, /*waited=*/0.6);  // long, but past the aging bound
+  add(queue, 2, 2, 50, /*waited=*/0.1);
+  const auto batch = plan_next_batch(queue, {.token_budget = 1000, .max_sequences = 256}, {.aging_seconds = 0.5});
+  std::size_t from_long = 0;
+  for (std::size_t i : batch) from_long += queue[i].call == 1;
+  EXPECT_EQ(from_long, 20u) << "the aged call fills the batch before the short one";
+  // Two aged calls: the older (earlier in the queue) first.
+  std::vector<QueuedSequence> aged;
+  add(aged, 5, 10, 100, 0.9);
+  add(aged, 6, 1, 100, 0.9);
+  EXPECT_EQ(aged[plan_next_batch(aged, {.token_budget = 1000, .max_sequences = 256}, {.aging_seconds = 0.5})[0]].call,
+            5u);
+}
+
+// A long call under a stream of shorter ones is not starved: a short call
+// filling a whole batch arrives before every batch, yet the long one
+// finishes within the aging bound's worth of batches after its arrival.
+TEST(NextBatchTest, NoCallStarvesUnderAStreamOfShorterOnes) {
+  const BatchLimits limits{.token_budget = 1000, .max_sequences = 256};
+  const double seconds_per_batch = 0.01;
+  std::vector<QueuedSequence> queue;
+  add(queue, /*call=*/0, 40, 100);  // 4,000 tokens: four batches' worth
+  std::map<std::size_t, std::vector<QueuedSequence>> arrivals;
+  for (std::size_t b = 0; b < 500; ++b) {
+    std::vector<QueuedSequence> short_call;
+    add(short_call, 1000 + b, 10, 100);  // 1,000 tokens each (a full batch), a new one every batch
+    arrivals[b] = short_call;
+  }
+  const auto served = drain(queue, limits, {.aging_seconds = 0.5}, arrivals, seconds_per_batch);
+  std::size_t last_batch_of_long = 0;
+  for (std::size_t b = 0; b < served.size(); ++b) {
+    if (std::find(served[b].begin(), served[b].end(), 0u) != served[b].end()) last_batch_of_long = b;
+  }
+  // Aged after 50 batches (0.5 s), then done within its four batches' worth.
+  EXPECT_GE(last_batch_of_long, 4u) << "shortest first: the short calls went ahead";
+  EXPECT_LE(last_batch_of_long, 50u + 4u + 1u) << "the long call waited past the aging bound";
+  // Without aging (a bound longer than the run), it waits for the stream to end.
+  const auto unbounded = drain(queue, limits, {.aging_seconds = 1e9}, arrivals, seconds_per_batch);
+  std::size_t last_unbounded = 0;
+  for (std::size_t b = 0; b < unbounded.size(); ++b) {
+    if (std::find(unbounded[b].begin(), unbounded[b].end(), 0u) != unbounded[b].end()) last_unbounded = b;
+  }
+  EXPECT_GE(last_unbounded, 500u);
+}
+
+TEST(NextBatchTest, EveryQueuedSequenceIsServedExactlyOnce) {
+  std::vector<QueuedSequence> queue;
+  for (std::size_t i = 0; i < 300; ++i) queue.push_back({i % 7, (i * 37) % 120 + 1, i % 2, (i % 5) * 0.3});
+  std::vector<int> seen(queue.size(), 0);
+  std::vector<std::size_t> ids(queue.size());  // position in the original queue
+  std::iota(ids.begin(), ids.end(), 0);
+  auto rest = queue;
+  while (!rest.empty()) {
+    const auto batch = plan_next_batch(rest, {.token_budget = 512, .max_sequences = 16}, {});
+    ASSERT_FALSE(batch.empty());
+    std::size_t tokens = 0;
+    std::vector<bool> taken(rest.size(), false);
+    for (std::size_t i : batch) {
+      ASSERT_FALSE(taken[i]);
+      taken[i] = true;
+      ++seen[ids[i]];
+      tokens += rest[i].tokens;
+      EXPECT_EQ(rest[i].group, rest[batch[0]].group);
+    }
+    EXPECT_LE(tokens, 512u);
+    EXPECT_LE(batch.size(), 16u);
+    std::vector<QueuedSequence> next;
+    std::vector<std::size_t> next_ids;
+    for (std::size_t i = 0; i < rest.size(); ++i) {
+      if (!taken[i]) {
+        next.push_back(rest[i]);
+        next_ids.push_back(ids[i]);
+      }
+    }
+    rest = std::move(next);
+    ids = std::move(next_ids);
+  }
+  for (int count : seen) EXPECT_EQ(count, 1);
 }
 
 }  // namespace

@@ -51,6 +51,11 @@ class RerankStage : public Stage {
     details["documents_truncated"] = outcome.documents_truncated;
     details["tokens"] = outcome.tokens_scored;
     if (s_.options.chunking) details["chunks_scored"] = outcome.chunks_scored;
+    if (outcome.score_cache) {
+      details["score_cache"] = {{"hits", outcome.score_cache->hits},
+                                {"misses", outcome.score_cache->misses},
+                                {"evictions", outcome.score_cache->evictions}};
+    }
     if (!outcome.warnings.empty()) details["warnings"] = outcome.warnings;
 
     std::vector<Candidate> ranked;
