@@ -357,7 +357,10 @@ void Engine::run_round(std::vector<Item>& items) {
       if (dropped > 0 && options_.on_dropped) options_.on_dropped(dropped);
       if (positions.empty()) continue;
       batch.clear();
-      for (std::size_t p : positions) batch.add(encoding_of(group[p]).ids, encoding_of(group[p]).type_ids);
+      for (std::size_t p : positions) {
+        const text::Encoding& encoding = encoding_of(group[p]);
+        batch.add(encoding.ids, encoding.type_ids, encoding.shared_prefix);
+      }
       out.assign(positions.size() * width_, 0.0f);
       base::Stopwatch model_time;
       const base::Status status = run_model(batch, precision, out);
@@ -384,7 +387,8 @@ void Engine::run_round(std::vector<Item>& items) {
         std::vector<float> alone(width_);
         for (std::size_t k = 0; k < positions.size(); ++k) {
           one.clear();
-          one.add(encoding_of(group[positions[k]]).ids, encoding_of(group[positions[k]]).type_ids);
+          const text::Encoding& encoding = encoding_of(group[positions[k]]);
+          one.add(encoding.ids, encoding.type_ids, encoding.shared_prefix);
           const base::Status s = run_model(one, precision, alone);
           deliver(k, alone, s);
         }
