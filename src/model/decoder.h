@@ -72,8 +72,13 @@ class Decoder {
   base::Status label_logits(const TokenBatch& batch, base::Precision precision, std::vector<float>& labels);
 
   // Whether declared prefixes are reused (the default) or every sequence is
-  // computed whole (for tests and benchmarks). Not thread-safe.
-  void set_prefix_reuse(bool reuse) { reuse_ = reuse; }
+  // computed whole (for tests and benchmarks). Empties the prefix cache, so a
+  // benchmark's next call pays for its prefix as a new request does. Not
+  // thread-safe.
+  void set_prefix_reuse(bool reuse) {
+    reuse_ = reuse;
+    cache_.clear();
+  }
   // Prefix passes run so far (each a cache miss), and sequences that reused
   // a cached prefix: how tests see that reuse happened.
   std::size_t prefix_passes() const { return prefix_passes_; }

@@ -28,6 +28,13 @@ base::Result<RerankOutcome> LocalCrossEncoder::rerank(std::string_view query, st
                                    : inference::TruncationDirection::kRight;
   document_options.max_document_tokens = options.max_tokens_per_doc;
   document_options.truncate = options.truncate;
+  if (options.instruction) {
+    if (!scorer_->takes_instruction()) {
+      return base::invalid_argument("instruction: model \"" + name_ +
+                                    "\" takes no instruction (only decoder rerankers such as qwen3-reranker-0.6b do)");
+    }
+    document_options.instruction = options.instruction;
+  }
   if (options.chunking) {
     const ChunkingOptions& c = *options.chunking;
     document_options.chunking = inference::ChunkOptions{
