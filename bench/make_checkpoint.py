@@ -32,6 +32,12 @@ Presets (shapes of the real Hub models; see shared/fixtures/models/README.md for
                           vocab 50368, max_pos 8192, f32.
                           (Added in Winnow's copy, bench/make_checkpoint.py; the shared one has
                           the BERT / XLM-R presets only.)
+  qwen3-reranker-0.6b     Qwen/Qwen3-Reranker-0.6B                Qwen3ForCausalLM (yes/no reranker)
+                          28 layers, hidden 1024, 16 query heads / 8 key-value heads of 128,
+                          SwiGLU ffn 3072, q/k RMSNorm, rope theta 1e6, tied lm_head (no
+                          lm_head.weight in the file), vocab 151669, max_pos 40960, bf16.
+                          (Winnow's copy only.) With a small tokenizer (--vocab-from) the
+                          vocabulary shrinks; the GEMM FLOPs per token do not change.
 
 Examples:
   /usr/bin/python3 make_checkpoint.py --preset minilm-l6-ce --out /tmp/minilm \\
@@ -41,6 +47,8 @@ Examples:
   /usr/bin/python3 make_checkpoint.py --preset jina-reranker-v2-base --layout hf --out /tmp/jina-hf
   /usr/bin/python3 make_checkpoint.py --preset gte-reranker-modernbert-base --out /tmp/gte-mb \\
       --tokenizer ../fixtures/tokenizers/bpe-modernbert --vocab-from ../fixtures/tokenizers/bpe-modernbert
+  /usr/bin/python3 make_checkpoint.py --preset qwen3-reranker-0.6b --out /tmp/qwen3-06b \\
+      --tokenizer ../fixtures/tokenizers/bpe-qwen --vocab-from ../fixtures/tokenizers/bpe-qwen
 """
 import argparse
 import json
@@ -212,7 +220,66 @@ PRESETS["gte-reranker-modernbert-base"] = {
 }
 
 
+PRESETS["qwen3-reranker-0.6b"] = {
+    "family": "qwen3",
+    "hub": "Qwen/Qwen3-Reranker-0.6B",
+    "dtype": "bf16",
+    # Qwen3-Reranker-0.6B's config.json as shared/fixtures/models/README.md records it.
+    "config": {
+        "architectures": ["Qwen3ForCausalLM"],
+        "attention_bias": False,
+        "attention_dropout": 0.0,
+        "bos_token_id": 151643,
+        "eos_token_id": 151645,
+        "head_dim": 128,
+        "hidden_act": "silu",
+        "hidden_size": 1024,
+        "initializer_range": 0.02,
+        "intermediate_size": 3072,
+        "max_position_embeddings": 40960,
+        "max_window_layers": 28,
+        "model_type": "qwen3",
+        "num_attention_heads": 16,
+        "num_hidden_layers": 28,
+        "num_key_value_heads": 8,
+        "rms_norm_eps": 1e-06,
+        "rope_scaling": None,
+        "rope_theta": 1000000,
+        "sliding_window": None,
+        "tie_word_embeddings": True,
+        "torch_dtype": "bfloat16",
+        "use_cache": True,
+        "use_sliding_window": False,
+        "vocab_size": 151669,
+    },
+}
+
+
 # --- tensor names --------------------------------------------------------------------------
+def qwen3_specs(cfg):
+    """Qwen3ForCausalLM's state_dict() without the tied lm_head.weight (save_pretrained drops it)."""
+    H, I, V, L = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"], cfg["num_hidden_layers"]
+    D, Q, KV = cfg["head_dim"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    s = [("model.embed_tokens.weight", (V, H), "emb")]
+    for i in range(L):
+        p = f"model.layers.{i}."
+        s += [(p + "input_layernorm.weight", (H,), "lnw"),
+              (p + "self_attn.q_proj.weight", (Q * D, H), "w"),
+              (p + "self_attn.k_proj.weight", (KV * D, H), "w"),
+              (p + "self_attn.v_proj.weight", (KV * D, H), "w"),
+              (p + "self_attn.o_proj.weight", (H, Q * D), "w"),
+              (p + "self_attn.q_norm.weight", (D,), "lnw"),
+              (p + "self_attn.k_norm.weight", (D,), "lnw"),
+              (p + "post_attention_layernorm.weight", (H,), "lnw"),
+              (p + "mlp.gate_proj.weight", (I, H), "w"),
+              (p + "mlp.up_proj.weight", (I, H), "w"),
+              (p + "mlp.down_proj.weight", (H, I), "w")]
+    s.append(("model.norm.weight", (H,), "lnw"))
+    if not cfg.get("tie_word_embeddings", False):
+        s.append(("lm_head.weight", (V, H), "w"))
+    return s
+
+
 def modernbert_specs(cfg):
     """ModernBertForSequenceClassification's state_dict(): no biases but the classifier's
     (the preset's *_bias flags are false), layer 0 without attn_norm (an Identity)."""
@@ -242,6 +309,8 @@ def hf_specs(family, cfg):
     'emb' embeddings, 'w' linear weight, 'b' bias, 'lnw' / 'lnb' LayerNorm weight / bias."""
     if family == "modernbert":
         return modernbert_specs(cfg)
+    if family == "qwen3":
+        return qwen3_specs(cfg)
     H, I = cfg["hidden_size"], cfg["intermediate_size"]
     V, P, T = cfg["vocab_size"], cfg["max_position_embeddings"], cfg["type_vocab_size"]
     L = cfg["num_hidden_layers"]
@@ -430,10 +499,12 @@ def main(argv=None):
         f.write("\n")
     specs = tensor_specs(p["family"], cfg, layout)
     pre = "bert." if p["family"] == "bert" else "roberta."
-    pad = cfg["pad_token_id"]
+    pad = cfg.get("pad_token_id", 0)
     pad_rows = {pre + "embeddings.word_embeddings.weight": pad}
     if p["family"] == "modernbert":
         pad_rows = {"model.embeddings.tok_embeddings.weight": pad} if pad < cfg["vocab_size"] else {}
+    if p["family"] == "qwen3":
+        pad_rows = {}  # no padding_idx
     if p["family"] == "xlm-roberta":
         pad_rows[pre + "embeddings.position_embeddings.weight"] = pad
     nbytes = write_safetensors(os.path.join(a.out, "model.safetensors"), specs,

@@ -9,6 +9,7 @@
 //   winnow-bench --model DIR --concurrency 8 [--requests 6] [--docs 20] [--embedder]
 //   winnow-bench --model DIR --long-documents 2000 [--docs 100] [--precision P|all]
 //   winnow-bench --model DIR --scaling 10,100,500,1000 [--name short] [--precision P|all]
+//   winnow-bench --model DIR --prefix-reuse [--docs 100] [--precision P|all]   (decoder rerankers)
 #include <omp.h>
 
 #include <algorithm>
@@ -30,6 +31,7 @@
 #include "eval/agreement.h"
 #include "inference/batch_planner.h"
 #include "inference/embedder.h"
+#include "inference/rerank_prompt.h"
 #include "inference/scorer.h"
 #include "kernels/precision.h"
 #include "model/config.h"
@@ -67,6 +69,7 @@ struct BenchFlags {
   std::size_t long_documents = 0;  // tokens per document: chunked scoring against truncation
   std::string corpus = "tests/data/scifact/corpus.jsonl";  // BEIR corpus whose texts make the long documents
   std::vector<std::size_t> scaling;  // documents per request: time per document at each count
+  bool prefix_reuse = false;  // decoder rerankers: time a request's documents with and without prefix reuse
 };
 
 double round_to(double v, int digits) {
@@ -150,9 +153,21 @@ nlohmann::json gemm_json(base::Precision precision, const GemmCeiling& ceiling, 
           {"shapes", shapes}};
 }
 
-// The intermediate projection's output width (GeGLU: both halves).
+// The intermediate projection's output width (GeGLU, SwiGLU: both halves).
 std::size_t ffn_in_out(const model::ModelConfig& config) {
-  return config.is_modernbert() ? 2 * config.intermediate_size : config.intermediate_size;
+  return config.is_modernbert() || config.is_qwen3() ? 2 * config.intermediate_size : config.intermediate_size;
+}
+
+// How the bench loads a model: decoder rerankers need label ids, which only
+// change which two lm_head rows are read (the real Qwen3 tokenizer's "no" and
+// "yes" where the vocabulary has them).
+model::LoadOptions bench_load_options(const model::ModelConfig& config) {
+  model::LoadOptions load;
+  if (config.is_qwen3()) {
+    load.label_token_ids = config.vocab_size > 9693 ? std::array<std::int32_t, 2>{2152, 9693}
+                                                    : std::array<std::int32_t, 2>{0, 1};
+  }
+  return load;
 }
 
 // Hidden, intermediate and ffn_in_out sizes of DIR's config.json, else bge-reranker-v2-m3's.
@@ -229,7 +244,7 @@ int run_workload(const BenchFlags& flags) {
       ceiling = measured->total;
     }
     reset_peak_rss();
-    model::LoadOptions load;
+    model::LoadOptions load = bench_load_options(*config);
     load.precisions = {precision};
     load.attention = flags.attention == "onednn" ? kernels::AttentionKernel::kOneDnn : kernels::AttentionKernel::kAuto;
     base::Stopwatch load_clock;
@@ -741,6 +756,116 @@ int run_long_documents(const BenchFlags& flags) {
   return 0;
 }
 
+// A decoder reranker's request: one query and --docs documents through the
+// model card's prompt, as the Scorer builds them, timed with the shared
+// prefix (system prompt, instruction, query) computed once for the request
+// and reused by every document, against every prompt computed whole. Runs
+// alternate, each starting with an empty prefix cache (a new request); the
+// median of each and their ratio come from the same run.
+int run_prefix_reuse(const BenchFlags& flags) {
+  auto precisions = precisions_of(flags.precision);
+  if (!precisions.ok()) {
+    print_error("bench", precisions.status());
+    return kExitFailure;
+  }
+  const std::filesystem::path dir(flags.model);
+  auto config = model::read_model_config(dir / "config.json");
+  auto tokenizer = text::Tokenizer::load_dir(dir);
+  if (!config.ok() || !tokenizer.ok()) {
+    print_error("bench", config.ok() ? tokenizer.status() : config.status());
+    return kExitFailure;
+  }
+  if (!config->is_qwen3()) {
+    print_error("bench", base::invalid_argument("--prefix-reuse: " + flags.model + " is not a decoder reranker"));
+    return kExitFailure;
+  }
+  auto prompt = inference::RerankPrompt::create(*tokenizer, std::string(inference::kDefaultRerankInstruction),
+                                                inference::kDecoderRerankMaxLength);
+  if (!prompt.ok()) {
+    print_error("bench", prompt.status());
+    return kExitFailure;
+  }
+  const std::string query = synthetic_texts(1, 8, 12, 17)[0];
+  const std::vector<std::string> docs = synthetic_texts(flags.docs, 40, 120, 29);
+  auto head = prompt->head(prompt->default_instruction(), query);
+  if (!head.ok()) {
+    print_error("bench", head.status());
+    return kExitFailure;
+  }
+  std::vector<text::Encoding> encodings;
+  std::vector<std::size_t> lengths;
+  std::size_t tokens = 0, shared = 0;
+  for (const std::string& doc : docs) {
+    auto e = prompt->encode(prompt->default_instruction(), query, doc, *head,
+                            inference::PromptFit{inference::kDecoderRerankMaxLength});
+    if (!e.ok()) {
+      print_error("bench", e.status());
+      return kExitFailure;
+    }
+    tokens += e->ids.size();
+    shared = e->shared_prefix;
+    lengths.push_back(e->ids.size());
+    encodings.push_back(std::move(*e));
+  }
+  std::vector<model::TokenBatch> batches;
+  for (const auto& positions : inference::plan_batches(lengths, {.token_budget = flags.batch_tokens})) {
+    model::TokenBatch batch;
+    for (std::size_t i : positions) batch.add(encodings[i].ids, encodings[i].type_ids, encodings[i].shared_prefix);
+    batches.push_back(std::move(batch));
+  }
+  for (base::Precision precision : *precisions) {
+    model::LoadOptions load = bench_load_options(*config);
+    load.precisions = {precision};
+    auto loaded = model::CrossEncoder::load(dir, load);
+    if (!loaded.ok()) {
+      print_error("bench", loaded.status());
+      return kExitFailure;
+    }
+    model::CrossEncoder& model = **loaded;
+    std::vector<double> with, without;
+    double worst = 0;
+    std::vector<float> reused_scores, whole_scores;
+    for (int run = 0; run < flags.warmup + flags.runs; ++run) {
+      for (bool reuse : {true, false}) {
+        model.set_prefix_reuse(reuse);  // and an empty cache: a new request
+        std::vector<float>& scores = reuse ? reused_scores : whole_scores;
+        scores.clear();
+        base::Stopwatch clock;
+        for (const model::TokenBatch& batch : batches) {
+          auto logits = model.score(batch, precision);
+          if (!logits.ok()) {
+            print_error("bench", logits.status());
+            return kExitFailure;
+          }
+          scores.insert(scores.end(), logits->begin(), logits->end());
+        }
+        if (run >= flags.warmup) (reuse ? with : without).push_back(clock.elapsed_ms());
+      }
+      for (std::size_t i = 0; i < reused_scores.size(); ++i) {
+        worst = std::max(worst, static_cast<double>(std::abs(reused_scores[i] - whole_scores[i])));
+      }
+    }
+    const double per_100 = 100.0 / static_cast<double>(flags.docs);
+    emit({{"engine", "winnow"},
+          {"bench", "prefix_reuse"},
+          {"precision", std::string(base::precision_name(precision))},
+          {"model", dir.filename().string()},
+          {"docs", flags.docs},
+          {"prompt_tokens_mean", round_to(static_cast<double>(tokens) / static_cast<double>(flags.docs), 1)},
+          {"shared_prefix_tokens", shared},
+          {"batches", batches.size()},
+          {"ms_per_100_docs_reuse", round_to(median(with) * per_100, 1)},
+          {"ms_per_100_docs_whole", round_to(median(without) * per_100, 1)},
+          {"speedup", round_to(median(without) / median(with), 3)},
+          {"max_abs_diff", worst},
+          {"runs", flags.runs},
+          {"threads", flags.threads},
+          {"cpu", kernels::cpu_dispatch_name()}},
+         flags.json);
+  }
+  return 0;
+}
+
 int run_bench(const BenchFlags& flags) {
   omp_set_num_threads(flags.threads);
   if (auto s = kernels::check_cpu_dispatch(); !s.ok()) {
@@ -755,6 +880,7 @@ int run_bench(const BenchFlags& flags) {
   if (flags.concurrency > 0) return run_concurrency(flags);
   if (flags.long_documents > 0) return run_long_documents(flags);
   if (!flags.scaling.empty()) return run_scaling(flags);
+  if (flags.prefix_reuse) return run_prefix_reuse(flags);
   return run_workload(flags);
 }
 
@@ -803,6 +929,9 @@ int main(int argc, char** argv) {
                       "documents per request, e.g. 10,100,500,1000: time per document at each count")
       ->delimiter(',')
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
+  command->add_flag("--prefix-reuse", flags->prefix_reuse,
+                    "decoder rerankers: time --docs documents of one query with the prompt's shared prefix computed "
+                    "once and reused, against every prompt computed whole (ms per 100 documents, median of --runs)");
   command->add_option("--corpus", flags->corpus, "BEIR corpus.jsonl the long documents are made of (--long-documents)");
   command->add_flag("--embedder", flags->embedder,
                     "--concurrency: the model as a sentence embedder (mean pooling without modules.json), "

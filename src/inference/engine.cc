@@ -371,7 +371,10 @@ void Engine::run_batch(std::vector<Item>& items, base::Precision precision) {
   if (dropped > 0 && options_.on_dropped) options_.on_dropped(dropped);
   if (items.empty()) return;
   batch_.clear();
-  for (const Item& item : items) batch_.add(encoding_of(item).ids, encoding_of(item).type_ids);
+  for (const Item& item : items) {
+    const text::Encoding& encoding = encoding_of(item);
+    batch_.add(encoding.ids, encoding.type_ids, encoding.shared_prefix);
+  }
   out_.assign(items.size() * width_, 0.0f);
   base::Stopwatch model_time;
   const base::Status status = run_model(batch_, precision, out_);
@@ -398,7 +401,8 @@ void Engine::run_batch(std::vector<Item>& items, base::Precision precision) {
     std::vector<float> alone(width_);
     for (std::size_t k = 0; k < items.size(); ++k) {
       one.clear();
-      one.add(encoding_of(items[k]).ids, encoding_of(items[k]).type_ids);
+      const text::Encoding& encoding = encoding_of(items[k]);
+      one.add(encoding.ids, encoding.type_ids, encoding.shared_prefix);
       const base::Status s = run_model(one, precision, alone);
       deliver(k, alone, s);
     }

@@ -5,6 +5,7 @@
 #include <limits>
 #include <string>
 
+#include "model/config.h"
 #include "text/windows.h"
 
 namespace winnow::inference {
@@ -36,9 +37,17 @@ double relevance_score(float logit) { return 1.0 / (1.0 + std::exp(-static_cast<
 base::Result<std::unique_ptr<Scorer>> Scorer::create(std::unique_ptr<const text::Tokenizer> tokenizer,
                                                      std::unique_ptr<model::CrossEncoder> model,
                                                      const ScorerOptions& options) {
+  const bool decoder = model->info().decoder_reranker;
+  std::optional<std::size_t> preferred = tokenizer->model_max_length();
+  // A decoder reranker's card scores prompts of up to 8192 tokens (Qwen3-Reranker's
+  // max_length); its tokenizer's model_max_length (131072) is the LLM's.
+  if (decoder) preferred = std::min<std::size_t>(kDecoderRerankMaxLength, model->info().max_tokens);
   WINNOW_ASSIGN_OR_RETURN(std::size_t max_length,
-                          resolve_max_length(options.max_length, tokenizer->model_max_length(),
-                                             model->info().max_tokens));
+                          resolve_max_length(options.max_length, preferred, model->info().max_tokens));
+  if (!decoder && options.instruction) {
+    return base::invalid_argument("instruction: the model takes no instruction (only decoder rerankers such as "
+                                  "Qwen3-Reranker do)");
+  }
   std::size_t specials = tokenizer->special_tokens_count(/*pair=*/true);
   if (max_length <= specials) {
     return base::invalid_argument("max_length " + std::to_string(max_length) + " leaves no room for text: a pair takes " +
@@ -49,7 +58,16 @@ base::Result<std::unique_ptr<Scorer>> Scorer::create(std::unique_ptr<const text:
   for (base::Precision p : wanted) {
     if (p != base::Precision::kAuto) WINNOW_RETURN_IF_ERROR(model->info().check_prepared(p));
   }
-  return std::unique_ptr<Scorer>(new Scorer(std::move(tokenizer), std::move(model), options, max_length));
+  std::optional<RerankPrompt> prompt;
+  if (decoder) {
+    WINNOW_ASSIGN_OR_RETURN(prompt, RerankPrompt::create(*tokenizer,
+                                                         options.instruction.value_or(std::string(kDefaultRerankInstruction)),
+                                                         max_length));
+    model->set_prefix_reuse(options.prefix_reuse);
+  }
+  std::unique_ptr<Scorer> scorer(new Scorer(std::move(tokenizer), std::move(model), options, max_length));
+  scorer->prompt_ = std::move(prompt);  // its tokenizer pointer stays valid: the Scorer owns the same object
+  return scorer;
 }
 
 base::Result<std::unique_ptr<Scorer>> Scorer::load(const std::filesystem::path& model_dir,
@@ -65,6 +83,18 @@ base::Result<std::unique_ptr<Scorer>> Scorer::load(const std::filesystem::path& 
     }
   }
   WINNOW_ASSIGN_OR_RETURN(text::Tokenizer tokenizer, text::Tokenizer::load_dir(model_dir));
+  WINNOW_ASSIGN_OR_RETURN(model::ModelConfig config, model::read_model_config(model_dir / "config.json"));
+  if (config.architecture() == "Qwen3ForCausalLM") {
+    // The score is read off the "yes" and "no" tokens of this tokenizer.
+    const std::optional<std::int32_t> yes = tokenizer.token_to_id("yes");
+    const std::optional<std::int32_t> no = tokenizer.token_to_id("no");
+    if (!yes || !no) {
+      return base::invalid_argument((model_dir / "tokenizer.json").string() + ": no token \"" + (yes ? "no" : "yes") +
+                                    "\" in the vocabulary; a Qwen3ForCausalLM reranker scores with the last token's "
+                                    "\"yes\" and \"no\" logits");
+    }
+    load.label_token_ids = std::array<std::int32_t, 2>{*no, *yes};
+  }
   WINNOW_ASSIGN_OR_RETURN(std::unique_ptr<model::CrossEncoder> model, model::CrossEncoder::load(model_dir, load));
   ScorerOptions resolved = options;
   resolved.precision = load.precisions.front();
@@ -88,7 +118,12 @@ std::vector<base::Result<PairScore>> Scorer::score_pairs(std::span<const PairTex
   // Tokenizers are const and thread-safe.
   const EngineResults run = engine_.run(
       pairs.size(),
-      [&](std::size_t i) {
+      [&](std::size_t i) -> base::Result<text::Encoding> {
+        if (prompt_) {
+          const std::string& instruction = prompt_->default_instruction();
+          WINNOW_ASSIGN_OR_RETURN(std::vector<std::int32_t> head, prompt_->head(instruction, pairs[i].query));
+          return prompt_->encode(instruction, pairs[i].query, pairs[i].document, head, PromptFit{max_length_});
+        }
         return tokenizer_->encode_pair(pairs[i].query, pairs[i].document, max_length_, options_.truncation);
       },
       precision);
@@ -141,6 +176,28 @@ std::vector<base::Result<DocumentScore>> Scorer::score_documents(std::string_vie
                                                                  const DocumentOptions& options) const {
   std::vector<base::Result<DocumentScore>> results;
   results.reserve(documents.size());
+  auto fail_all = [&](const base::Status& status) {
+    for (std::size_t i = 0; i < documents.size(); ++i) results.emplace_back(status);
+    return results;
+  };
+  if (options.instruction && !prompt_) {
+    return fail_all(base::invalid_argument("instruction: the model takes no instruction (only decoder rerankers "
+                                           "such as Qwen3-Reranker do)"));
+  }
+  // A decoder reranker's instruction and the ids every prompt of the call starts with.
+  const std::string instruction = prompt_ ? options.instruction.value_or(prompt_->default_instruction()) : "";
+  std::vector<std::int32_t> head;
+  if (prompt_) {
+    base::Result<std::vector<std::int32_t>> ids = prompt_->head(instruction, query);
+    if (!ids.ok()) return fail_all(ids.status().with_context("query or instruction"));
+    head = std::move(ids).value();
+    if (options.chunking && prompt_->fixed_tokens(head) >= max_length_) {
+      return fail_all(base::invalid_argument(
+          "the prompt without its document (template, instruction and query) takes " +
+          std::to_string(prompt_->fixed_tokens(head)) + " tokens and leaves no room for a document within max_length " +
+          std::to_string(max_length_)));
+    }
+  }
   if (!options.chunking) {
     // Truncation off: nothing is cut, and a pair over max_length is refused
     // once it is tokenized.
@@ -149,6 +206,11 @@ std::vector<base::Result<DocumentScore>> Scorer::score_documents(std::string_vie
     const EngineResults run = engine_.run(
         documents.size(),
         [&](std::size_t i) -> base::Result<text::Encoding> {
+          if (prompt_) {
+            return prompt_->encode(instruction, query, documents[i], head,
+                                   PromptFit{max_length_, options.direction, options.max_document_tokens,
+                                             options.truncate});
+          }
           WINNOW_ASSIGN_OR_RETURN(text::Encoding encoding, tokenizer_->encode_pair(query, documents[i], truncation));
           if (encoding.ids.size() > max_length_) return too_long(encoding.ids.size(), max_length_);
           return encoding;
@@ -180,6 +242,7 @@ std::vector<base::Result<DocumentScore>> Scorer::score_documents(std::string_vie
   }
   std::size_t room = query_ids->size() < budget ? budget - query_ids->size() : 0;
   if (options_.truncation == text::Truncation::kLongestFirst) room = std::max(room, budget / 2);
+  if (prompt_) room = max_length_ - prompt_->fixed_tokens(head);  // windows never cut into the prompt's head
   if (room == 0) {
     const base::Status no_room = base::invalid_argument(
         "the query has " + std::to_string(query_ids->size()) + " tokens and leaves no room for a document within max_length " +
@@ -230,7 +293,14 @@ std::vector<base::Result<DocumentScore>> Scorer::score_documents(std::string_vie
   }
   const text::PairTruncation truncation{max_length_, options_.truncation, options.direction, std::nullopt};
   const EngineResults run = engine_.run(
-      texts.size(), [&](std::size_t j) { return tokenizer_->encode_pair(query, texts[j], truncation); },
+      texts.size(),
+      [&](std::size_t j) -> base::Result<text::Encoding> {
+        if (prompt_) {
+          return prompt_->encode(instruction, query, texts[j], head,
+                                 PromptFit{max_length_, options.direction, std::nullopt, true});
+        }
+        return tokenizer_->encode_pair(query, texts[j], truncation);
+      },
       options.precision);
 
   for (std::size_t i = 0; i < documents.size(); ++i) {

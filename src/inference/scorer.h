@@ -22,6 +22,7 @@
 
 #include "base/status.h"
 #include "inference/engine.h"
+#include "inference/rerank_prompt.h"
 #include "inference/resolve.h"
 #include "model/cross_encoder.h"
 #include "text/tokenizer.h"
@@ -42,7 +43,18 @@ struct ScorerOptions : EngineOptions {
   // Further precisions to prepare at load, for requests that ask for them
   // (score_pairs(pairs, precision)); each costs its weights' memory.
   std::vector<base::Precision> extra_precisions;
+  // Decoder rerankers (Qwen3-Reranker): the instruction their prompt carries
+  // when a request names none. Unset: the model card's
+  // (kDefaultRerankInstruction). Models that take no instruction refuse it.
+  std::optional<std::string> instruction;
+  // Decoder rerankers: reuse each call's shared prompt prefix (the default);
+  // false computes every prompt whole (benchmarks compare the two).
+  bool prefix_reuse = true;
 };
+
+// The max_length a decoder reranker's requests get unless told otherwise: the
+// 8192 of Qwen3-Reranker's model card (its tokenizer declares the LLM's 131072).
+inline constexpr std::size_t kDecoderRerankMaxLength = 8192;
 
 struct PairText {
   std::string_view query;
@@ -85,6 +97,9 @@ struct DocumentOptions {
   // length instead of being cut (TEI's truncate: false). Chunking never cuts.
   bool truncate = true;
   std::optional<ChunkOptions> chunking;
+  // Decoder rerankers: this call's instruction (unset: the model's). A model
+  // that takes no instruction refuses the call (InvalidArgument naming it).
+  std::optional<std::string> instruction;
 };
 
 struct DocumentScore {
@@ -155,6 +170,12 @@ class Scorer {
                                                            const DocumentOptions& options) const;
 
   std::size_t max_length() const { return max_length_; }
+  // Whether the model's prompt takes an instruction (decoder rerankers).
+  bool takes_instruction() const { return prompt_.has_value(); }
+  // The instruction a call that names none gets ("" for models without one).
+  std::string_view default_instruction() const {
+    return prompt_ ? std::string_view(prompt_->default_instruction()) : std::string_view();
+  }
   const ScorerOptions& options() const { return options_; }
   const text::Tokenizer& tokenizer() const { return *tokenizer_; }
   // The model, as far as anyone but the engine's worker may see it.
@@ -168,6 +189,9 @@ class Scorer {
          const ScorerOptions& options, std::size_t max_length);
 
   std::unique_ptr<const text::Tokenizer> tokenizer_;
+  // A decoder reranker's prompt, else unset; with it every pair's ids are the
+  // prompt's instead of the tokenizer's pair template.
+  std::optional<RerankPrompt> prompt_;
   ScorerOptions options_;
   std::size_t max_length_;
   Engine engine_;  // owns the model

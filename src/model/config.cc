@@ -150,6 +150,20 @@ base::Result<ModelConfig> parse_model_config(const nlohmann::json& json, const s
     reader.string("classifier_activation", config.classifier_activation);
   }
 
+  if (config.is_qwen3()) {
+    config.hidden_act = "silu";  // transformers' Qwen3Config default
+    config.layer_norm_eps = 1e-6f;
+    reader.string("hidden_act", config.hidden_act);
+    reader.number("rms_norm_eps", config.layer_norm_eps);
+    reader.size("num_key_value_heads", config.num_key_value_heads, false);
+    reader.size("head_dim", config.head_dim, false);
+    reader.real("rope_theta", config.rope_theta);
+    reader.boolean("tie_word_embeddings", config.tie_word_embeddings);
+    reader.boolean("attention_bias", config.attention_bias);
+    reader.boolean("use_sliding_window", config.use_sliding_window);
+    config.rope_scaling = reader.get("rope_scaling") != nullptr;
+  }
+
   const bool roberta_like =
       (config.model_type && (*config.model_type == "xlm-roberta" || *config.model_type == "roberta")) ||
       config.architecture().find("Roberta") != std::string::npos;
@@ -170,6 +184,33 @@ base::Result<ModelConfig> parse_model_config(const nlohmann::json& json, const s
       config.type_vocab_size == 0) {
     return invalid("hidden_size, num_hidden_layers, num_attention_heads, intermediate_size, vocab_size, "
                    "max_position_embeddings and type_vocab_size must all be positive");
+  }
+  if (config.is_qwen3()) {
+    // Qwen3's attention width (heads · head_dim) need not be hidden_size.
+    if (config.num_key_value_heads == 0) config.num_key_value_heads = config.num_attention_heads;
+    if (config.head_dim == 0) config.head_dim = config.hidden_size / config.num_attention_heads;
+    if (config.hidden_act != "silu") {
+      return base::unimplemented(source + ": hidden_act \"" + config.hidden_act +
+                                 "\" is not supported for qwen3 (only \"silu\", the SwiGLU feed-forward)");
+    }
+    if (config.num_attention_heads % config.num_key_value_heads != 0) {
+      return invalid("num_attention_heads " + std::to_string(config.num_attention_heads) +
+                     " is not a multiple of num_key_value_heads " + std::to_string(config.num_key_value_heads));
+    }
+    if (config.head_dim == 0 || config.head_dim % 2 != 0) {
+      return invalid("head_dim " + std::to_string(config.head_dim) + " must be even and positive (rotary embeddings)");
+    }
+    if (!(config.rope_theta > 0.0)) return invalid("rope_theta must be positive");
+    if (config.rope_scaling) {
+      return base::unimplemented(source + ": rope_scaling is set; only the default rotary embeddings (rope_scaling "
+                                 "null) are supported");
+    }
+    if (config.use_sliding_window) {
+      return base::unimplemented(source + ": use_sliding_window true is not supported for qwen3 (every layer "
+                                 "attends causally to the whole prompt)");
+    }
+    if (!(config.layer_norm_eps > 0.0f)) return invalid("rms_norm_eps must be positive");
+    return config;
   }
   if (config.hidden_size % config.num_attention_heads != 0) {
     return invalid("hidden_size " + std::to_string(config.hidden_size) + " is not a multiple of num_attention_heads " +

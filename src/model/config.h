@@ -1,5 +1,6 @@
 // config.json of a Hugging Face encoder checkpoint: the BERT family (BERT,
-// XLM-RoBERTa, RoBERTa) and ModernBERT.
+// XLM-RoBERTa, RoBERTa) and ModernBERT; and of the Qwen3 decoder that
+// Qwen3-Reranker is (Qwen3ForCausalLM).
 #pragma once
 
 #include <cstddef>
@@ -51,6 +52,19 @@ struct ModelConfig {
   std::string classifier_activation = "gelu";  // only "gelu"
 
   bool is_modernbert() const { return model_type && *model_type == "modernbert"; }
+
+  // Qwen3 (model_type "qwen3"), with transformers' defaults. Its config names
+  // layer_norm_eps "rms_norm_eps" (read into the field above); hidden_act
+  // must be "silu" (SwiGLU). Options that change the computation and are not
+  // implemented (rope_scaling, use_sliding_window) are refused by name.
+  std::size_t num_key_value_heads = 0;  // 0 in the file: num_attention_heads
+  std::size_t head_dim = 0;             // 0 in the file: hidden_size / num_attention_heads
+  double rope_theta = 10000.0;
+  bool tie_word_embeddings = false;     // lm_head shares embed_tokens' weights
+  bool use_sliding_window = false;
+  bool rope_scaling = false;            // a non-null rope_scaling object
+
+  bool is_qwen3() const { return model_type && *model_type == "qwen3"; }
 
   // The first of `architectures`, or "" if none.
   std::string architecture() const { return architectures.empty() ? std::string() : architectures.front(); }

@@ -1,6 +1,9 @@
 // How a model's dense layers are prepared when it is loaded.
 #pragma once
 
+#include <array>
+#include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "kernels/attention.h"
@@ -28,6 +31,10 @@ struct LoadOptions {
   // model, whose q and k come out of int8 GEMMs, the golden rankings and
   // deviations are the same either way, and bf16 attention is 1.5x faster.
   AttentionPrecision attention_precision = AttentionPrecision::kAuto;
+  // Decoder rerankers (Qwen3ForCausalLM): the token ids of the labels whose
+  // last-token logits make the score, {no, yes}, from the model's tokenizer
+  // (the model room reads no tokenizer). Required for those models.
+  std::optional<std::array<std::int32_t, 2>> label_token_ids;
 };
 
 }  // namespace winnow::model

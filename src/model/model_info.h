@@ -53,6 +53,12 @@ struct ModelInfo {
   std::optional<std::size_t> max_seq_length;
   std::optional<std::string> pooling;
   bool normalize = false;
+  // Decoder rerankers (Qwen3-Reranker): the score is the last token's
+  // logit("yes") − logit("no") after a prompt template (inference builds it),
+  // and these are the label ids {no, yes}.
+  bool decoder_reranker = false;
+  std::int32_t no_token_id = -1;
+  std::int32_t yes_token_id = -1;
 
   // OK when `precision` was prepared at load; otherwise FailedPrecondition
   // naming the prepared ones and how to prepare more.

@@ -14,6 +14,11 @@ struct TokenBatch {
   std::vector<std::int32_t> input_ids;
   std::vector<std::int32_t> token_type_ids;  // same length as input_ids
   std::vector<std::int32_t> offsets{0};
+  // Per sequence: how many of its leading tokens are a prefix it shares with
+  // other sequences (a decoder reranker's prompt up to the document), which a
+  // decoder may compute once and reuse (decoder.h); encoders ignore it. Either
+  // empty or one entry per sequence.
+  std::vector<std::int32_t> prefix_lengths;
 
   std::size_t num_sequences() const { return offsets.empty() ? 0 : offsets.size() - 1; }
   std::size_t num_tokens() const { return input_ids.size(); }
@@ -23,7 +28,8 @@ struct TokenBatch {
 
   // Appends one sequence. `type_ids` must have ids.size() entries, or be
   // empty for all zeros; a batch built otherwise is refused by the model.
-  void add(std::span<const std::int32_t> ids, std::span<const std::int32_t> type_ids = {});
+  void add(std::span<const std::int32_t> ids, std::span<const std::int32_t> type_ids = {},
+           std::size_t prefix_length = 0);
 
   void clear();
 };

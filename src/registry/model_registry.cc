@@ -13,12 +13,13 @@ namespace winnow::registry {
 namespace fs = std::filesystem;
 namespace {
 
-ModelEntry local(std::string name, ModelKind kind, std::string repo) {
+ModelEntry local(std::string name, ModelKind kind, std::string repo, std::string revision = "main") {
   ModelEntry e;
   e.name = std::move(name);
   e.kind = kind;
   e.builtin = true;
   e.source = std::move(repo);
+  e.revision = std::move(revision);
   return e;
 }
 
@@ -59,6 +60,7 @@ nlohmann::json ModelEntry::to_json() const {
       for (base::Precision p : extra_precisions) extra.push_back(base::precision_name(p));
       j["extra_precisions"] = std::move(extra);
     }
+    if (instruction) j["instruction"] = *instruction;
     j["load_at_start"] = load_at_start;
   } else {
     j["backend"] = backend == ModelBackend::kTei ? "tei" : "cohere";
@@ -75,6 +77,13 @@ std::vector<ModelEntry> builtin_models() {
       local("jina-reranker-v2", ModelKind::kReranker, "jinaai/jina-reranker-v2-base-multilingual"),
       local("ms-marco-MiniLM-L-6-v2", ModelKind::kReranker, "cross-encoder/ms-marco-MiniLM-L-6-v2"),
       local("gte-reranker-modernbert-base", ModelKind::kReranker, "Alibaba-NLP/gte-reranker-modernbert-base"),
+      // Decoder rerankers (Qwen3ForCausalLM + the yes/no head). 4B's revision is
+      // the commit the Hub's API reported (2026-04-16); 0.6B's and 8B's could
+      // not be looked up and follow main.
+      local("qwen3-reranker-0.6b", ModelKind::kReranker, "Qwen/Qwen3-Reranker-0.6B"),
+      local("qwen3-reranker-4b", ModelKind::kReranker, "Qwen/Qwen3-Reranker-4B",
+            "22e683669bc0f0bd69640a1354a6d0aebcfeede5"),
+      local("qwen3-reranker-8b", ModelKind::kReranker, "Qwen/Qwen3-Reranker-8B"),
       cohere("cohere-rerank-v3", "rerank-english-v3.0"),
       cohere("cohere-rerank-v3-multilingual", "rerank-multilingual-v3.0"),
       cohere("cohere-rerank-v3.5", "rerank-v3.5"),
@@ -180,6 +189,10 @@ base::Result<std::vector<ModelEntry>> parse_models_file(const nlohmann::json& js
         e.extra_precisions.push_back(*parsed);
       }
     }
+    if (auto it = item.find("instruction"); it != item.end()) {
+      if (!it->is_string()) return base::invalid_argument(where + ".instruction: must be a string");
+      e.instruction = it->get<std::string>();
+    }
     if (auto it = item.find("load_at_start"); it != item.end()) {
       if (!it->is_boolean()) return base::invalid_argument(where + ".load_at_start: must be true or false");
       e.load_at_start = it->get<bool>();
@@ -187,7 +200,7 @@ base::Result<std::vector<ModelEntry>> parse_models_file(const nlohmann::json& js
     static const std::vector<std::string> kKnown = {
         "name",     "kind",       "backend",          "source",   "revision",    "max_tokens",
         "precision", "extra_precisions", "load_at_start", "model", "base_url", "path",
-        "api_key_env", "max_documents_per_request", "timeout_ms", "aliases"};
+        "api_key_env", "max_documents_per_request", "timeout_ms", "aliases", "instruction"};
     for (auto it = item.begin(); it != item.end(); ++it) {
       if (std::find(kKnown.begin(), kKnown.end(), it.key()) == kKnown.end()) {
         return base::invalid_argument(where + ": unknown field \"" + it.key() + "\"");
@@ -514,6 +527,7 @@ base::Result<ModelRegistry::Held> ModelRegistry::load_local(const std::shared_pt
     o.batch_limits = options_.batch_limits;
     o.precision = entry.precision;
     o.extra_precisions = entry.extra_precisions;
+    o.instruction = entry.instruction;
     observe(o, entry.name, kind);
     auto loaded = rerankers::LocalCrossEncoder::load(dir, o, entry.name, hub::snapshot_revision(dir),
                                                       options_.score_cache);

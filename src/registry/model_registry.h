@@ -66,6 +66,10 @@ struct ModelEntry {
   // for requests that name them.
   base::Precision precision = base::Precision::kFp32;
   std::vector<base::Precision> extra_precisions;
+  // Decoder rerankers (Qwen3-Reranker): the instruction their prompt carries
+  // when a request names none (models file "instruction"); unset: the model
+  // card's. A model that takes no instruction fails to load with one.
+  std::optional<std::string> instruction;
   bool load_at_start = false;
   // Cohere-compatible endpoints and TEI servers.
   std::string remote_model;  // Cohere: sent as "model"; TEI: what it serves, for reports (optional)

@@ -237,6 +237,9 @@ base::Result<RerankOutcome> CohereReranker::rerank(std::string_view query, std::
     return base::invalid_argument("precision applies to local models; " + url_ + " chooses its own");
   }
   if (top_n == 0) return base::invalid_argument("rerank: top_n must be at least 1");
+  if (options.instruction) {
+    return base::invalid_argument("instruction: " + url_ + " takes no instruction (its API has no such field)");
+  }
   RerankOutcome outcome;
   outcome.model = options_.model;
   if (documents.empty()) return outcome;

@@ -11,8 +11,8 @@ namespace winnow::rerankers {
 // score. These fail to compile when a field is added to either struct: decide
 // whether it changes scores, add it to ScoreSettings / ScoreKeys if so, then
 // update the size.
-static_assert(sizeof(RerankOptions) == 120, "RerankOptions changed: update the score cache's key");
-static_assert(sizeof(inference::DocumentOptions) == 80, "DocumentOptions changed: update the score cache's key");
+static_assert(sizeof(RerankOptions) == 160, "RerankOptions changed: update the score cache's key");
+static_assert(sizeof(inference::DocumentOptions) == 120, "DocumentOptions changed: update the score cache's key");
 
 namespace {
 std::atomic<std::uint64_t> next_load{1};
@@ -43,6 +43,7 @@ std::vector<base::Result<inference::DocumentScore>> LocalCrossEncoder::score_cac
   settings.max_length = scorer_->max_length();
   settings.tokenizer_truncation = static_cast<int>(scorer_->options().truncation);
   settings.options = &options;
+  settings.instruction = options.instruction ? std::string_view(*options.instruction) : scorer_->default_instruction();
   const ScoreKeys keys(settings, query);
 
   std::vector<std::optional<ScoreCache::Key>> key_of(documents.size());
@@ -97,6 +98,13 @@ base::Result<RerankOutcome> LocalCrossEncoder::rerank(std::string_view query, st
                                    : inference::TruncationDirection::kRight;
   document_options.max_document_tokens = options.max_tokens_per_doc;
   document_options.truncate = options.truncate;
+  if (options.instruction) {
+    if (!scorer_->takes_instruction()) {
+      return base::invalid_argument("instruction: model \"" + name_ +
+                                    "\" takes no instruction (only decoder rerankers such as qwen3-reranker-0.6b do)");
+    }
+    document_options.instruction = options.instruction;
+  }
   if (options.chunking) {
     const ChunkingOptions& c = *options.chunking;
     document_options.chunking = inference::ChunkOptions{

@@ -72,6 +72,11 @@ struct RerankOptions {
   bool truncate = true;
   // Set: long documents are scored in windows instead of truncated.
   std::optional<ChunkingOptions> chunking;
+  // Decoder rerankers (Qwen3-Reranker): the task instruction in their prompt;
+  // unset: the model's (its models-file entry's, else the model card's).
+  // Models that take no instruction refuse a call that sets it
+  // (InvalidArgument naming "instruction").
+  std::optional<std::string> instruction;
 };
 
 // What a call found in the score cache (local models served with one).

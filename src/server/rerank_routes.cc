@@ -150,6 +150,11 @@ base::Result<ScoringFields> scoring_fields(const nlohmann::json& body) {
       *flag = it->get<bool>();
     }
   }
+  // Decoder rerankers' task instruction (Winnow's extension; refused by models without one).
+  if (auto it = body.find("instruction"); it != body.end() && !it->is_null()) {
+    if (!it->is_string()) return base::invalid_argument("instruction: must be a string, got " + it->dump());
+    f.options.instruction = it->get<std::string>();
+  }
   if (f.return_chunks && !f.options.chunking) {
     return base::invalid_argument("return_chunks: only with \"chunking\" or \"max_chunks_per_doc\"");
   }
@@ -161,7 +166,7 @@ base::Result<Reply> rerank(ServerContext& ctx, const Request& req, const std::st
   static const std::vector<std::string> kKnown = {
       "model",       "query",    "documents", "top_n",      "return_documents",     "rank_fields", "max_chunks_per_doc",
       "max_tokens_per_doc", "precision", "chunking", "truncation_direction", "truncation", "min_score",
-      "raw_scores",  "return_chunks", "timeout_ms"};
+      "raw_scores",  "return_chunks", "timeout_ms", "instruction"};
   std::vector<std::string> warnings;
   for (auto it = body.begin(); it != body.end(); ++it) {
     if (std::find(kKnown.begin(), kKnown.end(), it.key()) != kKnown.end()) continue;

@@ -40,6 +40,10 @@ struct Encoding {
   std::vector<std::int32_t> ids;
   std::vector<std::int32_t> type_ids;
   bool truncated = false;  // content tokens were dropped
+  // Leading ids this sequence shares with the others of its call (a decoder
+  // reranker's prompt up to the document), which the model may compute once
+  // (model::TokenBatch::prefix_lengths); 0: none declared.
+  std::size_t shared_prefix = 0;
 };
 
 class Tokenizer {

@@ -97,6 +97,51 @@ TEST_F(RerankApiTest, ModernBertIsServedWithTheGoldenScores) {
   EXPECT_EQ(r.body["meta"]["precision"], "fp32");
 }
 
+// A decoder reranker (Qwen3-Reranker) is served by the same routes: the
+// model card's prompt with the request's instruction, scores of the golden
+// yes/no logits; an instruction to a model that takes none is a 400 naming it.
+TEST_F(RerankApiTest, Qwen3RerankerIsServedWithTheGoldenScoresAndInstruction) {
+  std::ifstream in(test_data() / "golden" / "qwen3-reranker-tiny.jsonl");
+  std::map<std::pair<std::string, std::string>, std::vector<json>> calls;
+  std::string line;
+  while (std::getline(in, line)) {
+    json r = json::parse(line);
+    if (r["max_length"] == 8192) calls[{r["instruction"], r["query"]}].push_back(r);
+  }
+  std::size_t checked = 0;
+  for (const auto& [key, golden] : calls) {
+    if (golden.size() < 2) continue;
+    json documents = json::array();
+    for (const auto& g : golden) documents.push_back(g["document"]);
+    for (const char* path : {"/v1/rerank", "/v2/rerank"}) {
+      auto c = server_->client();
+      auto r = http_post(*c, path,
+                         json{{"model", model_path("qwen3-reranker-tiny")}, {"query", key.second},
+                              {"instruction", key.first}, {"documents", documents}});
+      ASSERT_EQ(r.status, 200) << r.raw;
+      const json& results = r.body["results"];
+      ASSERT_EQ(results.size(), golden.size());
+      for (const json& result : results) {
+        const json& g = golden[result["index"].get<std::size_t>()];
+        EXPECT_NEAR(result["relevance_score"].get<double>(), g["score"].get<double>(), 3e-5) << g["id"];
+      }
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 4u);
+  auto c = server_->client();
+  auto refused = http_post(*c, "/v1/rerank",
+                           json{{"model", model_path("bert-ce-tiny")}, {"query", "q"}, {"documents", {"a"}},
+                                {"instruction", "judge"}});
+  EXPECT_EQ(refused.status, 400) << refused.raw;
+  EXPECT_NE(refused.raw.find("instruction"), std::string::npos) << refused.raw;
+  auto not_text = http_post(*c, "/v2/rerank",
+                            json{{"model", model_path("qwen3-reranker-tiny")}, {"query", "q"}, {"documents", {"a"}},
+                                 {"instruction", 7}});
+  EXPECT_EQ(not_text.status, 400) << not_text.raw;
+  EXPECT_NE(not_text.raw.find("instruction: must be a string"), std::string::npos) << not_text.raw;
+}
+
 TEST_F(RerankApiTest, PrecisionIsReportedAndOnlyPreparedOnesAreServed) {
   auto c = server_->client();
   json request = {{"model", model_path("bert-ce-tiny")}, {"query", "q"}, {"documents", {"a", "b"}}};

@@ -32,6 +32,9 @@ TEST(ValidatePipelineTest, NamesTheStageIndexAndParameter) {
   EXPECT_EQ(validation_error({stage("sort", "rerank", json::object())}), "stages[0] (rerank): parameter \"model\" is required");
   EXPECT_EQ(validation_error({stage("sort", "rerank", {{"model", "m"}, {"top_n", "ten"}})}),
             "stages[0] (rerank): parameter \"top_n\" must be an integer from 1 to 10000, got \"ten\"");
+  EXPECT_EQ(validation_error({stage("sort", "rerank", {{"model", "m"}, {"instruction", 3}})}),
+            "stages[0] (rerank): parameter \"instruction\" must be a string, got 3");
+  EXPECT_EQ(validation_error({stage("sort", "rerank", {{"model", "m"}, {"instruction", "Judge code"}})}), "");
   EXPECT_EQ(validation_error({stage("filter", "text_search", {{"topk", 5}})}),
             "stages[0] (text_search): unknown parameter \"topk\" (known: query, top_k)");
   EXPECT_EQ(validation_error({stage("reduce", "limit", {{"limit", -1}})}),

@@ -26,6 +26,16 @@ TEST(ModelRegistryTest, BuiltInNamesOfTheSpec) {
   ASSERT_TRUE(modernbert.ok());
   EXPECT_EQ(modernbert->source, "Alibaba-NLP/gte-reranker-modernbert-base");
   EXPECT_EQ(modernbert->backend, ModelBackend::kLocal);
+  for (const auto& [name, repo] : {std::pair{"qwen3-reranker-0.6b", "Qwen/Qwen3-Reranker-0.6B"},
+                                   std::pair{"qwen3-reranker-4b", "Qwen/Qwen3-Reranker-4B"},
+                                   std::pair{"qwen3-reranker-8b", "Qwen/Qwen3-Reranker-8B"}}) {
+    auto qwen = (*registry)->resolve(name, ModelKind::kReranker);
+    ASSERT_TRUE(qwen.ok()) << name;
+    EXPECT_EQ(qwen->source, repo);
+    EXPECT_EQ(qwen->backend, ModelBackend::kLocal);
+  }
+  EXPECT_EQ((*registry)->resolve("qwen3-reranker-4b", ModelKind::kReranker)->revision,
+            "22e683669bc0f0bd69640a1354a6d0aebcfeede5");
   auto cohere = (*registry)->resolve("cohere-rerank-v3", ModelKind::kReranker);
   ASSERT_TRUE(cohere.ok());
   EXPECT_EQ(cohere->backend, ModelBackend::kCohere);
@@ -62,6 +72,15 @@ TEST(ModelRegistryTest, ModelsFileAddsAndOverridesWithErrorsNamingTheEntry) {
   EXPECT_EQ((*precise)[0].precision, base::Precision::kInt8);
   ASSERT_EQ((*precise)[0].extra_precisions.size(), 1u);
   EXPECT_FALSE(parse_models_file(json{{"models", {{{"name", "q"}, {"source", "a/b"}, {"precision", "fp8"}}}}}, "m.json").ok());
+  auto instructed = parse_models_file(
+      json{{"models", {{{"name", "q"}, {"source", "Qwen/Qwen3-Reranker-0.6B"}, {"instruction", "Judge code"}}}}}, "m.json");
+  ASSERT_TRUE(instructed.ok()) << instructed.status().to_string();
+  EXPECT_EQ((*instructed)[0].instruction, "Judge code");
+  EXPECT_EQ((*instructed)[0].to_json()["instruction"], "Judge code");
+  auto bad_instruction =
+      parse_models_file(json{{"models", {{{"name", "q"}, {"source", "a/b"}, {"instruction", 3}}}}}, "m.json");
+  ASSERT_FALSE(bad_instruction.ok());
+  EXPECT_NE(bad_instruction.status().message().find("instruction"), std::string::npos);
 
   auto bad = parse_models_file(json{{"models", {{{"name", "x"}, {"source", "a/b"}, {"max_token", 5}}}}}, "models.json");
   ASSERT_FALSE(bad.ok());

@@ -7,6 +7,7 @@
 #include <barrier>
 #include <cstring>
 #include <random>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -353,6 +354,39 @@ TEST(LocalCrossEncoderCacheTest, OtherSettingsOrAnotherRevisionNeverHit) {
   auto again = a->rerank(pool.query, pool.documents, 3);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->score_cache->hits, pool.documents.size());
+}
+
+// A decoder reranker's scores depend on its instruction: the call's, or the
+// models-file entry's default when the call names none.
+TEST(LocalCrossEncoderCacheTest, AnotherInstructionNeverHits) {
+  auto cache = std::make_shared<ScoreCache>(1 << 20);
+  auto load_qwen = [&](std::optional<std::string> default_instruction) {
+    inference::ScorerOptions options;
+    options.instruction = std::move(default_instruction);
+    auto loaded = LocalCrossEncoder::load(model_dir("qwen3-reranker-tiny"), options, "qwen3-reranker-tiny", "rev1",
+                                          cache);
+    EXPECT_TRUE(loaded.ok()) << loaded.status().to_string();
+    return loaded.ok() ? std::move(*loaded) : nullptr;
+  };
+  auto card_default = load_qwen(std::nullopt);
+  ASSERT_TRUE(card_default);
+  const std::string query = "what is the capital of china?";
+  const std::vector<std::string> documents = {"The capital of China is Beijing.", "Gravity pulls things down."};
+  auto hits_of = [&](const Reranker& reranker, const RerankOptions& options) -> std::size_t {
+    auto outcome = reranker.rerank(query, documents, documents.size(), options);
+    EXPECT_TRUE(outcome.ok()) << outcome.status().to_string();
+    return outcome.ok() && outcome->score_cache ? outcome->score_cache->hits : 999;
+  };
+  EXPECT_EQ(hits_of(*card_default, {}), 0u);
+  EXPECT_EQ(hits_of(*card_default, {}), documents.size());
+  RerankOptions other;
+  other.instruction = "Judge whether the document is written in French";
+  EXPECT_EQ(hits_of(*card_default, other), 0u) << "a call's own instruction hit the default's scores";
+  EXPECT_EQ(hits_of(*card_default, other), documents.size());
+  // A models-file entry with another default instruction.
+  auto entry_default = load_qwen("Judge whether the document mentions a city");
+  ASSERT_TRUE(entry_default);
+  EXPECT_EQ(hits_of(*entry_default, {}), 0u) << "another default instruction hit the card default's scores";
 }
 
 TEST(LocalCrossEncoderCacheTest, APrecisionNeverHitsAnother) {

@@ -123,10 +123,11 @@ StageDefinition rerank_stage() {
     auto direction = p.string("truncation_direction", "right");
     auto max_tokens_per_doc = p.integer("max_tokens_per_doc", 0, 0, 1 << 20);
     auto min_score = p.number("min_score", -1.0, 0.0, 1.0);
+    auto instruction = p.string("instruction", "");
     WINNOW_RETURN_IF_ERROR(p.check_no_unknown());
     for (const base::Status& s : {model.status(), query.status(), top_n.status(), fields.status(),
                                   max_candidates.status(), precision.status(), chunking.status(), direction.status(),
-                                  max_tokens_per_doc.status(), min_score.status()}) {
+                                  max_tokens_per_doc.status(), min_score.status(), instruction.status()}) {
       if (!s.ok()) return s;
     }
     if (model->empty()) return p.error("model", "must name a model");
@@ -151,6 +152,8 @@ StageDefinition rerank_stage() {
       s.options.max_tokens_per_doc = static_cast<std::size_t>(*max_tokens_per_doc);
     }
     if (!p.is_pending("min_score") && p.has("min_score")) s.min_score = *min_score;
+    // A decoder reranker's task instruction; the model refuses it if it takes none.
+    if (!p.is_pending("instruction") && p.has("instruction")) s.options.instruction = *instruction;
     return std::unique_ptr<Stage>(new RerankStage(std::move(s)));
   };
   return d;
