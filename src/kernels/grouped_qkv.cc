@@ -9,17 +9,6 @@ namespace winnow::kernels {
 
 namespace {
 
-// x [d] rotated to a position, as apply_rotary does (rotary.h).
-inline void rotate(float* x, std::size_t half, const float* cos, const float* sin) {
-#pragma omp simd
-  for (std::size_t i = 0; i < half; ++i) {
-    const float a = x[i], b = x[i + half];
-    const float a_cos = a * cos[i], b_sin = b * sin[i], b_cos = b * cos[i], a_sin = a * sin[i];
-    x[i] = a_cos - b_sin;
-    x[i + half] = b_cos + a_sin;
-  }
-}
-
 // dst[c] = affine(raw)[r][column + c] for c < d.
 inline void finish(const float* raw, const RowAffine& affine, bool apply, std::size_t r, std::size_t column,
                    std::size_t d, float* dst) {
@@ -51,13 +40,13 @@ void grouped_qkv(const float* raw, const RowAffine& affine, std::size_t rows, st
       float* q = row + h * d;
       finish(in, affine, apply, r, h * d, d, q);
       rms_norm_row(q, d, shape.q_gamma, shape.eps, q);
-      rotate(q, half, cos, sin);
+      rotate_head(q, half, cos, sin);
     }
     for (std::size_t j = 0; j < hkv; ++j) {
       float* k = row + hidden + j * group * d;
       finish(in, affine, apply, r, hidden + j * d, d, k);
       rms_norm_row(k, d, shape.k_gamma, shape.eps, k);
-      rotate(k, half, cos, sin);
+      rotate_head(k, half, cos, sin);
       float* v = row + 2 * hidden + j * group * d;
       finish(in, affine, apply, r, hidden + hkv * d + j * d, d, v);
       for (std::size_t g = 1; g < group; ++g) {

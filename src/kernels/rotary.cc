@@ -40,22 +40,6 @@ base::Result<RotaryTable> RotaryTable::create(std::size_t head_dim, double theta
   return table;
 }
 
-namespace {
-
-// One head's vector x [d] rotated to `position`.
-inline void rotate(float* x, std::size_t half, const float* cos, const float* sin) {
-#pragma omp simd
-  for (std::size_t i = 0; i < half; ++i) {
-    const float a = x[i], b = x[i + half];
-    // transformers: q * cos + rotate_half(q) * sin, each product rounded.
-    const float a_cos = a * cos[i], b_sin = b * sin[i], b_cos = b * cos[i], a_sin = a * sin[i];
-    x[i] = a_cos - b_sin;
-    x[i + half] = b_cos + a_sin;
-  }
-}
-
-}  // namespace
-
 void apply_rotary(float* qkv, const RowAffine& affine, std::span<const std::int32_t> offsets, std::size_t num_heads,
                   const RotaryTable& table) {
   if (offsets.size() < 2) return;
@@ -74,7 +58,7 @@ void apply_rotary(float* qkv, const RowAffine& affine, std::span<const std::int3
     }
     const float* cos = table.cos(position);
     const float* sin = table.sin(position);
-    for (std::size_t h = 0; h < 2 * num_heads; ++h) rotate(row + h * d, half, cos, sin);
+    for (std::size_t h = 0; h < 2 * num_heads; ++h) rotate_head(row + h * d, half, cos, sin);
   }
 }
 

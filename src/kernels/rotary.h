@@ -39,6 +39,19 @@ class RotaryTable {
   std::vector<float> cos_, sin_;  // [max_positions, head_dim / 2]
 };
 
+// One head's vector x [2 · half] rotated to the position whose cos / sin
+// (RotaryTable) are given, in place. Each product is rounded before the sum,
+// as transformers' q * cos + rotate_half(q) * sin rounds them.
+inline void rotate_head(float* x, std::size_t half, const float* cos, const float* sin) {
+#pragma omp simd
+  for (std::size_t i = 0; i < half; ++i) {
+    const float a = x[i], b = x[i + half];
+    const float a_cos = a * cos[i], b_sin = b * sin[i], b_cos = b * cos[i], a_sin = a * sin[i];
+    x[i] = a_cos - b_sin;
+    x[i + half] = b_cos + a_sin;
+  }
+}
+
 // Rotates the query and key heads of a fused projection's output in place:
 // qkv [tokens, 3 · num_heads · head_dim], each row q | k | v (attention.h),
 // sequences packed as `offsets` says, positions counted from 0 at each

@@ -57,18 +57,7 @@ LinearWeights stack(std::vector<LinearWeights> parts) {
 base::Result<std::unique_ptr<Decoder>> Decoder::load(const ModelConfig& config, const Checkpoint& checkpoint,
                                                      WeightReader& weights, const LoadOptions& options,
                                                      std::array<std::int32_t, 2> label_ids) {
-  WINNOW_RETURN_IF_ERROR(kernels::check_cpu_dispatch());
-  if (options.precisions.empty()) return base::invalid_argument("no precision to prepare the model in");
-  for (std::size_t i = 0; i < options.precisions.size(); ++i) {
-    const base::Precision p = options.precisions[i];
-    if (p == base::Precision::kAuto) return base::invalid_argument("precision auto must be resolved before loading");
-    WINNOW_RETURN_IF_ERROR(kernels::check_precision_supported(p));
-    for (std::size_t j = 0; j < i; ++j) {
-      if (options.precisions[j] == p) {
-        return base::invalid_argument("precision " + std::string(base::precision_name(p)) + " listed twice");
-      }
-    }
-  }
+  WINNOW_RETURN_IF_ERROR(check_load_options(options));
   WINNOW_RETURN_IF_ERROR(check_layer_count(config, checkpoint));
   const std::string source = checkpoint.source().string();
   std::unique_ptr<Decoder> decoder(new Decoder());

@@ -6,6 +6,7 @@
 #include <optional>
 #include <vector>
 
+#include "base/status.h"
 #include "kernels/attention.h"
 #include "kernels/precision.h"
 
@@ -36,5 +37,9 @@ struct LoadOptions {
   // (the model room reads no tokenizer). Required for those models.
   std::optional<std::array<std::int32_t, 2>> label_token_ids;
 };
+
+// Whether the CPU can run the kernels and every listed precision (each
+// resolved, listed once): what every model's load checks first.
+base::Status check_load_options(const LoadOptions& options);
 
 }  // namespace winnow::model

@@ -1,0 +1,23 @@
+#include "model/load_options.h"
+
+#include <string>
+
+namespace winnow::model {
+
+base::Status check_load_options(const LoadOptions& options) {
+  WINNOW_RETURN_IF_ERROR(kernels::check_cpu_dispatch());
+  if (options.precisions.empty()) return base::invalid_argument("no precision to prepare the model in");
+  for (std::size_t i = 0; i < options.precisions.size(); ++i) {
+    const base::Precision p = options.precisions[i];
+    if (p == base::Precision::kAuto) return base::invalid_argument("precision auto must be resolved before loading");
+    WINNOW_RETURN_IF_ERROR(kernels::check_precision_supported(p));
+    for (std::size_t j = 0; j < i; ++j) {
+      if (options.precisions[j] == p) {
+        return base::invalid_argument("precision " + std::string(base::precision_name(p)) + " listed twice");
+      }
+    }
+  }
+  return base::Status();
+}
+
+}  // namespace winnow::model
