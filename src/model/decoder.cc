@@ -144,43 +144,7 @@ base::Result<std::unique_ptr<Decoder>> Decoder::load(const ModelConfig& config, 
 }
 
 base::Status Decoder::validate(const TokenBatch& batch) const {
-  const std::size_t n = batch.num_sequences();
-  if (batch.offsets.empty() || batch.offsets[0] != 0) {
-    return base::invalid_argument("token batch: offsets must start with 0");
-  }
-  if (static_cast<std::size_t>(batch.offsets.back()) != batch.input_ids.size()) {
-    return base::invalid_argument("token batch: offsets end at " + std::to_string(batch.offsets.back()) + " but " +
-                                  std::to_string(batch.input_ids.size()) + " tokens are packed");
-  }
-  if (!batch.prefix_lengths.empty() && batch.prefix_lengths.size() != n) {
-    return base::invalid_argument("token batch: " + std::to_string(batch.prefix_lengths.size()) +
-                                  " prefix lengths for " + std::to_string(n) + " sequences");
-  }
-  for (std::size_t s = 0; s < n; ++s) {
-    const std::int32_t begin = batch.offsets[s], end = batch.offsets[s + 1];
-    const std::string where = "sequence " + std::to_string(s);
-    if (end < begin) return base::invalid_argument("token batch: offsets decrease at " + where);
-    const auto length = static_cast<std::size_t>(end - begin);
-    if (length == 0) return base::invalid_argument(where + " is empty");
-    if (length > max_tokens_) {
-      return base::invalid_argument(where + " has " + std::to_string(length) + " tokens; the model's maximum is " +
-                                    std::to_string(max_tokens_));
-    }
-    if (!batch.prefix_lengths.empty() &&
-        (batch.prefix_lengths[s] < 0 || static_cast<std::size_t>(batch.prefix_lengths[s]) > length)) {
-      return base::invalid_argument(where + " declares a shared prefix of " + std::to_string(batch.prefix_lengths[s]) +
-                                    " tokens, outside its " + std::to_string(length));
-    }
-    for (std::int32_t t = begin; t < end; ++t) {
-      const std::int32_t id = batch.input_ids[static_cast<std::size_t>(t)];
-      if (id < 0 || static_cast<std::size_t>(id) >= vocab_size_) {
-        return base::invalid_argument(where + ": token " + std::to_string(t - begin) + " has id " +
-                                      std::to_string(id) + ", outside the vocabulary of " +
-                                      std::to_string(vocab_size_));
-      }
-    }
-  }
-  return {};
+  return validate_token_batch(batch, vocab_size_, max_tokens_);
 }
 
 const Decoder::Prepared* Decoder::find(base::Precision precision) const {

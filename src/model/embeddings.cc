@@ -30,39 +30,14 @@ base::Result<Embeddings> Embeddings::load(const ModelConfig& config, const Encod
 }
 
 base::Status Embeddings::validate(const TokenBatch& batch) const {
-  const std::size_t n = batch.num_sequences();
-  if (batch.offsets.empty() || batch.offsets[0] != 0) {
-    return base::invalid_argument("token batch: offsets must start with 0");
-  }
-  if (batch.token_type_ids.size() != batch.input_ids.size()) {
-    return base::invalid_argument("token batch: " + std::to_string(batch.token_type_ids.size()) +
-                                  " token_type_ids for " + std::to_string(batch.input_ids.size()) + " input_ids");
-  }
-  if (static_cast<std::size_t>(batch.offsets.back()) != batch.input_ids.size()) {
-    return base::invalid_argument("token batch: offsets end at " + std::to_string(batch.offsets.back()) + " but " +
-                                  std::to_string(batch.input_ids.size()) + " tokens are packed");
-  }
-  for (std::size_t s = 0; s < n; ++s) {
-    const std::int32_t begin = batch.offsets[s];
-    const std::int32_t end = batch.offsets[s + 1];
-    const std::string where = "sequence " + std::to_string(s);
-    if (end < begin) return base::invalid_argument("token batch: offsets decrease at " + where);
-    const auto length = static_cast<std::size_t>(end - begin);
-    if (length == 0) return base::invalid_argument(where + " is empty");
-    if (length > max_tokens_) {
-      return base::invalid_argument(where + " has " + std::to_string(length) + " tokens; the model's maximum is " +
-                                    std::to_string(max_tokens_));
-    }
-    for (std::int32_t t = begin; t < end; ++t) {
-      const std::int32_t id = batch.input_ids[static_cast<std::size_t>(t)];
-      if (id < 0 || static_cast<std::size_t>(id) >= vocab_size_) {
-        return base::invalid_argument(where + ": token " + std::to_string(t - begin) + " has id " +
-                                      std::to_string(id) + ", outside the vocabulary of " +
-                                      std::to_string(vocab_size_));
-      }
+  WINNOW_RETURN_IF_ERROR(validate_token_batch(batch, vocab_size_, max_tokens_));
+  if (family_ == Family::kModernBert) return {};  // no token type table
+  for (std::size_t s = 0; s < batch.num_sequences(); ++s) {
+    for (std::int32_t t = batch.offsets[s]; t < batch.offsets[s + 1]; ++t) {
       const std::int32_t type = batch.token_type_ids[static_cast<std::size_t>(t)];
-      if (family_ != Family::kModernBert && (type < 0 || static_cast<std::size_t>(type) >= type_vocab_size_)) {
-        return base::invalid_argument(where + ": token " + std::to_string(t - begin) + " has token type " +
+      if (type < 0 || static_cast<std::size_t>(type) >= type_vocab_size_) {
+        return base::invalid_argument("sequence " + std::to_string(s) + ": token " +
+                                      std::to_string(t - batch.offsets[s]) + " has token type " +
                                       std::to_string(type) + "; the model has type_vocab_size " +
                                       std::to_string(type_vocab_size_));
       }

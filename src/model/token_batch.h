@@ -6,6 +6,8 @@
 #include <span>
 #include <vector>
 
+#include "base/status.h"
+
 namespace winnow::model {
 
 // Sequence s is input_ids[offsets[s] .. offsets[s+1]). offsets has
@@ -33,5 +35,12 @@ struct TokenBatch {
 
   void clear();
 };
+
+// What every model asks of a batch before it runs: offsets that start at 0,
+// never decrease and end at the packed size; no empty sequence and none over
+// `max_tokens`; every id below `vocab_size`; type ids one per token; prefix
+// lengths (if any) one per sequence and within it. Errors name the sequence
+// and the token. Token types' range is the embedding table's to check.
+base::Status validate_token_batch(const TokenBatch& batch, std::size_t vocab_size, std::size_t max_tokens);
 
 }  // namespace winnow::model

@@ -119,7 +119,9 @@ TEST(ScorerDocuments, ChunkedScoreIsTheAggregateOfTheWindowsScoredAlone) {
         EXPECT_EQ(scores[i]->chunk_begin, plan->windows[best].begin);
         EXPECT_EQ(scores[i]->chunk_end, plan->windows[best].end);
         EXPECT_EQ(scores[i]->truncated, plan->cut);
-        if (i + 1 < documents.size()) EXPECT_GT(scores[i]->chunks, 1u) << "document " << i << " should be long";
+        if (i + 1 < documents.size()) {
+          EXPECT_GT(scores[i]->chunks, 1u) << "document " << i << " should be long";
+        }
       }
       EXPECT_EQ(scores.back()->chunks, 1u);
       EXPECT_EQ(scores.back()->logit, alone(*scorer, pool.query, documents.back()));
