@@ -76,14 +76,18 @@ std::vector<ModelEntry> builtin_models() {
       local("bge-reranker-v2-m3", ModelKind::kReranker, "BAAI/bge-reranker-v2-m3"),
       local("jina-reranker-v2", ModelKind::kReranker, "jinaai/jina-reranker-v2-base-multilingual"),
       local("ms-marco-MiniLM-L-6-v2", ModelKind::kReranker, "cross-encoder/ms-marco-MiniLM-L-6-v2"),
-      local("gte-reranker-modernbert-base", ModelKind::kReranker, "Alibaba-NLP/gte-reranker-modernbert-base"),
-      // Decoder rerankers (Qwen3ForCausalLM + the yes/no head). 4B's revision is
-      // the commit the Hub's API reported (2026-04-16); 0.6B's and 8B's could
-      // not be looked up and follow main.
-      local("qwen3-reranker-0.6b", ModelKind::kReranker, "Qwen/Qwen3-Reranker-0.6B"),
+      // The ModernBERT and decoder rerankers follow a pinned commit, so a pull
+      // gets the files their parity was checked against: the publisher-pinned
+      // revision of gte-reranker-modernbert-base, and Qwen3-Reranker's
+      // 2026-04-16 commits (the Sentence Transformers update) of each size.
+      local("gte-reranker-modernbert-base", ModelKind::kReranker, "Alibaba-NLP/gte-reranker-modernbert-base",
+            "f7481e6055501a30fb19d090657df9ec1f79ab2c"),
+      local("qwen3-reranker-0.6b", ModelKind::kReranker, "Qwen/Qwen3-Reranker-0.6B",
+            "e61197ed45024b0ed8a2d74b80b4d909f1255473"),
       local("qwen3-reranker-4b", ModelKind::kReranker, "Qwen/Qwen3-Reranker-4B",
             "22e683669bc0f0bd69640a1354a6d0aebcfeede5"),
-      local("qwen3-reranker-8b", ModelKind::kReranker, "Qwen/Qwen3-Reranker-8B"),
+      local("qwen3-reranker-8b", ModelKind::kReranker, "Qwen/Qwen3-Reranker-8B",
+            "77d193c791ed757ca307ee72715aa132723da912"),
       cohere("cohere-rerank-v3", "rerank-english-v3.0"),
       cohere("cohere-rerank-v3-multilingual", "rerank-multilingual-v3.0"),
       cohere("cohere-rerank-v3.5", "rerank-v3.5"),

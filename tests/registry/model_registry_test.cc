@@ -26,16 +26,24 @@ TEST(ModelRegistryTest, BuiltInNamesOfTheSpec) {
   ASSERT_TRUE(modernbert.ok());
   EXPECT_EQ(modernbert->source, "Alibaba-NLP/gte-reranker-modernbert-base");
   EXPECT_EQ(modernbert->backend, ModelBackend::kLocal);
-  for (const auto& [name, repo] : {std::pair{"qwen3-reranker-0.6b", "Qwen/Qwen3-Reranker-0.6B"},
-                                   std::pair{"qwen3-reranker-4b", "Qwen/Qwen3-Reranker-4B"},
-                                   std::pair{"qwen3-reranker-8b", "Qwen/Qwen3-Reranker-8B"}}) {
-    auto qwen = (*registry)->resolve(name, ModelKind::kReranker);
-    ASSERT_TRUE(qwen.ok()) << name;
-    EXPECT_EQ(qwen->source, repo);
+  EXPECT_EQ(modernbert->revision, "f7481e6055501a30fb19d090657df9ec1f79ab2c");
+  struct Pinned {
+    const char* name;
+    const char* repo;
+    const char* revision;
+  };
+  for (const Pinned& p : {Pinned{"qwen3-reranker-0.6b", "Qwen/Qwen3-Reranker-0.6B",
+                                 "e61197ed45024b0ed8a2d74b80b4d909f1255473"},
+                          Pinned{"qwen3-reranker-4b", "Qwen/Qwen3-Reranker-4B",
+                                 "22e683669bc0f0bd69640a1354a6d0aebcfeede5"},
+                          Pinned{"qwen3-reranker-8b", "Qwen/Qwen3-Reranker-8B",
+                                 "77d193c791ed757ca307ee72715aa132723da912"}}) {
+    auto qwen = (*registry)->resolve(p.name, ModelKind::kReranker);
+    ASSERT_TRUE(qwen.ok()) << p.name;
+    EXPECT_EQ(qwen->source, p.repo);
+    EXPECT_EQ(qwen->revision, p.revision) << p.name;
     EXPECT_EQ(qwen->backend, ModelBackend::kLocal);
   }
-  EXPECT_EQ((*registry)->resolve("qwen3-reranker-4b", ModelKind::kReranker)->revision,
-            "22e683669bc0f0bd69640a1354a6d0aebcfeede5");
   auto cohere = (*registry)->resolve("cohere-rerank-v3", ModelKind::kReranker);
   ASSERT_TRUE(cohere.ok());
   EXPECT_EQ(cohere->backend, ModelBackend::kCohere);
