@@ -41,6 +41,12 @@ bool starts_with_nocase(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() && strncasecmp(text.data(), prefix.data(), prefix.size()) == 0;
 }
 
+// An error the server made for `route` (not one its handler answered), in the route's shape.
+Response shaped(const Route& route, Response response) {
+  if (route.error_shape && response.error_status != base::StatusCode::kOk) route.error_shape(response);
+  return response;
+}
+
 const char* kAllowedHeaders = "Authorization, Content-Type, X-API-Key, X-Request-Id";
 
 }  // namespace
@@ -51,6 +57,7 @@ Response error_response(const base::Status& status) {
   response.body = error_body(status).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   response.error_code = error_code(status.code());
   response.error_message = status.message();
+  response.error_status = status.code();
   return response;
 }
 
@@ -94,12 +101,13 @@ bool match_route(const std::vector<std::string>& segments, std::string_view raw_
 }
 
 void Api::add(const std::string& method, const std::string& route, Handler handler, Access access, Lane lane,
-              bool streaming, bool scoring) {
-  routes_.push_back({method, route, split_path(route), std::move(handler), access, lane, streaming, scoring});
+              bool streaming, bool scoring, ErrorShape error_shape) {
+  routes_.push_back(
+      {method, route, split_path(route), std::move(handler), access, lane, streaming, scoring, error_shape});
 }
 
-void Api::post_scoring(const std::string& route, Handler handler) {
-  add("POST", route, std::move(handler), Access::kKey, Lane::kWorkers, false, true);
+void Api::post_scoring(const std::string& route, Handler handler, ErrorShape error_shape) {
+  add("POST", route, std::move(handler), Access::kKey, Lane::kWorkers, false, true, error_shape);
 }
 
 void Api::get(const std::string& route, Handler handler, Access access, Lane lane) {
@@ -240,13 +248,13 @@ Dispatch Api::route(Request& request) const {
         error_response(base::unauthenticated("missing or wrong API key: send Authorization: Bearer <key>"));
     denied.headers.emplace_back("WWW-Authenticate", "Bearer");
     record(*found, request, denied.status, 0);
-    dispatch.answer = std::move(denied);
+    dispatch.answer = shaped(*found, std::move(denied));
     return dispatch;
   }
   if (found->scoring) {
     if (std::optional<Response> refused = take_scoring_slot(context_, request)) {
       record(*found, request, refused->status, 0);
-      dispatch.answer = std::move(refused);
+      dispatch.answer = shaped(*found, std::move(*refused));
       return dispatch;
     }
   }
@@ -258,8 +266,9 @@ Dispatch Api::route(Request& request) const {
 std::optional<Response> Api::admit(const Route& route, Request& request) const {
   if (!route.scoring) return std::nullopt;
   std::optional<Response> refused = reserve_tokens(context_, request);
-  if (refused) record(route, request, refused->status, 0);
-  return refused;
+  if (!refused) return std::nullopt;
+  record(route, request, refused->status, 0);
+  return shaped(route, std::move(*refused));
 }
 
 Response Api::run(const Route& route, const Request& request) const {
@@ -292,6 +301,7 @@ Response Api::run(const Route& route, const Request& request) const {
     admission->finish(response);
     request.admission = nullptr;
   }
+  response = shaped(route, std::move(response));
   if (response.status >= 500) {
     log_event(LogLevel::kError, "handler_error",
               {{"request_id", request.id}, {"route", route.pattern}, {"status", response.status},

@@ -44,7 +44,14 @@ struct Response {
   Params headers;            // extra headers (CORS, Allow, WWW-Authenticate)
   std::string error_code;    // "invalid_argument" when the body is an error, for the log
   std::string error_message;
+  base::StatusCode error_status = base::StatusCode::kOk;  // the error's kind (kOk: not made by error_response)
 };
+
+// Rewrites the body of an error answer (made by error_response: its status
+// and headers stay) in the shape of the API a route mimics, for the errors
+// the server makes before or around the route's handler: a missing API key,
+// admission's 429s, a passed deadline. TEI's /rerank has one (rerank_routes.cc).
+using ErrorShape = void (*)(Response& error);
 
 // A JSON error answer.
 Response error_response(const base::Status& status);
@@ -58,6 +65,7 @@ struct Route {
   Lane lane = Lane::kWorkers;
   bool streaming = false;             // the handler reads Request::stream while the body arrives
   bool scoring = false;               // runs models: under admission control and deadlines (admission.h)
+  ErrorShape error_shape = nullptr;   // null: Winnow's error body
 };
 
 // The transport's plan for a request whose head arrived.
@@ -77,8 +85,8 @@ class Api {
   // A POST whose body the handler reads from Request::stream as it arrives (NDJSON ingest).
   void post_streaming(const std::string& route, Handler handler);
   // A POST that runs models (rerank, pipeline executions): admission control
-  // and deadlines apply (admission.h).
-  void post_scoring(const std::string& route, Handler handler);
+  // and deadlines apply (admission.h). `error_shape`: see ErrorShape.
+  void post_scoring(const std::string& route, Handler handler, ErrorShape error_shape = nullptr);
 
   ServerContext& context() { return context_; }
   // Every route registered, in registration order.
@@ -103,7 +111,7 @@ class Api {
 
  private:
   void add(const std::string& method, const std::string& route, Handler handler, Access access, Lane lane,
-           bool streaming, bool scoring = false);
+           bool streaming, bool scoring = false, ErrorShape error_shape = nullptr);
   bool authorized(const Request& request) const;
   bool origin_allowed(std::string_view origin) const;
   std::optional<Response> options_answer(const Request& request) const;

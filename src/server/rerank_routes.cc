@@ -12,6 +12,7 @@
 // X-Winnow-Score-Cache-Hits / -Misses / -Evictions headers).
 #include <cmath>
 #include <random>
+#include <utility>
 
 #include "rerankers/long_documents.h"
 #include "server/routes.h"
@@ -292,24 +293,36 @@ base::Result<Reply> rerank(ServerContext& ctx, const Request& req, const std::st
                 {"meta", std::move(meta)}}};
 }
 
-// TEI's error answer: {"error": message, "error_type": kind}, with the
-// status TEI gives that kind; a document too long for the model with
-// truncation off is 413 (OutOfRange, as TEI's Validation answer for it).
-Reply tei_error(const base::Status& status) {
-  int code = 422;
-  std::string type = "Validation";
-  switch (status.code()) {
-    case base::StatusCode::kOutOfRange: code = 413; break;
+// TEI's error kinds ("error_type") and the status TEI gives each; a document
+// too long for the model with truncation off is 413 (OutOfRange, as TEI's
+// Validation answer for it).
+std::pair<int, const char*> tei_status_and_type(base::StatusCode code) {
+  switch (code) {
+    case base::StatusCode::kOutOfRange: return {413, "Validation"};
     case base::StatusCode::kInvalidArgument:
     case base::StatusCode::kFailedPrecondition:
-    case base::StatusCode::kNotFound: break;
-    case base::StatusCode::kResourceExhausted: code = 429; type = "Overloaded"; break;
-    case base::StatusCode::kUnavailable: code = 503; type = "Unhealthy"; break;
-    case base::StatusCode::kUnauthenticated: code = 401; break;
-    case base::StatusCode::kPermissionDenied: code = 403; break;
-    default: code = 424; type = "Backend"; break;
+    case base::StatusCode::kNotFound: return {422, "Validation"};
+    case base::StatusCode::kResourceExhausted: return {429, "Overloaded"};
+    case base::StatusCode::kUnavailable: return {503, "Unhealthy"};
+    case base::StatusCode::kUnauthenticated: return {401, "Validation"};
+    case base::StatusCode::kPermissionDenied: return {403, "Validation"};
+    default: return {424, "Backend"};
   }
+}
+
+// TEI's error answer: {"error": message, "error_type": kind}.
+Reply tei_error(const base::Status& status) {
+  const auto [code, type] = tei_status_and_type(status.code());
   return Reply{code, {{"error", status.message()}, {"error_type", type}}};
+}
+
+// The errors the server makes around the handler (429s of admission, 504 past
+// a deadline, 401) in TEI's body, keeping their status and Retry-After, so a
+// TEI client reads "error" and "error_type" whatever went wrong.
+void tei_error_shape(Response& error) {
+  const char* type = tei_status_and_type(error.error_status).second;
+  error.body = nlohmann::json{{"error", error.error_message}, {"error_type", type}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 // POST /rerank in TEI's shape (huggingface/text-embeddings-inference):
@@ -411,7 +424,7 @@ base::Result<Reply> tei_rerank(ServerContext& ctx, const Request& req) {
 
 void add_rerank_routes(Api& api) {
   ServerContext& ctx = api.context();
-  api.post_scoring("/rerank", [&ctx](const Request& req) { return tei_rerank(ctx, req); });
+  api.post_scoring("/rerank", [&ctx](const Request& req) { return tei_rerank(ctx, req); }, tei_error_shape);
   api.post_scoring("/v1/rerank", [&ctx](const Request& req) { return rerank(ctx, req, "1"); });
   api.post_scoring("/v2/rerank", [&ctx](const Request& req) { return rerank(ctx, req, "2"); });
 }

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <fstream>
 #include <functional>
+#include <mutex>
 #include <thread>
 
 #include "e2e/e2e_util.h"
@@ -469,6 +470,63 @@ TEST_F(AdmissionTest, MaxClientBatchSizeRefusesLargerRequestsNamingFieldAndFlag)
   const std::string message = r.body["error"]["message"];
   EXPECT_NE(message.find("documents"), std::string::npos) << message;
   EXPECT_NE(message.find("--max-client-batch-size"), std::string::npos) << message;
+}
+
+// TEI's POST /rerank answers every error in TEI's shape, {"error", "error_type"},
+// also those the server makes around its handler (admission, deadlines, the
+// API key), with their status and Retry-After unchanged: a TEI client reads
+// them as it reads TEI's.
+TEST_F(AdmissionTest, TeiRerankGetsAdmissionAndDeadlineErrorsInTeisShape) {
+  auto tei_body = [](std::size_t texts) {
+    return json{{"model", model_path("bert-ce-tiny")},
+                {"query", "what do cells do when they run out of oxygen"},
+                {"texts", abstracts(texts)}};
+  };
+  auto expect_tei_error = [](const std::string& body, const std::string& type, const std::string& says) {
+    const json error = json::parse(body);
+    ASSERT_TRUE(error.is_object()) << body;
+    EXPECT_EQ(error.size(), 2u) << body;
+    EXPECT_EQ(error.value("error_type", ""), type) << body;
+    EXPECT_NE(error.value("error", "").find(says), std::string::npos) << body;
+  };
+  start({"--threads", "1", "--max-concurrent-requests", "2", "--max-queued-tokens", "100000000", "--api-key", "k"});
+  const std::string key = "Authorization: Bearer k\r\n";
+  const std::string body = tei_body(300).dump();
+
+  RawResponse r = raw_request(port(), json_post("/rerank", body), 30);
+  ASSERT_EQ(r.status, 401) << r.body;
+  EXPECT_EQ(r.headers["www-authenticate"], "Bearer");
+  expect_tei_error(r.body, "Validation", "API key");
+
+  r = raw_request(port(), json_post("/rerank", body, key + "X-Request-Timeout: 1\r\n"), 30);
+  ASSERT_EQ(r.status, 504) << r.body;
+  expect_tei_error(r.body, "Backend", "deadline of 1 ms (X-Request-Timeout)");
+
+  // More clients than --max-concurrent-requests: 429 Overloaded, Retry-After kept.
+  std::vector<std::thread> clients;
+  std::mutex mutex;
+  std::vector<RawResponse> answers;
+  for (int t = 0; t < 8; ++t) {
+    clients.emplace_back([&] {
+      RawResponse a = raw_request(port(), json_post("/rerank", tei_body(100).dump(), key), 120);
+      std::lock_guard<std::mutex> lock(mutex);
+      answers.push_back(std::move(a));
+    });
+  }
+  for (std::thread& t : clients) t.join();
+  std::size_t refused = 0;
+  for (RawResponse& a : answers) {
+    ASSERT_TRUE(a.status == 200 || a.status == 429) << a.status << " " << a.body;
+    if (a.status != 429) continue;
+    ++refused;
+    EXPECT_EQ(a.headers["retry-after"], "1");
+    expect_tei_error(a.body, "Overloaded", "--max-concurrent-requests");
+  }
+  EXPECT_GT(refused, 0u) << "8 simultaneous requests over a limit of 2 were never refused";
+  // Winnow's own routes keep Winnow's shape.
+  r = raw_request(port(), json_post("/v1/rerank", rerank_body(300).dump(), key + "X-Request-Timeout: 1\r\n"), 30);
+  ASSERT_EQ(r.status, 504) << r.body;
+  EXPECT_EQ(json::parse(r.body)["error"]["code"], "deadline_exceeded") << r.body;
 }
 
 TEST(AdmissionFlagsTest, ServeHelpListsEveryAdmissionFlag) {
