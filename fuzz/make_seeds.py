@@ -125,7 +125,8 @@ routes = ["POST /v1/collections", "GET /v1/collections/{}", "DELETE /v1/collecti
           "GET /v1/collections/{}/documents", "GET /v1/collections/c/documents/{}",
           "DELETE /v1/collections/c/documents/{}", "POST /v1/retrievers", "GET /v1/retrievers/{}",
           "DELETE /v1/retrievers/{}", "POST /v1/retrievers/{}/execute", "POST /v1/retrievers/execute",
-          "POST /v1/rerank", "POST /v2/rerank", "GET /v1/models", "GET /v1/collections", "GET /v1/retrievers"]
+          "POST /v1/rerank", "POST /v2/rerank", "GET /v1/models", "GET /v1/collections", "GET /v1/retrievers",
+          "POST /rerank"]
 search = {"stage_type": "filter", "stage_id": "text_search", "parameters": {"query": "{{INPUT.query}}", "top_k": 10}}
 rerank_stage = {"stage_type": "sort", "stage_id": "rerank",
                 "parameters": {"model": "@@MODELS@@/bert-ce-tiny", "top_n": 2}}
@@ -148,6 +149,18 @@ bodies = {
                         "return_documents": True},
     "POST /v2/rerank": {"model": "@@MODELS@@/bert-ce-tiny", "query": "q", "documents": [{"title": "t", "text": "x"}],
                         "rank_fields": ["title", "text"], "precision": "fp32"},
+    "POST /rerank": {"model": "@@MODELS@@/modernbert-ce-tiny", "query": "what is bm25",
+                     "texts": ["BM25 ranks by term frequency", "bread"], "raw_scores": True, "return_text": True,
+                     "truncation_direction": "left"},
+}
+# More seeds of the rerank routes: a decoder reranker with an instruction, and
+# long documents chunked.
+extra = {
+    "v2_qwen3_instruction": ("POST /v2/rerank", {"model": "@@MODELS@@/qwen3-reranker-tiny", "query": "q",
+                                                 "documents": ["a", "b"], "instruction": "Find code", "top_n": 1}),
+    "v1_long_documents": ("POST /v1/rerank", {"model": "@@MODELS@@/bert-ce-tiny", "query": "q",
+                                              "documents": ["word " * 700], "chunking": {"max_tokens": 64, "overlap": 8},
+                                              "precision": "int8"}),
 }
 for i, route in enumerate(routes):
     body = json.dumps(bodies.get(route, {}))
@@ -161,3 +174,6 @@ for i, route in enumerate(routes):
         param = "r"
     query = "limit=1&after=a" if route.endswith("/documents") else ""
     write("http_routes", f"route{i:02d}", bytes([i]) + f"{param}\n{query}\n".encode() + body.encode())
+for name, (route, body) in extra.items():
+    text = json.dumps(body).replace("@@MODELS@@", "tests/data/models")
+    write("http_routes", name, bytes([routes.index(route)]) + b"\n\n" + text.encode())
