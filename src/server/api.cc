@@ -230,7 +230,7 @@ Dispatch Api::route(Request& request) const {
   for (auto& [name, raw] : raw_params) {
     base::Result<std::string> decoded = percent_decode(raw, false, "path parameter " + name);
     if (!decoded.ok()) {
-      dispatch.answer = error_response(decoded.status());
+      dispatch.answer = shaped(*found, error_response(decoded.status()));
       return dispatch;
     }
     request.path_params.emplace_back(name, std::move(*decoded));
@@ -238,7 +238,7 @@ Dispatch Api::route(Request& request) const {
   if (const std::size_t question = request.target.find('?'); question != std::string::npos) {
     base::Result<Params> query = parse_query(std::string_view(request.target).substr(question + 1));
     if (!query.ok()) {
-      dispatch.answer = error_response(query.status());
+      dispatch.answer = shaped(*found, error_response(query.status()));
       return dispatch;
     }
     request.query_params = std::move(*query);

@@ -476,7 +476,7 @@ TEST_F(AdmissionTest, MaxClientBatchSizeRefusesLargerRequestsNamingFieldAndFlag)
 // also those the server makes around its handler (admission, deadlines, the
 // API key), with their status and Retry-After unchanged: a TEI client reads
 // them as it reads TEI's.
-TEST_F(AdmissionTest, TeiRerankGetsAdmissionAndDeadlineErrorsInTeisShape) {
+TEST_F(AdmissionTest, TeiRerankGetsTheErrorsMadeAroundItsHandlerInTeisShape) {
   auto tei_body = [](std::size_t texts) {
     return json{{"model", model_path("bert-ce-tiny")},
                 {"query", "what do cells do when they run out of oxygen"},
@@ -501,6 +501,13 @@ TEST_F(AdmissionTest, TeiRerankGetsAdmissionAndDeadlineErrorsInTeisShape) {
   r = raw_request(port(), json_post("/rerank", body, key + "X-Request-Timeout: 1\r\n"), 30);
   ASSERT_EQ(r.status, 504) << r.body;
   expect_tei_error(r.body, "Backend", "deadline of 1 ms (X-Request-Timeout)");
+  r = raw_request(port(), json_post("/rerank", body, key + "X-Request-Timeout: soon\r\n"), 30);
+  ASSERT_EQ(r.status, 400) << r.body;
+  expect_tei_error(r.body, "Validation", "X-Request-Timeout");
+  // The router's own refusal once the route is known (fuzz/http_routes_fuzz.cc found it).
+  r = raw_request(port(), json_post("/rerank?%e", body, key), 30);
+  ASSERT_EQ(r.status, 400) << r.body;
+  expect_tei_error(r.body, "Validation", "percent-encoding");
 
   // More clients than --max-concurrent-requests: 429 Overloaded, Retry-After kept.
   std::vector<std::thread> clients;

@@ -268,6 +268,9 @@ for kind, (value, status) in TIMEOUTS.items():
         raw_value({"inputs": {"query": "fine"}}, "timeout_ms", value), expect=expect)
 # TEI answers a request it cannot validate 422 (its "Validation" kind); POST /rerank keeps its statuses.
 add("timeout_ms on TEI /rerank (not a TEI field)", "POST", TEI, dict(tei, timeout_ms=100), expect=(422,))
+# A query string the router cannot decode, on TEI's route (found by fuzz/http_routes_fuzz.cc): 400 in TEI's shape.
+for query in ["%e", "a=%zz", "%00=1"]:
+    add(f"TEI /rerank?{query}", "POST", TEI + "?" + query, tei, expect=(400,))
 
 # X-Request-Timeout: the same range, as header text; checked on scoring routes only.
 HEADER_TIMEOUTS = {"garbage": "soon", "empty": "", "negative": "-1", "zero": "0", "overflow": "9" * 30,
@@ -277,7 +280,7 @@ for kind, value in HEADER_TIMEOUTS.items():
     for route, body in [(V1, rerank), ("/v2/rerank", rerank), (TEI, tei), ("/v1/retrievers/execute", execute_rerank),
                         ("/v1/retrievers/r/execute", {"inputs": {"query": "fine"}})]:
         # A NUL in a header value is refused by the transport (400) before any route.
-        # Refused by admission before any handler, TEI's route included: 400 in Winnow's error shape.
+        # Refused by admission before any handler: 400 (on TEI's route in TEI's error shape).
         expect = (400, 431) if kind == "long" else (400,)
         add(f"X-Request-Timeout {kind} {route}", "POST", route, body, expect=expect,
             headers=[("X-Request-Timeout", value)])
