@@ -1,7 +1,8 @@
 // Times the hand-written kernels against what they replace, at the shapes the
 // bench models use, so that each one is kept only where it wins:
 //   attention: fp32 AVX-512 / AVX2 kernel and the bf16 kernel vs oneDNN's
-//   batched matmuls + softmax per sequence.
+//   batched matmuls + softmax per sequence; also with ModernBERT's sliding
+//   window and Qwen3's causal mask, where only the keys a query sees count.
 //
 //   winnow_kernel_bench [--threads 2] [--runs 7] [--filter "fp32 jina-v2 short"]
 //   WINNOW_CPU=avx2 winnow_kernel_bench    # the AVX2 kernel (and oneDNN capped at AVX2)
@@ -36,8 +37,24 @@ struct Shape {
   const char* model;
   const char* workload;
   std::size_t heads, head_dim;
-  std::size_t min_len, max_len;  // pair lengths, spread evenly over 16 sequences
+  std::size_t min_len, max_len;  // pair lengths, spread evenly over `sequences`
+  std::size_t sequences = 16;
+  std::size_t window = 0;        // AttentionRequest::window
+  bool causal = false;
 };
+
+// Query-key pairs a sequence of `len` tokens computes under the shape's mask.
+double visible_pairs(const Shape& shape, std::size_t len) {
+  double pairs = 0;
+  for (std::size_t i = 0; i < len; ++i) {
+    const std::size_t lo = shape.window != 0 && i > shape.window ? i - shape.window : 0;
+    std::size_t hi = len;
+    if (shape.window != 0) hi = std::min(hi, i + shape.window + 1);
+    if (shape.causal) hi = std::min(hi, i + 1);
+    pairs += static_cast<double>(hi - lo);
+  }
+  return pairs;
+}
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -60,6 +77,14 @@ int main(int argc, char** argv) {
       {"minilm-l6", "short", 12, 32, 59, 139},  {"minilm-l6", "long", 12, 32, 219, 512},
       {"jina-v2", "short", 12, 64, 60, 140},    {"jina-v2", "long", 12, 64, 220, 512},
       {"bge-m3", "short", 16, 64, 60, 140},
+      // ModernBERT's local layers (window 64 each side) and Qwen3-0.6B's
+      // causal self-attention (its 8 KV heads expanded to the 16 query
+      // heads by grouped_qkv): about 2k tokens per call.
+      {"modernbert", "local-128", 12, 64, 128, 128, 16, 64},
+      {"modernbert", "local-256", 12, 64, 256, 256, 8, 64},
+      {"modernbert", "local-512", 12, 64, 512, 512, 4, 64},
+      {"qwen3-0.6b", "causal-128", 16, 128, 128, 128, 16, 0, true},
+      {"qwen3-0.6b", "causal-512", 16, 128, 512, 512, 4, 0, true},
   };
   std::mt19937 rng(3);
   std::normal_distribution<float> dist(0.0f, 1.0f);
@@ -67,10 +92,10 @@ int main(int argc, char** argv) {
     const std::size_t hidden = shape.heads * shape.head_dim;
     std::vector<std::int32_t> offsets{0};
     double flop = 0;
-    for (std::size_t s = 0; s < 16; ++s) {
-      const std::size_t len = shape.min_len + (shape.max_len - shape.min_len) * s / 15;
+    for (std::size_t s = 0; s < shape.sequences; ++s) {
+      const std::size_t len = shape.min_len + (shape.max_len - shape.min_len) * s / (shape.sequences - 1);
       offsets.push_back(offsets.back() + static_cast<std::int32_t>(len));
-      flop += 4.0 * static_cast<double>(len * len * hidden);
+      flop += 4.0 * visible_pairs(shape, len) * static_cast<double>(hidden);  // Q·Kᵀ and P·V
     }
     const auto tokens = static_cast<std::size_t>(offsets.back());
     std::vector<float> qkv_storage;
@@ -108,6 +133,8 @@ int main(int argc, char** argv) {
       request.out = v.bf16 ? nullptr : out.data();
       request.out_bf16 = v.bf16 ? out_bf16.data() : nullptr;
       request.scratch = &scratch;
+      request.window = shape.window;
+      request.causal = shape.causal;
       std::vector<double> ms;
       for (int r = 0; r < runs + 1; ++r) {
         winnow::base::Stopwatch clock;
@@ -125,7 +152,9 @@ int main(int argc, char** argv) {
                                    {"workload", shape.workload},
                                    {"heads", shape.heads},
                                    {"head_dim", shape.head_dim},
-                                   {"sequences", 16},
+                                   {"sequences", shape.sequences},
+                                   {"window", shape.window},
+                                   {"causal", shape.causal},
                                    {"tokens", tokens},
                                    {"median_ms", std::round(m * 1000) / 1000},
                                    {"gflops", std::round(flop / (m / 1000) / 1e9 * 10) / 10},

@@ -27,6 +27,11 @@ using DataType = memory::data_type;
 // blocks of query rows that fit.
 constexpr std::size_t kMaxScoreFloats = std::size_t{8} << 20;  // 32 MiB
 
+// Query rows per block under a window or causal mask: each block computes
+// only the keys its rows see, so smaller blocks skip more of the masked ones
+// (a window w costs 64 + 2w keys a row instead of L).
+constexpr std::size_t kMaskedBlockRows = 64;
+
 // A task's packed heads (Q, Kᵀ, V) are meant to stay in L2.
 constexpr std::size_t kGroupBytes = 512 << 10;
 
@@ -41,22 +46,31 @@ struct BlockPrimitives {
   dnnl::matmul context;   // [heads, rows, len] x [heads, len, d] -> [heads, rows, d]
 };
 
-// The oneDNN path's mask: scores [heads, rows, len] of queries first_row ..
-// first_row + rows − 1 get −inf outside each query's keys (AttentionRequest
-// window / causal), so the softmax gives them weight 0.
+// The keys [lo, hi) query i of a sequence of `len` sees (AttentionRequest
+// window / causal). simd_attention.inc's keys_seen is the same rule (simd.h
+// says why the kernels share no function with this file).
+std::pair<std::size_t, std::size_t> keys_seen(const AttentionRequest& request, std::size_t i, std::size_t len) {
+  std::size_t lo = 0, hi = len;
+  if (request.window != 0 && i > request.window) lo = i - request.window;
+  if (request.window != 0 && i + request.window + 1 < hi) hi = i + request.window + 1;
+  if (request.causal && i + 1 < hi) hi = i + 1;
+  return {lo, hi};
+}
+
+// The oneDNN path's mask: scores [heads, rows, keys] of queries first_row ..
+// first_row + rows − 1 against keys first_key .. first_key + keys − 1 get
+// −inf outside each query's keys, so the softmax gives them weight 0.
 void mask_block(const AttentionRequest& request, std::size_t heads, std::size_t first_row, std::size_t rows,
-                std::size_t len, float* scores) {
+                std::size_t len, std::size_t first_key, std::size_t keys, float* scores) {
   const float masked = -std::numeric_limits<float>::infinity();
   for (std::size_t r = 0; r < rows; ++r) {
-    const std::size_t i = first_row + r;
-    const std::size_t lo = request.window != 0 && i > request.window ? i - request.window : 0;
-    std::size_t hi = len;  // one past the last key seen
-    if (request.window != 0 && i + request.window + 1 < hi) hi = i + request.window + 1;
-    if (request.causal && i + 1 < hi) hi = i + 1;
+    auto [lo, hi] = keys_seen(request, first_row + r, len);
+    lo = std::clamp(lo, first_key, first_key + keys) - first_key;
+    hi = std::clamp(hi, first_key, first_key + keys) - first_key;
     for (std::size_t h = 0; h < heads; ++h) {
-      float* row = scores + (h * rows + r) * len;
+      float* row = scores + (h * rows + r) * keys;
       std::fill(row, row + lo, masked);
-      std::fill(row + hi, row + len, masked);
+      std::fill(row + hi, row + keys, masked);
     }
   }
 }
@@ -88,7 +102,7 @@ struct Attention::Impl {
   // Reused between calls (thread-compatible contract).
   mutable std::vector<simd::AttentionTask> tasks;
   mutable std::vector<std::size_t> task_sequence;
-  // Keyed by (rows, len). Mutable: filled lazily by the const forward().
+  // Keyed by (rows, keys). Mutable: filled lazily by the const forward().
   mutable std::map<std::pair<std::size_t, std::size_t>, BlockPrimitives> primitives;
 
   memory::dim hidden() const { return static_cast<memory::dim>(num_heads * head_dim); }
@@ -136,7 +150,8 @@ struct Attention::Impl {
   }
 
   // The oneDNN path: per sequence, blocks of query rows as batched matmuls
-  // around a softmax. With first_token_only, one block of one row per sequence.
+  // around a softmax, each against the keys its rows see. With
+  // first_token_only, one block of one row per sequence.
   base::Status forward_onednn(const AttentionRequest& request, std::vector<float>& scratch) const;
 };
 
@@ -315,24 +330,30 @@ base::Status Attention::Impl::forward_onednn(const AttentionRequest& request, st
       const std::size_t queries = request.first_token_only ? 1 : len;
       const std::size_t out_row = request.first_token_only ? s : start;
       // Block rows depend on len only, so a sequence is computed the same way in any batch.
-      const std::size_t block_rows = std::clamp<std::size_t>(kMaxScoreFloats / (impl.num_heads * len), 1, queries);
+      const bool masked = request.window != 0 || request.causal;
+      std::size_t block_rows = std::clamp<std::size_t>(kMaxScoreFloats / (impl.num_heads * len), 1, queries);
+      if (masked) block_rows = std::min(block_rows, kMaskedBlockRows);
       if (scratch.size() < impl.num_heads * block_rows * len) scratch.resize(impl.num_heads * block_rows * len);
-      const float* k = qkv + start * stride + hidden;
-      const float* v = k + hidden;
-      const auto l = static_cast<memory::dim>(len);
-      memory k_mem(impl.kt_md(l), engine, const_cast<float*>(k));
-      memory v_mem(impl.v_md(l), engine, const_cast<float*>(v));
       for (std::size_t row = 0; row < queries; row += block_rows) {
         const std::size_t rows = std::min(block_rows, queries - row);
+        // Keys [first_key, first_key + keys): those the block's rows see
+        // between them (each row's range starts and ends no earlier than
+        // the one before's).
+        const std::size_t first_key = keys_seen(request, row, len).first;
+        const std::size_t keys = keys_seen(request, row + rows - 1, len).second - first_key;
         const auto r = static_cast<memory::dim>(rows);
-        const BlockPrimitives& p = impl.block(rows, len);
+        const auto n = static_cast<memory::dim>(keys);
+        const BlockPrimitives& p = impl.block(rows, keys);
+        const float* k = qkv + (start + first_key) * stride + hidden;
         memory q_mem(impl.q_md(r), engine, const_cast<float*>(qkv + (start + row) * stride));
-        memory scores_mem(impl.scores_md(r, l), engine, scratch.data());
+        memory k_mem(impl.kt_md(n), engine, const_cast<float*>(k));
+        memory v_mem(impl.v_md(n), engine, const_cast<float*>(k + hidden));
+        memory scores_mem(impl.scores_md(r, n), engine, scratch.data());
         memory out_mem(impl.out_md(r), engine, out + (out_row + row) * hidden);
         p.scores.execute(stream, {{DNNL_ARG_SRC, q_mem}, {DNNL_ARG_WEIGHTS, k_mem}, {DNNL_ARG_DST, scores_mem}});
-        if (request.window != 0 || request.causal) {
+        if (masked) {
           stream.wait();
-          mask_block(request, impl.num_heads, row, rows, len, scratch.data());
+          mask_block(request, impl.num_heads, row, rows, len, first_key, keys, scratch.data());
         }
         p.softmax.execute(stream, {{DNNL_ARG_SRC, scores_mem}, {DNNL_ARG_DST, scores_mem}});
         p.context.execute(stream, {{DNNL_ARG_SRC, scores_mem}, {DNNL_ARG_WEIGHTS, v_mem}, {DNNL_ARG_DST, out_mem}});

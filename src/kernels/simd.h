@@ -42,8 +42,9 @@ struct AttentionArgs {
 
 // One task: heads [head, head + heads) of the sequence at token rows
 // [start, start + len); the first `queries` of its tokens attend to all
-// `len`, and query i's context goes to output row out_row + i. `scratch`
-// holds attention_scratch_floats(len, head_dim, heads).
+// `len` (those AttentionArgs window / causal lets them see), and query i's
+// context goes to output row out_row + i. `scratch` holds
+// attention_scratch_floats(len, head_dim, heads).
 struct AttentionTask {
   std::size_t start = 0;
   std::size_t len = 0;

@@ -174,11 +174,14 @@ inline void qk_block_bf16(const std::uint32_t* q, std::size_t d2, const std::uin
   }
 }
 
+// Scores of R rows against keys 0 .. n of kp (n a multiple of 16; rows of kp
+// and s are lp apart).
 template <int R>
-inline void qk_rows_bf16(const std::uint32_t* q, std::size_t d2, const std::uint32_t* kp, std::size_t lp, float* s) {
+inline void qk_rows_bf16(const std::uint32_t* q, std::size_t d2, const std::uint32_t* kp, std::size_t lp,
+                         std::size_t n, float* s) {
   std::size_t j0 = 0;
-  for (; j0 + 64 <= lp; j0 += 64) qk_block_bf16<R, 4>(q, d2, kp + j0, lp, s + j0);
-  switch ((lp - j0) / 16) {
+  for (; j0 + 64 <= n; j0 += 64) qk_block_bf16<R, 4>(q, d2, kp + j0, lp, s + j0);
+  switch ((n - j0) / 16) {
     case 0: break;
     case 1: qk_block_bf16<R, 1>(q, d2, kp + j0, lp, s + j0); break;
     case 2: qk_block_bf16<R, 2>(q, d2, kp + j0, lp, s + j0); break;
@@ -258,9 +261,9 @@ inline __m512 exp_bf16_ps(__m512 x) {
 }
 
 // The bf16 kernel's softmax: p[j] = bf16(exp(s[j] − max)) for j < len, 0 up
-// to lp; returns 1 / Σ exp (over the fp32 values). One pass for the max, one
-// for exp, sum and conversion.
-inline float softmax_row_bf16(const float* s, std::size_t len, std::size_t lp, std::uint16_t* p) {
+// to len rounded up to 16; returns 1 / Σ exp (over the fp32 values). One
+// pass for the max, one for exp, sum and conversion.
+inline float softmax_row_bf16(const float* s, std::size_t len, std::uint16_t* p) {
   const std::size_t full = len / 16 * 16;
   __m512 mx = _mm512_set1_ps(-3.0e38f);
   for (std::size_t j = 0; j < full; j += 16) mx = _mm512_max_ps(mx, _mm512_loadu_ps(s + j));
@@ -277,9 +280,6 @@ inline float softmax_row_bf16(const float* s, std::size_t len, std::size_t lp, s
     const __m512 e = _mm512_maskz_mov_ps(k, exp_bf16_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, s + full), m)));
     sum = _mm512_add_ps(sum, e);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + full), bf16_bits(e));
-  }
-  for (std::size_t j = (len + 15) / 16 * 16; j < lp; j += 16) {
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + j), _mm256_setzero_si256());
   }
   return 1.0f / _mm512_reduce_add_ps(sum);
 }
@@ -298,7 +298,7 @@ std::size_t attention_bf16_scratch(std::size_t len, std::size_t d, std::size_t h
 // as bf16 [queries][d].
 void attention_bf16_task(const AttentionArgs& a, const AttentionTask& t, float* scratch) {
   const std::size_t d = a.head_dim, d2 = d / 2, hidden = a.num_heads * d, len = t.len, heads = t.heads;
-  const std::size_t lp = round_up(len, 16), pairs = (len + 1) / 2;
+  const std::size_t lp = round_up(len, 16);
   const std::size_t per_head = d * lp + len * d2;
   auto kp = [&](std::size_t g) { return reinterpret_cast<std::uint32_t*>(scratch + g * per_head); };  // [d/2][lp]
   auto vp = [&](std::size_t g) { return kp(g) + d2 * lp; };                                        // [lp/2][d]
@@ -382,15 +382,19 @@ void attention_bf16_task(const AttentionArgs& a, const AttentionTask& t, float* 
         out_bf16[r] = a.out_bf16 == nullptr ? nullptr : a.out_bf16 + o;
       }
       const std::uint32_t* q = qb(g) + i0 * d2;
+      // As the fp32 kernel: only the keys [lo, hi) the block sees (lo even,
+      // so V's pair rows start at lo / 2; a last odd key pairs with p = 0).
+      const KeyRange keys = block_keys(a, i0, i0 + rows, len, 16);
+      const std::size_t lo = keys.lo, seen = (keys.hi < len ? keys.hi : len) - lo;
       switch (rows) {
 #define WINNOW_ATTENTION_ROWS(R)                                                                   \
   case R:                                                                                          \
-    qk_rows_bf16<R>(q, d2, kp(g), lp, s);                                                          \
+    qk_rows_bf16<R>(q, d2, kp(g) + lo, lp, keys.hi - lo, s + lo);                                  \
     for (int r = 0; r < R; ++r) {                                                                  \
-      mask_scores(a, i0 + r, len, s + r * lp);                                                     \
-      inv_sum[r] = softmax_row_bf16(s + r * lp, len, lp, pb + r * lp);                            \
+      mask_scores(a, i0 + r, len, lo, lo + seen, s + r * lp);                                      \
+      inv_sum[r] = softmax_row_bf16(s + r * lp + lo, seen, pb + r * lp + lo);                      \
     }                                                                                              \
-    pv_rows_bf16<R>(pb, lp, vp(g), d, pairs, inv_sum, out, out_bf16);                              \
+    pv_rows_bf16<R>(pb + lo, lp, vp(g) + lo / 2 * d, d, (seen + 1) / 2, inv_sum, out, out_bf16);   \
     break;
         WINNOW_ATTENTION_ROWS(1)
         WINNOW_ATTENTION_ROWS(2)

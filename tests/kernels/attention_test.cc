@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <iostream>
 #include <random>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -164,6 +165,91 @@ TEST(AttentionTest, WindowMaskInBf16KernelMatchesNaiveReference) {
   }
   EXPECT_LE(worst, 0.1);
   EXPECT_GT(worst_unmasked, 0.3);  // the mask changes the result well beyond bf16 rounding
+}
+
+// Issue 12: under a window or causal mask each block of queries computes only
+// the keys it sees. At lengths where that skips most keys (300, 513 against
+// a window of 64), around the window (63, 64, 65) and below one block (1, 7),
+// every path the dispatch can take must still give the reference's context:
+// the hand-written fp32 kernel (AVX-512, or AVX2 under WINNOW_CPU=avx2),
+// oneDNN, the bf16 kernel, the int8 GEMM's row affine, the int8 context
+// (out_q) and the first-token mode. Inputs are bf16 values, so the bf16
+// kernel's products are exact and a key it wrongly skipped or added would
+// stand out from its rounding of the probabilities.
+TEST(AttentionTest, MaskedKeysAreSkippedExactlyOnEveryPath) {
+  std::mt19937 rng(12);
+  const std::size_t heads = 2, d = 64, hidden = heads * d, cols = 3 * hidden;
+  const auto offsets = offsets_of({1, 7, 63, 300, 64, 513, 65});
+  const std::size_t tokens = offsets.back(), sequences = offsets.size() - 1;
+  auto qkv = random_qkv(tokens, hidden, rng);
+  for (float& x : qkv) x = to_float(to_bf16(x));
+  // The same values as an int8 GEMM's raw output and its row affine.
+  std::uniform_real_distribution<float> u(0.5f, 2.0f);
+  std::vector<float> row_scale(tokens), row_zero(tokens), comp(cols), bias(cols), raw(qkv.size());
+  for (auto& v : row_scale) v = u(rng);
+  for (auto& v : row_zero) v = std::round(u(rng) * 50);
+  for (auto& v : comp) v = u(rng) - 1.0f;
+  for (auto& v : bias) v = u(rng) - 1.0f;
+  for (std::size_t t = 0; t < tokens; ++t) {
+    for (std::size_t c = 0; c < cols; ++c) {
+      raw[t * cols + c] = (qkv[t * cols + c] - bias[c]) / row_scale[t] + row_zero[t] * comp[c];
+    }
+  }
+  auto onednn = Attention::create(heads, d, AttentionKernel::kOneDnn);
+  auto automatic = Attention::create(heads, d);
+  ASSERT_TRUE(onednn.ok() && automatic.ok());
+  const bool avx512 = automatic->kernel_name() == "avx512";
+  struct Path {
+    const Attention* attention;
+    bool bf16, affine;
+    double tolerance;
+  };
+  std::vector<Path> paths = {{&*onednn, false, false, 2e-5}};
+  if (automatic->kernel_name() != "onednn") paths.push_back({&*automatic, false, false, 2e-5});
+  if (avx512) paths.push_back({&*automatic, false, true, 2e-4});
+  if (avx512 && base::cpu_features().avx512_bf16) paths.push_back({&*automatic, true, false, 1e-2});
+  for (auto [window, causal] : {std::pair<std::size_t, bool>{64, false}, {20, false}, {0, true}, {5, true}}) {
+    const auto want = naive_attention(qkv, offsets, heads, d, window, causal);
+    for (const Path& path : paths) {
+      for (bool first_only : {false, true}) {
+        SCOPED_TRACE(path.attention->kernel_name() + (path.bf16 ? " bf16" : "") + (path.affine ? " affine" : "") +
+                     (first_only ? " first token" : "") + " window " + std::to_string(window) +
+                     (causal ? " causal" : ""));
+        const std::size_t rows = first_only ? sequences : tokens;
+        std::vector<float> out(rows * hidden, -7.0f), scale(rows), zero(rows), scratch;
+        std::vector<std::uint8_t> q(rows * hidden);
+        AttentionRequest request;
+        request.qkv = path.affine ? raw.data() : qkv.data();
+        if (path.affine) request.affine = {row_scale.data(), row_zero.data(), comp.data(), bias.data()};
+        request.offsets = offsets;
+        request.bf16 = path.bf16;
+        request.first_token_only = first_only;
+        request.window = window;
+        request.causal = causal;
+        request.out = out.data();
+        request.out_q = q.data();
+        request.out_scale = scale.data();
+        request.out_zero = zero.data();
+        request.scratch = &scratch;
+        ASSERT_TRUE(path.attention->forward(request).ok());
+        // Counted so that a NaN (a block left with no keys) fails too.
+        std::size_t off = 0;
+        for (std::size_t r = 0; r < rows; ++r) {
+          const std::size_t token = first_only ? static_cast<std::size_t>(offsets[r]) : r;
+          for (std::size_t c = 0; c < hidden; ++c) {
+            if (!(std::abs(out[r * hidden + c] - want[token * hidden + c]) <= path.tolerance)) ++off;
+          }
+        }
+        EXPECT_EQ(off, 0u) << "outputs further than " << path.tolerance << " from the reference";
+        std::vector<std::uint8_t> q_want(rows * hidden);
+        std::vector<float> scale_want(rows), zero_want(rows);
+        quantize_rows(out.data(), rows, hidden, q_want.data(), scale_want.data(), zero_want.data());
+        EXPECT_EQ(q, q_want);
+        EXPECT_EQ(scale, scale_want);
+        EXPECT_EQ(zero, zero_want);
+      }
+    }
+  }
 }
 
 TEST(AttentionTest, LengthOneSequenceReturnsItsValue) {
