@@ -88,12 +88,12 @@ class BiasFreeLayerNorm(nn.Module):
 
     def __init__(self, h, eps, bias):
         super().__init__()
-        self.eps = eps
+        self.eps, self.shape = eps, (h,)  # a fixed shape: the ONNX export needs a constant
         self.weight = nn.Parameter(torch.ones(h))
         self.bias = nn.Parameter(torch.zeros(h)) if bias else None
 
     def forward(self, x):
-        return F.layer_norm(x, (x.shape[-1],), self.weight, self.bias, self.eps)
+        return F.layer_norm(x, self.shape, self.weight, self.bias, self.eps)
 
 
 class RMSNorm(nn.Module):
@@ -165,9 +165,9 @@ class ModernBertForSequenceClassification(nn.Module):
         self.half_window = cfg.get("local_attention", -1) // 2
 
     def forward(self, input_ids, attention_mask):
-        b, s = input_ids.shape
+        s = input_ids.shape[1]
         x = self.emb_norm(self.tok_embeddings(input_ids))
-        positions = torch.arange(s, dtype=torch.int64)[None].expand(b, s)
+        positions = torch.arange(s, dtype=torch.int64)[None]  # [1, s]: every row from 0
         rope = {}
         for theta_key in ("global_rope_theta", "local_rope_theta"):
             theta = self.cfg.get(theta_key) or self.cfg.get("global_rope_theta", 10000.0)
@@ -278,7 +278,7 @@ class Qwen3Reranker(nn.Module):
         cos, sin = rotary_tables(self.head_dim, float(self.cfg.get("rope_theta", 10000.0)), positions)
         rows = torch.arange(s)
         allowed = (rows[None, :] <= rows[:, None])[None, None] & (mask[:, None, None, :] > 0)
-        additive = torch.zeros(allowed.shape, dtype=x.dtype).masked_fill(~allowed, torch.finfo(x.dtype).min)
+        additive = (~allowed).to(x.dtype) * torch.finfo(x.dtype).min  # 0 where allowed, min elsewhere
         for layer in self.layers:
             x = layer(x, cos, sin, additive)
         # The last real token of each row: the largest position whose mask is 1.
