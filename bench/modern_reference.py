@@ -91,9 +91,13 @@ class BiasFreeLayerNorm(nn.Module):
         self.eps, self.shape = eps, (h,)  # a fixed shape: the ONNX export needs a constant
         self.weight = nn.Parameter(torch.ones(h))
         self.bias = nn.Parameter(torch.zeros(h)) if bias else None
+        # Without a bias: an explicit zero one (adding 0 changes no value). ONNX Runtime 1.30's
+        # graph optimizer crashes on a LayerNormalization without its bias input.
+        self.register_buffer("zero_bias", torch.zeros(h), persistent=False)
 
     def forward(self, x):
-        return F.layer_norm(x, self.shape, self.weight, self.bias, self.eps)
+        return F.layer_norm(x, self.shape, self.weight, self.bias if self.bias is not None else self.zero_bias,
+                            self.eps)
 
 
 class RMSNorm(nn.Module):
@@ -247,8 +251,9 @@ class Qwen3Layer(nn.Module):
         v = self.v_proj(y).view(b, s, self.kv_heads, self.d).transpose(1, 2)
         q, k = rotate(q, cos, sin), rotate(k, cos, sin)
         rep = self.heads // self.kv_heads
-        k = k.repeat_interleave(rep, dim=1)  # query head j reads kv head j // rep
-        v = v.repeat_interleave(rep, dim=1)
+        # Query head j reads kv head j // rep (expand + reshape: exports with dynamic shapes).
+        k = k[:, :, None].expand(b, self.kv_heads, rep, s, self.d).reshape(b, self.heads, s, self.d)
+        v = v[:, :, None].expand(b, self.kv_heads, rep, s, self.d).reshape(b, self.heads, s, self.d)
         a = attend(q, k, v, mask).transpose(1, 2).reshape(b, s, self.heads * self.d)
         x = x + self.o_proj(a)
         y = self.post_attention_layernorm(x)
