@@ -96,8 +96,10 @@ class BiasFreeLayerNorm(nn.Module):
         self.register_buffer("zero_bias", torch.zeros(h), persistent=False)
 
     def forward(self, x):
-        return F.layer_norm(x, self.shape, self.weight, self.bias if self.bias is not None else self.zero_bias,
-                            self.eps)
+        # In fp32 whatever the input (a no-op in fp32): under bf16 autocast torch >= 2.1 runs
+        # layer_norm in fp32; torch 1.13 would refuse a bf16 input with fp32 weights.
+        return F.layer_norm(x.float(), self.shape, self.weight,
+                            self.bias if self.bias is not None else self.zero_bias, self.eps)
 
 
 class RMSNorm(nn.Module):
