@@ -11,8 +11,11 @@
 #include "base/files.h"
 #include "base/huge_pages.h"
 #include "base/stopwatch.h"
+#include "inference/rerank_prompt.h"
+#include "inference/scorer.h"
 #include "kernels/gemm.h"
 #include "kernels/quantize.h"
+#include "text/tokenizer.h"
 
 namespace winnow::bench {
 
@@ -65,6 +68,79 @@ std::vector<TokenPair> build_pairs(const Workload& workload, const std::vector<s
   return pairs;
 }
 
+namespace {
+
+// Qwen3-Reranker's card template, as inference/rerank_prompt.cc holds it;
+// decoder_template() checks the two agree through RerankPrompt::encode.
+constexpr std::string_view kPromptPrefix =
+    "<|im_start|>system\nJudge whether the Document meets the requirements based on the Query and the Instruct "
+    "provided. Note that the answer can only be \"yes\" or \"no\".<|im_end|>\n<|im_start|>user\n";
+constexpr std::string_view kPromptSuffix = "<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n";
+
+}  // namespace
+
+base::Result<DecoderTemplate> decoder_template(const std::filesystem::path& model_dir, const Workload& workload) {
+  DecoderTemplate tpl;
+  if (!std::filesystem::exists(model_dir / "tokenizer.json")) {
+    // No tokenizer: fixed ids, deterministic, of the card template's lengths.
+    std::mt19937 rng(20241125);
+    std::uniform_int_distribution<std::int32_t> id(workload.min_id, workload.max_id - 1);
+    auto draw = [&](std::size_t n) {
+      std::vector<std::int32_t> ids(n);
+      for (auto& t : ids) t = id(rng);
+      return ids;
+    };
+    tpl.prefix = draw(63);
+    tpl.before_query = draw(22);
+    tpl.before_document = draw(5);
+    tpl.suffix = draw(13);
+    tpl.source = "fixed";
+    return tpl;
+  }
+  WINNOW_ASSIGN_OR_RETURN(text::Tokenizer tokenizer, text::Tokenizer::load_dir(model_dir));
+  const std::string instruction(inference::kDefaultRerankInstruction);
+  WINNOW_ASSIGN_OR_RETURN(tpl.prefix, tokenizer.tokenize(kPromptPrefix));
+  WINNOW_ASSIGN_OR_RETURN(tpl.before_query, tokenizer.tokenize("<Instruct>: " + instruction + "\n<Query>: "));
+  WINNOW_ASSIGN_OR_RETURN(tpl.before_document, tokenizer.tokenize("\n<Document>: "));
+  WINNOW_ASSIGN_OR_RETURN(tpl.suffix, tokenizer.tokenize(kPromptSuffix));
+  tpl.source = "tokenizer";
+  // The Scorer's prompt of an empty query and document must be these pieces.
+  WINNOW_ASSIGN_OR_RETURN(inference::RerankPrompt prompt,
+                          inference::RerankPrompt::create(tokenizer, instruction, inference::kDecoderRerankMaxLength));
+  WINNOW_ASSIGN_OR_RETURN(std::vector<std::int32_t> head, prompt.head(instruction, ""));
+  WINNOW_ASSIGN_OR_RETURN(text::Encoding empty,
+                          prompt.encode(instruction, "", "", head, {inference::kDecoderRerankMaxLength}));
+  WINNOW_ASSIGN_OR_RETURN(std::vector<std::int32_t> body,
+                          tokenizer.tokenize("<Instruct>: " + instruction + "\n<Query>: \n<Document>: "));
+  std::vector<std::int32_t> expected = tpl.prefix;
+  expected.insert(expected.end(), body.begin(), body.end());
+  expected.insert(expected.end(), tpl.suffix.begin(), tpl.suffix.end());
+  if (expected != empty.ids) {
+    return base::internal_error((model_dir / "tokenizer.json").string() +
+                                ": the bench's prompt template differs from inference::RerankPrompt's");
+  }
+  return tpl;
+}
+
+std::vector<TokenPair> build_decoder_prompts(const Workload& workload, const std::vector<std::int32_t>& query,
+                                             const DecoderTemplate& tpl) {
+  std::vector<TokenPair> prompts;
+  for (std::vector<std::int32_t> doc : workload.docs) {
+    TokenPair p;
+    p.ids = tpl.prefix;
+    p.ids.insert(p.ids.end(), tpl.before_query.begin(), tpl.before_query.end());
+    p.ids.insert(p.ids.end(), query.begin(), query.end());
+    p.ids.insert(p.ids.end(), tpl.before_document.begin(), tpl.before_document.end());
+    const std::size_t fixed = p.ids.size() + tpl.suffix.size();
+    if (fixed + doc.size() > workload.max_pair_tokens) doc.resize(workload.max_pair_tokens > fixed ? workload.max_pair_tokens - fixed : 0);
+    p.ids.insert(p.ids.end(), doc.begin(), doc.end());
+    p.ids.insert(p.ids.end(), tpl.suffix.begin(), tpl.suffix.end());
+    p.types.assign(p.ids.size(), 0);
+    prompts.push_back(std::move(p));
+  }
+  return prompts;
+}
+
 std::vector<std::vector<std::int32_t>> agreement_queries(const Workload& workload, std::size_t count) {
   std::vector<std::vector<std::int32_t>> queries;
   if (count == 0) return queries;
@@ -85,6 +161,39 @@ double count_gflop(const std::vector<TokenPair>& pairs, std::size_t layer_parame
   for (const TokenPair& p : pairs) {
     const double l = static_cast<double>(p.ids.size());
     total += 2.0 * static_cast<double>(layer_parameters) * l + 4.0 * l * l * static_cast<double>(hidden * layers);
+  }
+  return total / 1e9;
+}
+
+base::Result<FlopModel> flop_model(const model::ModelConfig& config) {
+  const double h = static_cast<double>(config.hidden_size), i = static_cast<double>(config.intermediate_size);
+  FlopModel f;
+  f.layers = static_cast<double>(config.num_hidden_layers);
+  if (config.is_modernbert()) {
+    f.layer_weights = 4 * h * h + 3 * h * i;
+    f.attention_width = h;
+    f.head = 2 * h * h + 2 * h * static_cast<double>(config.num_labels);
+    return f;
+  }
+  if (config.is_qwen3()) {
+    const double heads = static_cast<double>(config.num_attention_heads);
+    const double kv = static_cast<double>(config.num_key_value_heads ? config.num_key_value_heads
+                                                                     : config.num_attention_heads);
+    const double d = static_cast<double>(config.head_dim ? config.head_dim
+                                                         : config.hidden_size / config.num_attention_heads);
+    f.layer_weights = 2 * h * heads * d + 2 * h * kv * d + 3 * h * i;
+    f.attention_width = heads * d;
+    f.head = 2 * h * 2;
+    return f;
+  }
+  return base::invalid_argument("flop model: " + config.architecture() + " is not ModernBERT or Qwen3");
+}
+
+double count_gflop(const std::vector<TokenPair>& pairs, const FlopModel& model) {
+  double total = 0;
+  for (const TokenPair& p : pairs) {
+    const double l = static_cast<double>(p.ids.size());
+    total += model.layers * (2 * model.layer_weights * l + 4 * l * l * model.attention_width) + model.head;
   }
   return total / 1e9;
 }

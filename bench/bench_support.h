@@ -12,6 +12,7 @@
 
 #include "base/status.h"
 #include "kernels/precision.h"
+#include "model/config.h"
 #include "model/token_batch.h"
 
 namespace winnow::bench {
@@ -41,6 +42,27 @@ base::Result<Workload> read_workload(const std::filesystem::path& file, const st
 std::vector<TokenPair> build_pairs(const Workload& workload, const std::vector<std::int32_t>& query,
                                    const std::string& layout);
 
+// A decoder reranker's prompt around a workload's ids, Qwen3-Reranker's card
+// template: prefix ("<|im_start|>system\n…<|im_start|>user\n"), before_query
+// ("<Instruct>: {default instruction}\n<Query>: "), the query's ids,
+// before_document ("\n<Document>: "), the document's ids, suffix
+// ("<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n").
+struct DecoderTemplate {
+  std::vector<std::int32_t> prefix, before_query, before_document, suffix;
+  std::string source;  // "tokenizer" or "fixed"
+};
+
+// The template's ids from DIR's tokenizer (checked against inference::RerankPrompt,
+// which the Scorer uses), else fixed ids of the lengths the card's texts have
+// with the test fixture's Qwen tokenizer (63, 22, 5, 13), drawn from the
+// workload's id range.
+base::Result<DecoderTemplate> decoder_template(const std::filesystem::path& model_dir, const Workload& workload);
+
+// The prompts of `query` with every document: the document's tail is cut so a
+// prompt keeps within max_pair_tokens, as build_pairs cuts pairs. Types 0.
+std::vector<TokenPair> build_decoder_prompts(const Workload& workload, const std::vector<std::int32_t>& query,
+                                             const DecoderTemplate& tpl);
+
 // `count` queries of the workload's query length, random ids in its range
 // (deterministic); query 0 is the workload's own.
 std::vector<std::vector<std::int32_t>> agreement_queries(const Workload& workload, std::size_t count);
@@ -48,6 +70,21 @@ std::vector<std::vector<std::int32_t>> agreement_queries(const Workload& workloa
 // FLOPs of scoring `pairs` as shared/bench counts them: Σ 2·P·L + 4·L²·hidden·layers.
 double count_gflop(const std::vector<TokenPair>& pairs, std::size_t layer_parameters, std::size_t hidden,
              std::size_t layers);
+
+// FLOPs of the modern families (ModernBERT, Qwen3), as bench/ort_modern.mjs
+// counts them, per sequence of L tokens:
+//   layers · (2·W·L + 4·L²·A) + head
+// W = one layer's matrix weights (ModernBERT: Wqkv 3·H² + Wo H² + GeGLU Wi
+// 2·H·I + Wo H·I; Qwen3: q and o 2·H·(heads·D), k and v 2·H·(kv_heads·D),
+// SwiGLU 3·H·I), A = heads·head_dim (attention counted dense, as ONNX Runtime
+// computes it, masked parts included), head = ModernBERT's dense and
+// classifier 2·H·H + 2·H·labels, Qwen3's two lm_head rows 2·H·2.
+struct FlopModel {
+  double layer_weights = 0, attention_width = 0, layers = 0, head = 0;
+};
+// InvalidArgument for a family other than ModernBERT or Qwen3.
+base::Result<FlopModel> flop_model(const model::ModelConfig& config);
+double count_gflop(const std::vector<TokenPair>& pairs, const FlopModel& model);
 
 // Median as ort_bench.mjs takes it (mean of the middle two for even counts).
 double median(std::vector<double> values);

@@ -24,7 +24,7 @@ def main(path):
         found = [r for r in ort if r["model"] == model and r["workload"] == workload and r["precision"] == precision]
         return min(found, key=lambda r: r["median_ms"]) if found else None
 
-    header = (f"{'model':8} {'work':5} {'prec':4} {'winnow ms':>10} {'ORT fp32':>9} {'ORT int8':>9} "
+    header = (f"{'model':10} {'work':5} {'prec':4} {'winnow ms':>10} {'ORT fp32':>9} {'ORT int8':>9} "
               f"{'x fp32':>7} {'x int8':>7} {'GFLOP/s':>8} {'GEMM':>6} {'eff':>5} {'RSS MB':>7} {'load':>5}")
     print(header)
     print("-" * len(header))
@@ -34,7 +34,7 @@ def main(path):
         fx = f"{f['median_ms'] / r['median_ms']:.2f}" if f else "-"
         ix = f"{i['median_ms'] / r['median_ms']:.2f}" if i else "-"
         load = max([r["other_load"]] + [x["other_load"] for x in (f, i) if x])
-        print(f"{r['model']:8} {r['workload']:5} {r['precision']:4} {r['median_ms']:10.1f} "
+        print(f"{r['model']:10} {r['workload']:5} {r['precision']:4} {r['median_ms']:10.1f} "
               f"{(f['median_ms'] if f else float('nan')):9.1f} {(i['median_ms'] if i else float('nan')):9.1f} "
               f"{fx:>7} {ix:>7} {r['gflops_eff']:8.1f} {r['gemm_gflops']:6.0f} {r['efficiency']:5.2f} "
               f"{r['peak_rss_mb']:7.0f} {load:5.2f}")
@@ -45,10 +45,10 @@ def main(path):
             f"{r['gflops_eff']} GFLOP/s, RSS {r['peak_rss_mb']:.0f} MB" for r in ort))
     if agreement:
         print()
-        print(f"{'model':8} {'work':5} {'agreement':13} {'queries':>7} {'spearman min':>12} {'mean':>7} "
+        print(f"{'model':10} {'work':5} {'agreement':13} {'queries':>7} {'spearman min':>12} {'mean':>7} "
               f"{'top10 same':>10} {'top10 set':>9} {'max|diff|':>10} {'fp32 std':>9} {'bar':>4}")
         for a in agreement:
-            print(f"{a['model']:8} {a['workload']:5} {a['agreement']:13} {a['queries']:7} {a['spearman_min']:12.4f} "
+            print(f"{a['model']:10} {a['workload']:5} {a['agreement']:13} {a['queries']:7} {a['spearman_min']:12.4f} "
                   f"{a['spearman_mean']:7.4f} {a['top10_identical']:10.2f} {a['top10_same_set']:9.2f} "
                   f"{a['max_abs_diff']:10.5f} {a.get('fp32_score_std', float('nan')):9.5f} "
                   f"{'yes' if a['meets_bar'] else 'no':>4}")

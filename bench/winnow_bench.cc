@@ -9,6 +9,8 @@
 //   winnow-bench --model DIR --concurrency 8 [--requests 6] [--docs 20] [--embedder]
 //   winnow-bench --model DIR --long-documents 2000 [--docs 100] [--precision P|all]
 //   winnow-bench --model DIR --scaling 10,100,500,1000 [--name short] [--precision P|all]
+//   winnow-bench --model DIR --workload FILE --name short --dump-pairs FILE [--runs 0]
+//                (the pairs / decoder prompts timed, as JSON, for bench/ort_modern.mjs)
 //   winnow-bench --model DIR --prefix-reuse [--docs 100] [--precision P|all]   (decoder rerankers)
 #include <omp.h>
 
@@ -36,6 +38,8 @@
 #include "kernels/precision.h"
 #include "model/config.h"
 #include "model/cross_encoder.h"
+#include "model/model_description.h"
+#include "text/tokenizer.h"
 
 namespace winnow::bench {
 namespace {
@@ -70,6 +74,7 @@ struct BenchFlags {
   std::string corpus = "tests/data/scifact/corpus.jsonl";  // BEIR corpus whose texts make the long documents
   std::vector<std::size_t> scaling;  // documents per request: time per document at each count
   bool prefix_reuse = false;  // decoder rerankers: time a request's documents with and without prefix reuse
+  std::string dump_pairs;     // JSON file: the workload's pairs as timed (ids), for bench/ort_modern.mjs
 };
 
 double round_to(double v, int digits) {
@@ -159,13 +164,21 @@ std::size_t ffn_in_out(const model::ModelConfig& config) {
 }
 
 // How the bench loads a model: decoder rerankers need label ids, which only
-// change which two lm_head rows are read (the real Qwen3 tokenizer's "no" and
-// "yes" where the vocabulary has them).
-model::LoadOptions bench_load_options(const model::ModelConfig& config) {
+// change which two lm_head rows are read: the checkpoint tokenizer's "no" and
+// "yes" (as the Scorer reads them), else the real Qwen3 tokenizer's where the
+// vocabulary has them.
+model::LoadOptions bench_load_options(const std::filesystem::path& dir, const model::ModelConfig& config) {
   model::LoadOptions load;
   if (config.is_qwen3()) {
     load.label_token_ids = config.vocab_size > 9693 ? std::array<std::int32_t, 2>{2152, 9693}
                                                     : std::array<std::int32_t, 2>{0, 1};
+    if (std::filesystem::exists(dir / "tokenizer.json")) {
+      auto tokenizer = text::Tokenizer::load_dir(dir);
+      if (tokenizer.ok()) {
+        const auto no = tokenizer->token_to_id("no"), yes = tokenizer->token_to_id("yes");
+        if (no && yes) load.label_token_ids = std::array<std::int32_t, 2>{*no, *yes};
+      }
+    }
   }
   return load;
 }
@@ -221,6 +234,52 @@ int run_workload(const BenchFlags& flags) {
   const std::string model_name = std::filesystem::path(flags.model).lexically_normal().filename().string().empty()
                                      ? std::filesystem::path(flags.model).parent_path().filename().string()
                                      : std::filesystem::path(flags.model).filename().string();
+  // The pairs every engine times: BERT / XLM-R / ModernBERT pairs in the
+  // layout's shape, a decoder reranker's prompts around the same ids.
+  std::string layout = "qwen3";
+  if (!config->is_qwen3()) {
+    auto described = model::describe_model_dir(flags.model);
+    if (!described.ok()) {
+      print_error("bench", described.status());
+      return kExitFailure;
+    }
+    layout = described->layout;
+  }
+  DecoderTemplate prompt_template;
+  if (config->is_qwen3()) {
+    auto tpl = decoder_template(flags.model, *workload);
+    if (!tpl.ok()) {
+      print_error("bench", tpl.status());
+      return kExitFailure;
+    }
+    prompt_template = std::move(tpl).value();
+  }
+  auto make_pairs = [&](const std::vector<std::int32_t>& query) {
+    return config->is_qwen3() ? build_decoder_prompts(*workload, query, prompt_template)
+                              : build_pairs(*workload, query, layout);
+  };
+  const bool modern = config->is_modernbert() || config->is_qwen3();
+  FlopModel flops;
+  if (modern) flops = flop_model(*config).value();
+  if (!flags.dump_pairs.empty()) {
+    const std::vector<TokenPair> pairs = make_pairs(workload->query);
+    nlohmann::json ids = nlohmann::json::array();
+    for (const TokenPair& p : pairs) ids.push_back(p.ids);
+    nlohmann::json dump = {{"model", model_name},
+                           {"workload", flags.name},
+                           {"layout", layout},
+                           {"decoder_prompt", config->is_qwen3()},
+                           {"pairs", ids}};
+    if (config->is_qwen3()) dump["template"] = prompt_template.source;
+    if (modern) dump["gflop"] = count_gflop(pairs, flops);
+    std::ofstream out(flags.dump_pairs);
+    out << dump.dump() << "\n";
+    if (!out) {
+      print_error("bench", base::internal_error(flags.dump_pairs + ": could not write the pairs"));
+      return kExitFailure;
+    }
+    if (flags.runs == 0) return 0;
+  }
   // Agreement needs fp32 scores: computed first (and not printed) when fp32
   // was not asked for.
   std::vector<base::Precision> order = *precisions;
@@ -244,7 +303,7 @@ int run_workload(const BenchFlags& flags) {
       ceiling = measured->total;
     }
     reset_peak_rss();
-    model::LoadOptions load = bench_load_options(*config);
+    model::LoadOptions load = bench_load_options(flags.model, *config);
     load.precisions = {precision};
     load.attention = flags.attention == "onednn" ? kernels::AttentionKernel::kOneDnn : kernels::AttentionKernel::kAuto;
     base::Stopwatch load_clock;
@@ -256,7 +315,7 @@ int run_workload(const BenchFlags& flags) {
     const double load_ms = load_clock.elapsed_ms();
     std::unique_ptr<model::CrossEncoder> model = std::move(loaded).value();
     const model::ModelInfo& info = model->info();
-    const std::vector<TokenPair> pairs = build_pairs(*workload, workload->query, info.layout);
+    const std::vector<TokenPair> pairs = make_pairs(workload->query);
     const BatchedPairs batched(pairs, flags.batch_tokens);
     std::vector<float> scores;
     PrecisionRun run{precision, {}};
@@ -284,7 +343,9 @@ int run_workload(const BenchFlags& flags) {
       const double med = median(times);
       std::size_t tokens = 0;
       for (const auto& p : pairs) tokens += p.ids.size();
-      const double gflop = count_gflop(pairs, info.encoder_layer_parameter_count, info.hidden_size, info.num_layers);
+      const double gflop = modern ? count_gflop(pairs, flops)
+                                  : count_gflop(pairs, info.encoder_layer_parameter_count, info.hidden_size,
+                                                info.num_layers);
       const double gflops_eff = gflop / (med / 1000.0);
       nlohmann::json line = {{"engine", "winnow"},
             {"precision", std::string(base::precision_name(precision))},
@@ -330,7 +391,7 @@ int run_workload(const BenchFlags& flags) {
     }
     if (agreement) {
       for (const auto& query : agreement_queries(*workload, flags.agreement_queries)) {
-        const BatchedPairs q(build_pairs(*workload, query, info.layout), flags.batch_tokens);
+        const BatchedPairs q(make_pairs(query), flags.batch_tokens);
         if (auto s = q.score(*model, precision, scores); !s.ok()) {
           print_error("bench", s);
           return kExitFailure;
@@ -814,7 +875,7 @@ int run_prefix_reuse(const BenchFlags& flags) {
     batches.push_back(std::move(batch));
   }
   for (base::Precision precision : *precisions) {
-    model::LoadOptions load = bench_load_options(*config);
+    model::LoadOptions load = bench_load_options(flags.model, *config);
     load.precisions = {precision};
     auto loaded = model::CrossEncoder::load(dir, load);
     if (!loaded.ok()) {
@@ -877,6 +938,12 @@ int run_bench(const BenchFlags& flags) {
     print_error("bench", base::invalid_argument("--model is required (or --gemm)"));
     return kExitFailure;
   }
+  const bool workload_mode = flags.concurrency == 0 && flags.long_documents == 0 && flags.scaling.empty() &&
+                             !flags.prefix_reuse;
+  if (flags.runs == 0 && (!workload_mode || flags.dump_pairs.empty())) {
+    print_error("bench", base::invalid_argument("--runs 0 is for --dump-pairs alone; time at least 1 run"));
+    return kExitFailure;
+  }
   if (flags.concurrency > 0) return run_concurrency(flags);
   if (flags.long_documents > 0) return run_long_documents(flags);
   if (!flags.scaling.empty()) return run_scaling(flags);
@@ -900,7 +967,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"fp32", "bf16", "int8", "auto", "all"}));
   command->add_option("--batch-tokens", flags->batch_tokens, "token budget of one model batch")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24));
-  command->add_option("--runs", flags->runs, "timed runs (the median is reported)")->check(CLI::Range(1, 1000));
+  command->add_option("--runs", flags->runs, "timed runs (the median is reported)")->check(CLI::Range(0, 1000));
   command->add_option("--warmup", flags->warmup, "untimed runs first")->check(CLI::Range(0, 100));
   command->add_option("--threads", flags->threads, "compute threads")->check(CLI::Range(1, 1024));
   command->add_flag("--json", flags->json, "one JSON object per line");
@@ -910,6 +977,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
   command->add_option("--agreement-queries", flags->agreement_queries,
                       "queries (x the workload's documents) to compare bf16 / int8 rankings with fp32; 0: none");
+  command->add_option("--dump-pairs", flags->dump_pairs,
+                      "write the workload's pairs as timed (decoder rerankers: the prompts) and their GFLOP to this "
+                      "JSON file, for bench/ort_modern.mjs; with --runs 0 nothing is timed");
   command->add_option("--agreement-out", flags->agreement_out,
                       "write the agreement queries and every precision's scores to this JSON file "
                       "(bench/torch_agreement.py scores the same pairs with PyTorch)");
