@@ -86,12 +86,14 @@ def main():
     with open(os.path.join(data, "models.json"), "w") as f:
         json.dump({"models": [{"name": "bench-ce", "source": os.path.abspath(args.model),
                                "precision": args.precision, "load_at_start": True}]}, f)
+    log = open(os.path.join(data, "serve.log"), "wb")
     server = subprocess.Popen([args.winnow, "serve", "--data", data, "--port", str(port),
                                "--threads", str(args.threads), "--http-threads", str(max(16, 2 * args.clients)),
                                # the concurrent round repeats the sequential one's requests: without
                                # this, the score cache would answer them all
                                "--score-cache-mb", "0"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                              # a file, not a pipe nobody reads (see server_load.py's Server)
+                              stdout=subprocess.DEVNULL, stderr=log)
     try:
         deadline = time.time() + 120
         while True:
@@ -103,7 +105,8 @@ def main():
             except OSError:
                 pass
             if server.poll() is not None or time.time() > deadline:
-                sys.exit("winnow serve did not start: " + server.stderr.read().decode(errors="replace")[-2000:])
+                with open(log.name, "rb") as text:
+                    sys.exit("winnow serve did not start: " + text.read().decode(errors="replace")[-2000:])
             time.sleep(0.2)
 
         for body in requests[:2]:  # warm-up: primitives for the usual row counts
@@ -152,6 +155,7 @@ def main():
     finally:
         server.terminate()
         server.wait(timeout=30)
+        log.close()
         shutil.rmtree(data, ignore_errors=True)
 
 

@@ -90,10 +90,14 @@ class Server:
         with open(os.path.join(self.data, "models.json"), "w") as f:
             json.dump({"models": [{"name": "bench-ce", "source": os.path.abspath(args.model),
                                    "precision": args.precision, "load_at_start": True}]}, f)
+        # The server's log goes to a file: a pipe nobody reads fills after a few
+        # hundred requests' log lines, and the server's last flush at exit then
+        # waits on it (its request path never does: the logger drops instead).
+        self.log = open(os.path.join(self.data, "serve.log"), "wb")
         self.process = subprocess.Popen(
             [args.winnow, "serve", "--data", self.data, "--port", str(self.port), "--threads", str(args.threads),
              "--http-threads", "64", "--max-concurrent-requests", "100000"] + extra,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            stdout=subprocess.DEVNULL, stderr=self.log)
         deadline = time.time() + 120
         while True:
             try:
@@ -105,7 +109,8 @@ class Server:
                 pass
             if self.process.poll() is not None or time.time() > deadline:
                 self.close()
-                sys.exit("winnow serve did not start: " + self.process.stderr.read().decode(errors="replace")[-2000:])
+                with open(self.log.name, "rb") as log:
+                    sys.exit("winnow serve did not start: " + log.read().decode(errors="replace")[-2000:])
             time.sleep(0.2)
 
     def rerank(self, query, documents):
@@ -126,6 +131,7 @@ class Server:
         if self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=30)
+        self.log.close()
         shutil.rmtree(self.data, ignore_errors=True)
 
 
