@@ -16,16 +16,18 @@ documents overlap the first's by half (time, hit rate). Medians of --runs.
      p50 / p99 / max;
   2. saturation: --clients closed-loop clients for --saturation-s seconds:
      requests per second;
-  3. open loop at each --levels fraction (0.5, 0.9) of that rate: Poisson
-     arrivals for --load-s seconds, each request on its own thread (a slow
+  3. open loop at each --levels fraction (0.5, 0.9) of that rate: --arrivals
+     (poisson: independent arrivals, bursts included; uniform: evenly spaced,
+     a constant-throughput generator's load, as wrk2 -R offers) for --load-s
+     seconds, each request on its own thread (a slow
      answer never delays the next arrival); latency counts from the scheduled
      arrival. p50 / p99 / max, and p99 against the unloaded p99 (the targets:
      <= 2x at 50 %, <= 4x at 90 %).
      With each level, what queueing alone costs: one server answering requests
      one at a time in arrival order (FIFO, which for requests of one size has
      the shortest tail of any order that never interrupts a request), with
-     service times drawn from the unloaded latencies, Poisson arrivals at the
-     same rate: its utilization and its p99 (median over 50 simulated runs
+     service times drawn from the unloaded latencies, the same kind of
+     arrivals at the same rate: its utilization and its p99 (median over 50 simulated runs
      of 20,000 arrivals), against the unloaded p99. A measured p99 near it
      is the queue's, not the engine's.
 
@@ -192,8 +194,13 @@ def new_request(rng, docs):
     return text(rng, 6, 10), [text(rng, 20, 60) for _ in range(docs)]
 
 
-def open_loop(server, rate, seconds, requests, seed):
-    """Poisson arrivals at `rate` per second for `seconds`; latencies (ms) from each scheduled arrival,
+def gap(rng, rate, arrivals):
+    """Seconds to the next arrival: exponential (Poisson arrivals) or 1 / rate (uniform)."""
+    return rng.expovariate(rate) if arrivals == "poisson" else 1.0 / rate
+
+
+def open_loop(server, rate, seconds, requests, seed, arrivals):
+    """`arrivals` at `rate` per second for `seconds`; latencies (ms) from each scheduled arrival,
     errors, the whole run's seconds and the arrivals' own rate (a Poisson count varies: ±sqrt(n))."""
     latencies, errors, threads = [], [], []
     lock = threading.Lock()
@@ -213,7 +220,7 @@ def open_loop(server, rate, seconds, requests, seed):
     at = start
     i = 0
     while at - start < seconds:
-        at += arrivals_rng.expovariate(rate)
+        at += gap(arrivals_rng, rate, arrivals)
         delay = at - time.perf_counter()
         if delay > 0:
             time.sleep(delay)
@@ -228,10 +235,10 @@ def open_loop(server, rate, seconds, requests, seed):
     return latencies, errors, time.perf_counter() - start, arrival_rps
 
 
-def fifo_queue_p99(service_ms, rate, arrivals=20_000, runs=50, seed=7):
+def fifo_queue_p99(service_ms, rate, kind, arrivals=20_000, runs=50, seed=7):
     """The p99 latency (ms) of a single FIFO server whose service times are drawn from
-    `service_ms`, under Poisson arrivals at `rate` per second: the median over `runs`
-    simulated runs of `arrivals` requests, and the utilization (rate x mean service)."""
+    `service_ms`, under `kind` arrivals (poisson, uniform) at `rate` per second: the median
+    over `runs` simulated runs of `arrivals` requests, and the utilization (rate x mean service)."""
     sim = random.Random(seed)
     utilization = rate * statistics.fmean(service_ms) / 1000
     if utilization >= 1:
@@ -241,7 +248,7 @@ def fifo_queue_p99(service_ms, rate, arrivals=20_000, runs=50, seed=7):
         clock = free_at = 0.0
         latencies = []
         for _ in range(arrivals):
-            clock += sim.expovariate(rate) * 1000
+            clock += gap(sim, rate, kind) * 1000
             start = max(clock, free_at)
             free_at = start + sim.choice(service_ms)
             latencies.append(free_at - clock)
@@ -294,9 +301,9 @@ def run_load(args, rng):
             rate = level * saturation
             load_before = load_average()
             latencies, errors, elapsed, arrival_rps = open_loop(server, rate, args.load_s, pool,
-                                                                seed=int(level * 1000))
+                                                                seed=int(level * 1000), arrivals=args.arrivals)
             p99 = percentile(latencies, 99) if latencies else float("nan")
-            line = {**common(args), "bench": "open_loop", "docs": args.docs, "level": level,
+            line = {**common(args), "bench": "open_loop", "arrivals": args.arrivals, "docs": args.docs, "level": level,
                     "offered_rps": round(rate, 2), "arrival_rps": round(arrival_rps, 2),
                     "achieved_rps": round(len(latencies) / elapsed, 2),
                     "requests": len(latencies), "errors": len(errors),
@@ -304,7 +311,7 @@ def run_load(args, rng):
                     "p99_ms": round(p99, 1), "max_ms": round(max(latencies), 1) if latencies else None,
                     "unloaded_p99_ms": round(unloaded_p99, 1), "p99_over_unloaded": round(p99 / unloaded_p99, 2),
                     "load_before": load_before, "load_after": load_average()}
-            fifo_p99, utilization = fifo_queue_p99(unloaded, rate)
+            fifo_p99, utilization = fifo_queue_p99(unloaded, rate, args.arrivals)
             line["fifo_utilization"] = round(utilization, 3)
             line["fifo_p99_ms"] = round(fifo_p99, 1)
             line["fifo_p99_over_unloaded"] = round(fifo_p99 / unloaded_p99, 2)
@@ -334,6 +341,8 @@ def main():
     parser.add_argument("--saturation-s", type=float, default=20)
     parser.add_argument("--load-s", type=float, default=30, help="load: seconds of open-loop arrivals per level")
     parser.add_argument("--levels", type=float, nargs="+", default=[0.5, 0.9])
+    parser.add_argument("--arrivals", choices=["poisson", "uniform"], default="poisson",
+                        help="load: Poisson arrivals, or evenly spaced ones (constant throughput)")
     args = parser.parse_args()
 
     rng = random.Random(20261207)

@@ -27,8 +27,9 @@ void ServerModelFlags::add_to(CLI::App& command) {
                      "from body lengths until tokenized), checked before any work")
       ->check(CLI::Range(std::size_t{16}, std::size_t{1} << 30));
   command.add_option("--queue-aging-ms", queue_aging_ms,
-                     "a model serves queued requests shortest first, so a short one never waits behind a long one; "
-                     "a request waiting this long goes before all others (no starvation); 0: first come, first served")
+                     "a model serves queued requests highest response ratio first ((waited + service) / service), so "
+                     "a short one does not wait behind a long one and equal ones keep their order; a request "
+                     "waiting this long goes before all others; 0: first come, first served")
       ->check(CLI::Range(std::size_t{0}, std::size_t{3600000}))
       ->capture_default_str();
   command.add_option("--score-cache-mb", score_cache_mb,

@@ -40,6 +40,7 @@ std::vector<std::size_t> plan_next_batch(std::span<const QueuedSequence> queue, 
     std::size_t first;  // position of its first sequence in the queue
     std::size_t tokens = 0;
     bool aged = false;
+    double waited = 0;  // seconds, its longest-waiting sequence's
   };
   std::vector<Call> calls;
   std::vector<std::size_t> call_of(queue.size());
@@ -55,6 +56,7 @@ std::vector<std::size_t> plan_next_batch(std::span<const QueuedSequence> queue, 
     }
     Call& call = calls[c - 1];
     call.tokens += queue[i].tokens;
+    call.waited = std::max(call.waited, queue[i].waited_seconds);
     call.aged = call.aged || queue[i].waited_seconds >= scheduling.aging_seconds;
     call_of[i] = c - 1;
   }
@@ -63,6 +65,11 @@ std::vector<std::size_t> plan_next_batch(std::span<const QueuedSequence> queue, 
   std::stable_sort(rank.begin(), rank.end(), [&](std::size_t a, std::size_t b) {
     if (calls[a].aged != calls[b].aged) return calls[a].aged;
     if (calls[a].aged) return calls[a].first < calls[b].first;
+    // The response ratio's order: waited / tokens, cross-multiplied so that
+    // no call's tokens divide.
+    const double ratio_a = calls[a].waited * static_cast<double>(calls[b].tokens);
+    const double ratio_b = calls[b].waited * static_cast<double>(calls[a].tokens);
+    if (ratio_a != ratio_b) return ratio_a > ratio_b;
     if (calls[a].tokens != calls[b].tokens) return calls[a].tokens < calls[b].tokens;
     return calls[a].first < calls[b].first;
   });
@@ -76,8 +83,10 @@ std::vector<std::size_t> plan_next_batch(std::span<const QueuedSequence> queue, 
   std::size_t tokens = 0;
   std::optional<std::size_t> group;
   for (std::size_t c : rank) {
+    const bool first_call = batch.empty();
     for (std::size_t i : sequences[c]) {
       if (batch.size() == max_sequences) break;
+      if (!first_call && tokens >= scheduling.join_below_tokens) break;
       if (group && queue[i].group != *group) break;  // the whole call is of another group
       if (batch.empty()) {
         group = queue[i].group;
@@ -90,7 +99,7 @@ std::vector<std::size_t> plan_next_batch(std::span<const QueuedSequence> queue, 
       batch.push_back(i);
       tokens += queue[i].tokens;
     }
-    if (batch.size() == max_sequences) break;
+    if (batch.size() == max_sequences || (!batch.empty() && tokens >= scheduling.join_below_tokens)) break;
   }
   std::stable_sort(batch.begin(), batch.end(),
                    [&](std::size_t a, std::size_t b) { return queue[a].tokens > queue[b].tokens; });

@@ -32,22 +32,35 @@ struct QueuedSequence {
 };
 
 // Requests that have waited this long are served before all others, oldest
-// first, whatever their size: shortest-job-first never starves a long one
-// for more than this (plus the aged requests ahead of it).
+// first, whatever their size: a hard bound on top of the response-ratio
+// order, which starves no one but may keep a very long request behind a
+// stream of short ones for a while.
 struct SchedulingLimits {
   double aging_seconds = 0.5;
+  // Other calls' sequences join the first-ranked call's batch only while it
+  // holds fewer tokens than this: a call big enough to keep the model busy
+  // runs alone and finishes as soon as it can, instead of at the end of a
+  // batch shared with the calls behind it (which gains a big call almost no
+  // throughput and lengthens the latency tail under load), while small calls
+  // still share batches. 0: every call runs alone.
+  std::size_t join_below_tokens = 1024;
 };
 
-// The next batch to run from `queue` (in arrival order): shortest job first
-// at the granularity of calls, so that a short request does not wait behind
-// a long one. Calls are ranked (1) aged calls (waited >= aging_seconds), by
-// arrival; (2) the others by the tokens they have waiting, fewest first, ties
-// by arrival. The batch takes the first-ranked call's group, then each
-// call's sequences in rank order (a call's own in queue order) while they fit
-// the budget and max_sequences; a sequence that does not fit is skipped for a
-// later one that does. A sequence longer than the budget runs alone. Returns
-// indices into `queue` in descending length order (ties in queue order);
-// empty only when `queue` is. Deterministic.
+// The next batch to run from `queue` (in arrival order). Calls are served
+// highest response ratio next ((waited + service) / service, with service
+// proportional to the tokens a call has waiting): a short request goes
+// before a long one that has not waited many times longer, and requests of
+// about one size go in arrival order, so that none is overtaken again and
+// again by newer ones of nearly its size (what plain shortest-first does to
+// latency tails under load). Calls are ranked (1) aged calls (waited >=
+// aging_seconds), by arrival; (2) the others by waited / tokens, highest
+// first, then fewest tokens, then arrival. The batch takes the first-ranked
+// call's group, then each call's sequences in rank order (a call's own in
+// queue order) while they fit the budget and max_sequences; a sequence that
+// does not fit is skipped for a later one that does, and calls after the
+// first only while the batch holds fewer than join_below_tokens. A sequence longer than
+// the budget runs alone. Returns indices into `queue` in descending length
+// order (ties in queue order); empty only when `queue` is. Deterministic.
 std::vector<std::size_t> plan_next_batch(std::span<const QueuedSequence> queue, const BatchLimits& limits,
                                          const SchedulingLimits& scheduling);
 

@@ -6,9 +6,10 @@
 // worker, which merges concurrent callers' sequences into shared batches under
 // the token budget, runs them on the model as packed unpadded batches, and
 // routes each result back to its caller in input order. Each batch is planned
-// from what is queued when the previous one ends (plan_next_batch): shortest
-// call first, with an aging bound, so that a short request arriving behind a
-// long one waits for one batch, not for the long one. A batch
+// from what is queued when the previous one ends (plan_next_batch): highest
+// response ratio first, with an aging bound, so that a short request arriving
+// behind a long one waits for one batch, not for the long one, and requests of
+// about one size keep their arrival order. A batch
 // that fails is run again a sequence at a time, so one bad sequence fails only
 // itself, never another caller's sequences batched with it.
 //
@@ -71,8 +72,8 @@ struct EngineOptions {
   // queued). 0: start at once; under load, the queue fills up anyway while
   // the previous batch runs.
   std::chrono::microseconds batch_wait{0};
-  // The order the worker serves queued calls in (batch_planner.h): the
-  // shortest first, a call waiting longer than aging_seconds before all others.
+  // The order the worker serves queued calls in (batch_planner.h): highest
+  // response ratio first, a call waiting longer than aging_seconds before all others.
   SchedulingLimits scheduling;
   // Told the size of every batch the model runs (sequences, tokens), from the
   // worker's thread: how the server's metrics see batching at work.

@@ -95,7 +95,7 @@ struct RegistryOptions {
   // Tokens waiting in one engine's queue beyond which a server's requests are
   // refused (429) and the command line's calls wait (EngineOptions).
   std::size_t max_queued_tokens = inference::EngineOptions{}.max_queued_tokens;
-  // The order each engine serves queued requests in: shortest first, a
+  // The order each engine serves queued requests in: highest response ratio first, a
   // request waiting longer than aging_seconds before all others (0: arrival order).
   inference::SchedulingLimits scheduling;
   // Set by a server: every model name comes from a request and must pass

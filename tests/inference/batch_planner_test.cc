@@ -106,12 +106,35 @@ TEST(NextBatchTest, AShortCallGoesBeforeALongOneThatCameFirst) {
   std::vector<QueuedSequence> queue;
   add(queue, /*call=*/1, 100, 50);  // 5,000 tokens: a long request
   add(queue, /*call=*/2, 20, 50);   // 1,000 tokens, arrived after it
-  const auto batch = plan_next_batch(queue, {.token_budget = 2000, .max_sequences = 256}, {});
+  const auto batch = plan_next_batch(queue, {.token_budget = 2000, .max_sequences = 256},
+                                     {.join_below_tokens = 2000});
   // Call 2 whole (positions 100..119), then call 1's first 20 sequences fill the budget.
   ASSERT_EQ(batch.size(), 40u);
   std::size_t from_short = 0;
   for (std::size_t i : batch) from_short += queue[i].call == 2;
   EXPECT_EQ(from_short, 20u);
+}
+
+// A call that fills join_below_tokens runs alone; small calls share a batch
+// until it holds that many tokens (the call crossing the bound contributes
+// the sequences that cross it, the rest waits for a later batch).
+TEST(NextBatchTest, CallsJoinABatchOnlyWhileItIsSmall) {
+  const BatchLimits limits{.token_budget = 8192, .max_sequences = 256};
+  std::vector<QueuedSequence> big;
+  add(big, /*call=*/1, 20, 80, /*waited=*/0.02);  // 1,600 tokens each
+  add(big, /*call=*/2, 20, 80, /*waited=*/0.01);
+  EXPECT_THAT(drain(big, limits, {.join_below_tokens = 1024}), ElementsAre(ElementsAre(1), ElementsAre(2)));
+  EXPECT_THAT(drain(big, limits, {.join_below_tokens = 8192}), ElementsAre(ElementsAre(1, 2)));
+
+  std::vector<QueuedSequence> small;
+  for (std::size_t call = 1; call <= 12; ++call) add(small, call, 2, 50, /*waited=*/0.01);  // 100 tokens each
+  const auto served = drain(small, limits, {.join_below_tokens = 1024});
+  // Calls 1..10 make 1,000 tokens; call 11's first sequence crosses 1,024.
+  ASSERT_EQ(served.size(), 2u);
+  EXPECT_THAT(served[0], ElementsAre(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11));
+  EXPECT_THAT(served[1], ElementsAre(11, 12));
+  // 0: every call alone.
+  EXPECT_EQ(drain(small, limits, {.join_below_tokens = 0}).size(), 12u);
 }
 
 TEST(NextBatchTest, EqualCallsAreServedInArrivalOrder) {
@@ -165,8 +188,11 @@ TEST(NextBatchTest, AnAgedCallGoesFirstWhateverItsSize) {
 }
 
 // A long call under a stream of shorter ones is not starved: a short call
-// filling a whole batch arrives before every batch, yet the long one
-// finishes within the aging bound's worth of batches after its arrival.
+// filling a whole batch arrives before every batch. The long one's response
+// ratio grows while it waits and the newcomers' starts at 1, so it runs once
+// it has waited about as long, relative to its size, as a newcomer: a short
+// call goes ahead once, not for as long as the stream lasts, with or without
+// the aging bound.
 TEST(NextBatchTest, NoCallStarvesUnderAStreamOfShorterOnes) {
   const BatchLimits limits{.token_budget = 1000, .max_sequences = 256};
   const double seconds_per_batch = 0.01;
@@ -178,21 +204,38 @@ TEST(NextBatchTest, NoCallStarvesUnderAStreamOfShorterOnes) {
     add(short_call, 1000 + b, 10, 100);  // 1,000 tokens each (a full batch), a new one every batch
     arrivals[b] = short_call;
   }
-  const auto served = drain(queue, limits, {.aging_seconds = 0.5}, arrivals, seconds_per_batch);
-  std::size_t last_batch_of_long = 0;
-  for (std::size_t b = 0; b < served.size(); ++b) {
-    if (std::find(served[b].begin(), served[b].end(), 0u) != served[b].end()) last_batch_of_long = b;
+  for (const double aging : {0.5, 1e9}) {
+    const auto served = drain(queue, limits, {.aging_seconds = aging}, arrivals, seconds_per_batch);
+    std::vector<std::size_t> batches_of_long;
+    for (std::size_t b = 0; b < served.size(); ++b) {
+      if (std::find(served[b].begin(), served[b].end(), 0u) != served[b].end()) batches_of_long.push_back(b);
+    }
+    // Batch 0: both have waited nothing, the shorter goes first. Then the long
+    // one shares the model with the backlog of short ones (each waited as long,
+    // relative to its size), and is done within twice its own four batches.
+    EXPECT_EQ(served[0], std::vector<std::size_t>{1000}) << "aging " << aging;
+    ASSERT_EQ(batches_of_long.size(), 4u) << "aging " << aging;
+    EXPECT_LE(batches_of_long.back(), 8u) << "aging " << aging;
   }
-  // Aged after 50 batches (0.5 s), then done within its four batches' worth.
-  EXPECT_GE(last_batch_of_long, 4u) << "shortest first: the short calls went ahead";
-  EXPECT_LE(last_batch_of_long, 50u + 4u + 1u) << "the long call waited past the aging bound";
-  // Without aging (a bound longer than the run), it waits for the stream to end.
-  const auto unbounded = drain(queue, limits, {.aging_seconds = 1e9}, arrivals, seconds_per_batch);
-  std::size_t last_unbounded = 0;
-  for (std::size_t b = 0; b < unbounded.size(); ++b) {
-    if (std::find(unbounded[b].begin(), unbounded[b].end(), 0u) != unbounded[b].end()) last_unbounded = b;
-  }
-  EXPECT_GE(last_unbounded, 500u);
+}
+
+// Calls of nearly one size keep their arrival order once they have waited
+// different times: a newcomer 10% shorter does not overtake a call that has
+// waited a batch (what shortest-first did, adding the overtaken call's wait
+// to the tail of the latencies under load), but one a hundred times shorter does.
+TEST(NextBatchTest, ANewcomerOfNearlyTheSameSizeDoesNotOvertake) {
+  std::vector<QueuedSequence> queue;
+  add(queue, /*call=*/1, 20, 80, /*waited=*/0.070);  // 1,600 tokens, waited one batch
+  add(queue, /*call=*/2, 18, 80, /*waited=*/0.002);  // 1,440 tokens, just arrived
+  add(queue, /*call=*/3, 20, 80, /*waited=*/0.050);  // 1,600 tokens, waited most of a batch
+  const auto served = drain(queue, {.token_budget = 1600, .max_sequences = 256}, {});
+  EXPECT_THAT(served, ElementsAre(ElementsAre(1), ElementsAre(3), ElementsAre(2)));
+
+  std::vector<QueuedSequence> tiny;
+  add(tiny, /*call=*/1, 20, 80, /*waited=*/0.070);  // 1,600 tokens
+  add(tiny, /*call=*/2, 1, 80, /*waited=*/0.010);   // 80 tokens: 20 times shorter, waited 1/7 as long
+  EXPECT_THAT(drain(tiny, {.token_budget = 1600, .max_sequences = 256}, {}),
+              ElementsAre(ElementsAre(2, 1), ElementsAre(1)));
 }
 
 TEST(NextBatchTest, EveryQueuedSequenceIsServedExactlyOnce) {
