@@ -11,7 +11,9 @@
 //
 //   build/winnow-schedule-sim --levels 0.5,0.9 --join 0,1024,8192 --aging 0.5,0
 //
-// One JSON line per (arrivals, documents, level, join, aging): p50, p99, max.
+// One JSON line per (arrivals, documents, level, join, aging): p50, p99, max
+// (medians over --runs), and the 10th / 90th percentiles of the runs' p99: with
+// --calls as many as a measurement sends, how much its p99 can stray.
 // aging 0 serves calls in arrival order (every call is aged at once).
 #include <CLI/CLI.hpp>
 
@@ -155,11 +157,14 @@ int main(int argc, char** argv) {
           max.push_back(*std::max_element(latencies.begin(), latencies.end()));
         }
         const double m50 = percentile(p50, 50), m99 = percentile(p99, 50), mmax = percentile(max, 50);
+        // How far one run's p99 strays: what a measurement of this many calls can tell apart.
+        const double p99_low = percentile(p99, 10), p99_high = percentile(p99, 90);
         std::printf(
             "{\"arrivals\": \"%s\", \"docs\": \"%s\", \"level\": %.2f, \"aging_s\": %.3f, \"join_below_tokens\": %zu, "
-            "\"p50_s\": %.2f, \"p99_s\": %.2f, \"max_s\": %.2f, \"p50_ms\": %.0f, \"p99_ms\": %.0f, \"max_ms\": %.0f}\n",
-            arrivals.c_str(), mix.c_str(), level, aging, join, m50, m99, mmax, m50 * service_ms, m99 * service_ms,
-            mmax * service_ms);
+            "\"calls\": %zu, \"runs\": %zu, \"p50_s\": %.2f, \"p99_s\": %.2f, \"p99_s_p10\": %.2f, \"p99_s_p90\": %.2f, "
+            "\"max_s\": %.2f, \"p50_ms\": %.0f, \"p99_ms\": %.0f, \"max_ms\": %.0f}\n",
+            arrivals.c_str(), mix.c_str(), level, aging, join, count, runs, m50, m99, p99_low, p99_high, mmax,
+            m50 * service_ms, m99 * service_ms, mmax * service_ms);
       }
     }
   }

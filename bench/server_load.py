@@ -31,7 +31,9 @@ documents overlap the first's by half (time, hit rate). Medians of --runs.
      of 20,000 arrivals), against the unloaded p99. A measured p99 near it
      is the queue's, not the engine's.
 
-Prints one JSON line per measurement, with the machine's load average before
+Each level's line also says what the server saw (its /metrics): the mean
+wait in the model's queue, the mean handler time beyond it, and batches per
+request. Prints one JSON line per measurement, with the machine's load average before
 and after and the CPU, so a run on a shared machine can be judged and rerun on
 a quiet one.
 """
@@ -128,6 +130,24 @@ class Server:
         if response.status != 200:
             raise RuntimeError(f"/v1/rerank answered {response.status}: {payload[:300]!r}")
         return elapsed_ms, json.loads(payload)["meta"]
+
+    def metric_sums(self):
+        """{series: value} of the _sum and _count lines of /metrics' histograms."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+        conn.close()
+        sums = {}
+        for line in text.splitlines():
+            if line.startswith("#") or " " not in line:
+                continue
+            series, value = line.rsplit(" ", 1)
+            name = series.split("{", 1)[0]
+            if name.endswith("_sum") or name.endswith("_count"):
+                if name.startswith("winnow_http_request_duration_seconds") and "rerank" not in series:
+                    continue
+                sums[name] = sums.get(name, 0.0) + float(value)
+        return sums
 
     def close(self):
         if self.process.poll() is None:
@@ -256,6 +276,22 @@ def fifo_queue_p99(service_ms, rate, kind, arrivals=20_000, runs=50, seed=7):
     return statistics.median(p99s), utilization
 
 
+def server_side(before, after):
+    """What the server saw of a level, from its /metrics: the mean time a rerank waited in the
+    model's queue, the mean time its handler took beyond that (parsing, tokenizing, the model,
+    the answer), and the model's batches per request (below 1: requests shared batches)."""
+    def delta(name):
+        return after.get(name, 0.0) - before.get(name, 0.0)
+    requests = delta("winnow_http_request_duration_seconds_count")
+    waits = delta("winnow_engine_queue_wait_seconds_count")
+    if requests <= 0 or waits <= 0:
+        return {}
+    queue_ms = delta("winnow_engine_queue_wait_seconds_sum") / waits * 1000
+    handler_ms = delta("winnow_http_request_duration_seconds_sum") / requests * 1000
+    return {"server_queue_wait_ms": round(queue_ms, 1), "server_beyond_queue_ms": round(handler_ms - queue_ms, 1),
+            "batches_per_request": round(delta("winnow_engine_batch_pairs_count") / requests, 2)}
+
+
 def run_load(args, rng):
     server = Server(args, ["--score-cache-mb", "0"] if has_cache_flag(args.winnow) else [])
     try:
@@ -264,11 +300,12 @@ def run_load(args, rng):
         for query, documents in pool[:3]:  # warm-up
             server.rerank(query, documents)
         load_before = load_average()
+        before = server.metric_sums()
         unloaded = [server.rerank(q, d)[0] for q, d in pool[3:3 + args.unloaded]]
         unloaded_p99 = percentile(unloaded, 99)
         print(json.dumps({**common(args), "bench": "unloaded", "docs": args.docs, "requests": len(unloaded),
                           "p50_ms": round(percentile(unloaded, 50), 1), "p99_ms": round(unloaded_p99, 1),
-                          "max_ms": round(max(unloaded), 1),
+                          "max_ms": round(max(unloaded), 1), **server_side(before, server.metric_sums()),
                           "load_before": load_before, "load_after": load_average()}), flush=True)
 
         # Saturation: closed-loop clients as fast as the server answers.
@@ -300,6 +337,7 @@ def run_load(args, rng):
         for level in args.levels:
             rate = level * saturation
             load_before = load_average()
+            before = server.metric_sums()
             latencies, errors, elapsed, arrival_rps = open_loop(server, rate, args.load_s, pool,
                                                                 seed=int(level * 1000), arrivals=args.arrivals)
             p99 = percentile(latencies, 99) if latencies else float("nan")
@@ -315,6 +353,7 @@ def run_load(args, rng):
             line["fifo_utilization"] = round(utilization, 3)
             line["fifo_p99_ms"] = round(fifo_p99, 1)
             line["fifo_p99_over_unloaded"] = round(fifo_p99 / unloaded_p99, 2)
+            line.update(server_side(before, server.metric_sums()))
             if level in TARGETS:
                 line["target"] = TARGETS[level]
                 line["met"] = p99 <= TARGETS[level] * unloaded_p99
