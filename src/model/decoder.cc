@@ -336,8 +336,8 @@ base::Status Decoder::run(const Pass& pass, const Prepared& prepared, bool captu
     WINNOW_RETURN_IF_ERROR(d.o.forward(context_, rows, projected_.data(), affine));
     kernels::add_residual_rms_norm(projected_.data(), affine, state, rows, h, norms.post_attention.data(), eps_,
                                    normed_.data(), &input_);
-    WINNOW_RETURN_IF_ERROR(d.gate_up.forward(input_, rows, gated_.data(), affine));
-    kernels::gated_activation(gated_.data(), affine, rows, inter, kernels::GateActivation::kSilu, middle_);
+    WINNOW_RETURN_IF_ERROR(
+        kernels::gated_forward(d.gate_up, input_, rows, kernels::GateActivation::kSilu, gated_.data(), middle_));
     WINNOW_RETURN_IF_ERROR(d.down.forward(middle_, rows, projected_.data(), affine));
     if (!last) {
       kernels::add_residual_rms_norm(projected_.data(), affine, state, rows, h, norms_[l + 1].input.data(), eps_,
