@@ -5,7 +5,6 @@
 #include <cstring>
 #include <span>
 
-#include "base/cpu_features.h"
 #include "kernels/attention.h"
 #include "kernels/gated_activation.h"
 #include "kernels/layer_norm.h"
@@ -172,13 +171,7 @@ base::Result<Encoder> Encoder::load(const ModelConfig& config, const EncoderLayo
 }
 
 bool Encoder::bf16_attention(base::Precision precision) const {
-  if (!base::cpu_features().avx512_bf16) return false;
-  switch (attention_precision_) {
-    case AttentionPrecision::kFp32: return false;
-    case AttentionPrecision::kBf16: return true;
-    case AttentionPrecision::kAuto: return precision == base::Precision::kInt8;
-  }
-  return false;
+  return model::bf16_attention(attention_precision_, precision);
 }
 
 const Encoder::Prepared* Encoder::find(base::Precision precision) const {
@@ -231,7 +224,8 @@ base::Status Encoder::run(const TokenBatch& batch, const Prepared& prepared, boo
   ws.context.reserve(precision, tokens, h);
   ws.intermediate.reserve(precision, tokens, intermediate_size_);
   if (pre_norm_) grow(ws.normed, tokens * h);
-  if (gated_ffn_) grow(ws.gated, tokens * 2 * intermediate_size_);
+  // int8 finishes the gated GEMM's tiles in cache (kernels::gated_forward): no [tokens, 2 · I] output.
+  if (gated_ffn_ && precision != base::Precision::kInt8) grow(ws.gated, tokens * 2 * intermediate_size_);
   StageClock clock(ws.profile);
   embeddings_.forward(batch, x);
   if (pre_norm_ && first_norm_.present()) {
