@@ -242,13 +242,11 @@ base::Status Decoder::label_logits(const TokenBatch& batch, base::Precision prec
 base::Status Decoder::run(const Pass& pass, const Prepared& prepared, bool capture, std::vector<float>* labels) {
   const std::size_t tokens = pass.ids.size(), sequences = pass.key_offsets.size() - 1;
   const std::size_t h = hidden_, inter = intermediate_, hd = num_heads_ * head_dim_;
-  const std::size_t qkv_width = (num_heads_ + 2 * num_kv_heads_) * head_dim_;
   const auto keys = static_cast<std::size_t>(pass.key_offsets.back());
   const std::size_t layers = prepared.layers.size();
   const base::Precision precision = prepared.precision;
   grow(x_, tokens * h);
   grow(normed_, tokens * h);
-  grow(qkv_raw_, tokens * qkv_width);
   grow(keys_, keys * 3 * hd);
   grow(attended_, keys * hd);
   grow(gathered_, tokens * hd);
@@ -294,11 +292,13 @@ base::Status Decoder::run(const Pass& pass, const Prepared& prepared, bool captu
     const Dense& d = prepared.layers[l];
     const Norms& norms = norms_[l];
     const bool last = l + 1 == layers;
-    kernels::RowAffine affine;
-    WINNOW_RETURN_IF_ERROR(d.qkv.forward(input_, tokens, qkv_raw_.data(), affine));
     shape.q_gamma = norms.q.data();
     shape.k_gamma = norms.k.data();
-    kernels::grouped_qkv(qkv_raw_.data(), affine, tokens, pass.positions, pass.rows, shape, keys_.data());
+    // q/k norms, rotary and the repeated key/value heads on each tile of the projection as the GEMM writes it.
+    WINNOW_RETURN_IF_ERROR(d.qkv.forward(
+        input_, tokens, nullptr, [&](float* y, const kernels::RowAffine& rest, std::size_t begin, std::size_t end) {
+          kernels::grouped_qkv_tile(y, rest, begin, end, pass.positions, pass.rows, shape, keys_.data());
+        }));
     for (std::size_t s = 0; s < sequences; ++s) {
       PrefixEntry* entry = pass.prefix[s];
       if (entry == nullptr) continue;

@@ -153,7 +153,7 @@ class Decoder {
   // Buffers kept between calls.
   template <typename T>
   using Buffer = base::HugeVector<T>;
-  Buffer<float> x_, normed_, qkv_raw_, keys_, attended_, gathered_, gated_, last_state_;
+  Buffer<float> x_, normed_, keys_, attended_, gathered_, gated_, last_state_;
   std::vector<float> attention_scratch_;
   kernels::ActivationRows input_, context_, middle_;
 };
