@@ -275,11 +275,17 @@ base::Status Encoder::run(const TokenBatch& batch, const Prepared& prepared, boo
     const bool more = l + 1 < layers;
     const std::size_t rows = last ? sequences : tokens;
     kernels::RowAffine affine;  // what finishes each GEMM's output (int8), applied by the pass that reads it
-    WINNOW_RETURN_IF_ERROR(d.qkv.forward(ws.input, tokens, ws.qkv.data(), affine));
     if (!rotary_.empty()) {
-      // Finishes the rows (affine) as it rotates q and k: attention reads plain values.
-      kernels::apply_rotary(ws.qkv.data(), affine, batch.offsets, num_heads_, rotary_[shape.rotary]);
-      affine = {};
+      // Each tile of the projection finished (affine) and its q and k rotated as the GEMM writes it, in
+      // place: attention reads plain values.
+      const kernels::RotaryTable& table = rotary_[shape.rotary];
+      WINNOW_RETURN_IF_ERROR(d.qkv.forward(
+          ws.input, tokens, ws.qkv.data(),
+          [&](float* y, const kernels::RowAffine& rest, std::size_t begin, std::size_t end) {
+            kernels::apply_rotary_tile(y, rest, begin, end, batch.offsets, num_heads_, table);
+          }));
+    } else {
+      WINNOW_RETURN_IF_ERROR(d.qkv.forward(ws.input, tokens, ws.qkv.data(), affine));
     }
     clock.lap(&EncoderProfile::qkv);
     kernels::AttentionRequest attention;
