@@ -35,4 +35,12 @@ struct GroupedQkvShape {
 void grouped_qkv(const float* raw, const RowAffine& affine, std::size_t rows, std::span<const std::int32_t> positions,
                  std::span<const std::int32_t> out_rows, const GroupedQkvShape& shape, float* out);
 
+// The same on rows [begin, end) of the projection's output while the GEMM's
+// tile is in cache (a TilePass, tile_pass.h): raw and affine start at row
+// `begin`; positions, out_rows and out are the whole call's. Sequential;
+// row for row the same results as grouped_qkv.
+void grouped_qkv_tile(const float* raw, const RowAffine& affine, std::size_t begin, std::size_t end,
+                      std::span<const std::int32_t> positions, std::span<const std::int32_t> out_rows,
+                      const GroupedQkvShape& shape, float* out);
+
 }  // namespace winnow::kernels

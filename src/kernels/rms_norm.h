@@ -25,4 +25,13 @@ void add_residual_rms_norm(const float* y, const RowAffine& affine, float* resid
                            std::size_t cols, const float* gamma, float eps, float* normed,
                            ActivationRows* next = nullptr);
 
+// The same step on rows [begin, end) of a GEMM's output while the GEMM's
+// tile is in cache (a TilePass, tile_pass.h): y and affine start at row
+// `begin` (y non-null), residual, normed and `copies` (next->copies_for(normed),
+// taken once before the GEMM) at row 0. Sequential; row for row the same
+// results as add_residual_rms_norm.
+void add_residual_rms_norm_tile(const float* y, const RowAffine& affine, float* residual, std::size_t begin,
+                                std::size_t end, std::size_t cols, const float* gamma, float eps, float* normed,
+                                const ActivationRows::Copies& copies);
+
 }  // namespace winnow::kernels

@@ -40,25 +40,47 @@ base::Result<RotaryTable> RotaryTable::create(std::size_t head_dim, double theta
   return table;
 }
 
+namespace {
+
+// Row `token` of apply_rotary at `position`; its affine row is `a`.
+void rotary_row(float* row, const RowAffine& affine, bool finish, std::size_t a, std::size_t position,
+                std::size_t num_heads, const RotaryTable& table) {
+  const std::size_t d = table.head_dim(), half = d / 2, stride = 3 * num_heads * d;
+  if (finish) {
+    for (std::size_t c = 0; c < stride; ++c) row[c] = internal::affine_value(row, affine, a, c);
+  }
+  const float* cos = table.cos(position);
+  const float* sin = table.sin(position);
+  for (std::size_t h = 0; h < 2 * num_heads; ++h) rotate_head(row + h * d, half, cos, sin);
+}
+
+// The position of token t: t less the last offset ≤ t.
+std::size_t position_of(std::span<const std::int32_t> offsets, std::size_t t) {
+  const auto next = std::upper_bound(offsets.begin(), offsets.end(), static_cast<std::int32_t>(t));
+  return t - static_cast<std::size_t>(*(next - 1));
+}
+
+}  // namespace
+
 void apply_rotary(float* qkv, const RowAffine& affine, std::span<const std::int32_t> offsets, std::size_t num_heads,
                   const RotaryTable& table) {
   if (offsets.size() < 2) return;
-  const std::size_t d = table.head_dim(), half = d / 2, hidden = num_heads * d, stride = 3 * hidden;
+  const std::size_t stride = 3 * num_heads * table.head_dim();
   const bool finish = affine.row_scale != nullptr || affine.bias != nullptr;
   const auto tokens = static_cast<std::int64_t>(offsets.back());
 #pragma omp parallel for schedule(static, internal::kRowChunk)
   for (std::int64_t t = 0; t < tokens; ++t) {
     const auto token = static_cast<std::size_t>(t);
-    // The sequence holding token t: the last offset ≤ t.
-    const auto next = std::upper_bound(offsets.begin(), offsets.end(), static_cast<std::int32_t>(t));
-    const auto position = token - static_cast<std::size_t>(*(next - 1));
-    float* row = qkv + token * stride;
-    if (finish) {
-      for (std::size_t c = 0; c < stride; ++c) row[c] = internal::affine_value(row, affine, token, c);
-    }
-    const float* cos = table.cos(position);
-    const float* sin = table.sin(position);
-    for (std::size_t h = 0; h < 2 * num_heads; ++h) rotate_head(row + h * d, half, cos, sin);
+    rotary_row(qkv + token * stride, affine, finish, token, position_of(offsets, token), num_heads, table);
+  }
+}
+
+void apply_rotary_tile(float* qkv, const RowAffine& affine, std::size_t begin, std::size_t end,
+                       std::span<const std::int32_t> offsets, std::size_t num_heads, const RotaryTable& table) {
+  const std::size_t stride = 3 * num_heads * table.head_dim();
+  const bool finish = affine.row_scale != nullptr || affine.bias != nullptr;
+  for (std::size_t t = begin; t < end; ++t) {
+    rotary_row(qkv + (t - begin) * stride, affine, finish, t - begin, position_of(offsets, t), num_heads, table);
   }
 }
 

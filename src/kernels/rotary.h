@@ -63,4 +63,11 @@ inline void rotate_head(float* x, std::size_t half, const float* cos, const floa
 void apply_rotary(float* qkv, const RowAffine& affine, std::span<const std::int32_t> offsets, std::size_t num_heads,
                   const RotaryTable& table);
 
+// The same on tokens [begin, end) while the projection's tile is in cache
+// (a TilePass, tile_pass.h): qkv and affine start at token `begin`; offsets
+// are the whole batch's. Sequential; row for row the same results as
+// apply_rotary.
+void apply_rotary_tile(float* qkv, const RowAffine& affine, std::size_t begin, std::size_t end,
+                       std::span<const std::int32_t> offsets, std::size_t num_heads, const RotaryTable& table);
+
 }  // namespace winnow::kernels

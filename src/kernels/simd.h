@@ -80,6 +80,14 @@ void quantize_rows(const float* x, std::size_t rows, std::size_t cols, std::uint
 void affine_gelu_quantize(float* raw, const RowAffine& affine, std::size_t rows, std::size_t cols, std::uint8_t* q,
                           float* scale, float* zero, float* row_buffer);
 
+// The int8 gated FFN's middle (gated_activation.h): raw [rows, 2 · cols],
+// v = act(affine(raw)[.., 0 .. cols)) · affine(raw)[.., cols .. 2 · cols),
+// act = SiLU (silu true: x / (1 + e^−x), e^x by Cephes' polynomial) or the
+// erf GELU (A&S 7.1.26), then quantized per row. v goes to row_buffer
+// ([cols], reused for every row: it stays in L1).
+void affine_gated_quantize(const float* raw, const RowAffine& affine, std::size_t rows, std::size_t cols, bool silu,
+                           std::uint8_t* q, float* scale, float* zero, float* row_buffer);
+
 // raw = affine(raw), in place.
 void affine_rows(float* raw, const RowAffine& affine, std::size_t rows, std::size_t cols);
 

@@ -556,6 +556,31 @@ void affine_gelu_quantize(float* raw, const RowAffine& affine, std::size_t rows,
   }
 }
 
+void affine_gated_quantize(const float* raw, const RowAffine& affine, std::size_t rows, std::size_t cols, bool silu,
+                           std::uint8_t* q, float* scale, float* zero, float* row_buffer) {
+  const std::size_t width = 2 * cols;
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* in = raw + r * width;
+    const float rs = affine.row_scale != nullptr ? affine.row_scale[r] : 1.0f;
+    const float rz = affine.row_zero != nullptr ? affine.row_zero[r] : 0.0f;
+    __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps();
+    for (std::size_t c = 0; c < cols; c += 16) {
+      const __mmask16 m = cols - c >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(cols - c);
+      const __m512 a = affine_load(in, affine, rs, rz, c, m);
+      const __m512 b = affine_load(in, affine, rs, rz, cols + c, m);
+      const __m512 act =
+          silu ? _mm512_div_ps(a, _mm512_add_ps(_mm512_set1_ps(1.0f), exp_ps(_mm512_sub_ps(_mm512_setzero_ps(), a))))
+               : gelu_erf_ps(a);
+      const __m512 v = _mm512_maskz_mul_ps(m, act, b);
+      _mm512_mask_storeu_ps(row_buffer + c, m, v);
+      lo = _mm512_mask_min_ps(lo, m, lo, v);
+      hi = _mm512_mask_max_ps(hi, m, hi, v);
+    }
+    quantize_row(row_buffer, cols, _mm512_reduce_min_ps(lo), _mm512_reduce_max_ps(hi), q + r * cols, scale + r,
+                 zero + r);
+  }
+}
+
 void affine_rows(float* raw, const RowAffine& affine, std::size_t rows, std::size_t cols) {
   for (std::size_t r = 0; r < rows; ++r) {
     float* xr = raw + r * cols;

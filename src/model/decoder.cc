@@ -72,6 +72,7 @@ base::Result<std::unique_ptr<Decoder>> Decoder::load(const ModelConfig& config, 
   m.max_tokens_ = config.max_position_embeddings;
   m.eps_ = config.layer_norm_eps;
   m.precisions_ = options.precisions;
+  m.attention_precision_ = options.attention_precision;
   const std::size_t q_width = m.num_heads_ * d, kv_width = m.num_kv_heads_ * d;
 
   const std::string embed_name = "model.embed_tokens.weight";
@@ -241,18 +242,15 @@ base::Status Decoder::label_logits(const TokenBatch& batch, base::Precision prec
 base::Status Decoder::run(const Pass& pass, const Prepared& prepared, bool capture, std::vector<float>* labels) {
   const std::size_t tokens = pass.ids.size(), sequences = pass.key_offsets.size() - 1;
   const std::size_t h = hidden_, inter = intermediate_, hd = num_heads_ * head_dim_;
-  const std::size_t qkv_width = (num_heads_ + 2 * num_kv_heads_) * head_dim_;
   const auto keys = static_cast<std::size_t>(pass.key_offsets.back());
   const std::size_t layers = prepared.layers.size();
   const base::Precision precision = prepared.precision;
   grow(x_, tokens * h);
   grow(normed_, tokens * h);
-  grow(qkv_raw_, tokens * qkv_width);
   grow(keys_, keys * 3 * hd);
   grow(attended_, keys * hd);
   grow(gathered_, tokens * hd);
-  grow(projected_, tokens * h);
-  grow(gated_, tokens * 2 * inter);
+  if (precision != base::Precision::kInt8) grow(gated_, tokens * 2 * inter);  // int8 finishes the GEMM's tiles
   grow(last_state_, sequences * h);
   input_.reserve(precision, tokens, h);
   context_.reserve(precision, tokens, hd);
@@ -275,15 +273,32 @@ base::Status Decoder::run(const Pass& pass, const Prepared& prepared, bool captu
   shape.eps = eps_;
   shape.rotary = &rotary_;
   const std::size_t kv_floats = 2 * hd;  // one key row's k | v
+  // A projection and the residual step after it, run on each tile of the
+  // projection's output as the GEMM writes it (Linear::forward with a
+  // TilePass): state += y, its RMSNorm to `normed` (the final norm over the
+  // state itself), and into `next` as the next GEMM's input.
+  auto project_residual = [&](const kernels::Linear& linear, const kernels::ActivationRows& in, float* state,
+                              std::size_t rows, const float* gamma, float* normed,
+                              kernels::ActivationRows* next) -> base::Status {
+    const kernels::ActivationRows::Copies copies =
+        next != nullptr ? next->copies_for(normed) : kernels::ActivationRows::Copies{};
+    return linear.forward(in, rows, nullptr,
+                          [&](float* y, const kernels::RowAffine& rest, std::size_t begin, std::size_t end) {
+                            kernels::add_residual_rms_norm_tile(y, rest, state, begin, end, h, gamma, eps_, normed,
+                                                                copies);
+                          });
+  };
   for (std::size_t l = 0; l < layers; ++l) {
     const Dense& d = prepared.layers[l];
     const Norms& norms = norms_[l];
     const bool last = l + 1 == layers;
-    kernels::RowAffine affine;
-    WINNOW_RETURN_IF_ERROR(d.qkv.forward(input_, tokens, qkv_raw_.data(), affine));
     shape.q_gamma = norms.q.data();
     shape.k_gamma = norms.k.data();
-    kernels::grouped_qkv(qkv_raw_.data(), affine, tokens, pass.positions, pass.rows, shape, keys_.data());
+    // q/k norms, rotary and the repeated key/value heads on each tile of the projection as the GEMM writes it.
+    WINNOW_RETURN_IF_ERROR(d.qkv.forward(
+        input_, tokens, nullptr, [&](float* y, const kernels::RowAffine& rest, std::size_t begin, std::size_t end) {
+          kernels::grouped_qkv_tile(y, rest, begin, end, pass.positions, pass.rows, shape, keys_.data());
+        }));
     for (std::size_t s = 0; s < sequences; ++s) {
       PrefixEntry* entry = pass.prefix[s];
       if (entry == nullptr) continue;
@@ -300,18 +315,29 @@ base::Status Decoder::run(const Pass& pass, const Prepared& prepared, bool captu
     }
     if (capture && last) break;  // a prefix needs no more than every layer's keys and values
 
-    kernels::AttentionRequest attention;
-    attention.qkv = keys_.data();
-    attention.offsets = pass.key_offsets;
-    attention.causal = true;
-    attention.out = attended_.data();
-    attention.scratch = &attention_scratch_;
-    WINNOW_RETURN_IF_ERROR(attention_.forward(attention));
-
     // From the last layer's attention on, only each sequence's last token
     // goes on (what the head reads).
     const bool head_rows = last && !capture;
     const std::size_t rows = head_rows ? sequences : tokens;
+    // int8 whose context rows are the attention's own (no prefix, not the
+    // last layer): attention quantizes each sequence's rows as it finishes
+    // them, for the output projection.
+    const bool quantized_context = precision == base::Precision::kInt8 && pass.dense_keys && !head_rows;
+    kernels::AttentionRequest attention;
+    attention.qkv = keys_.data();
+    attention.offsets = pass.key_offsets;
+    attention.causal = true;
+    attention.bf16 = bf16_attention(attention_precision_, precision);
+    attention.out = attended_.data();
+    if (quantized_context) {
+      const kernels::ActivationRows::Copies q = context_.copies_for(nullptr);
+      attention.out_q = q.q;
+      attention.out_scale = q.scale;
+      attention.out_zero = q.zero;
+    }
+    attention.scratch = &attention_scratch_;
+    WINNOW_RETURN_IF_ERROR(attention_.forward(attention));
+
     float* state = x_.data();
     if (head_rows) {
       for (std::size_t s = 0; s < sequences; ++s) {
@@ -322,6 +348,8 @@ base::Status Decoder::run(const Pass& pass, const Prepared& prepared, bool captu
       }
       context_.assign(gathered_.data(), sequences);
       state = last_state_.data();
+    } else if (quantized_context) {
+      // Written by attention.
     } else if (pass.dense_keys) {
       context_.assign(attended_.data(), tokens);
     } else {
@@ -333,17 +361,15 @@ base::Status Decoder::run(const Pass& pass, const Prepared& prepared, bool captu
       }
       context_.assign(gathered_.data(), tokens);
     }
-    WINNOW_RETURN_IF_ERROR(d.o.forward(context_, rows, projected_.data(), affine));
-    kernels::add_residual_rms_norm(projected_.data(), affine, state, rows, h, norms.post_attention.data(), eps_,
-                                   normed_.data(), &input_);
-    WINNOW_RETURN_IF_ERROR(d.gate_up.forward(input_, rows, gated_.data(), affine));
-    kernels::gated_activation(gated_.data(), affine, rows, inter, kernels::GateActivation::kSilu, middle_);
-    WINNOW_RETURN_IF_ERROR(d.down.forward(middle_, rows, projected_.data(), affine));
+    WINNOW_RETURN_IF_ERROR(project_residual(d.o, context_, state, rows, norms.post_attention.data(), normed_.data(),
+                                            &input_));
+    WINNOW_RETURN_IF_ERROR(
+        kernels::gated_forward(d.gate_up, input_, rows, kernels::GateActivation::kSilu, gated_.data(), middle_));
     if (!last) {
-      kernels::add_residual_rms_norm(projected_.data(), affine, state, rows, h, norms_[l + 1].input.data(), eps_,
-                                     normed_.data(), &input_);
+      WINNOW_RETURN_IF_ERROR(project_residual(d.down, middle_, state, rows, norms_[l + 1].input.data(), normed_.data(),
+                                              &input_));
     } else {
-      kernels::add_residual_rms_norm(projected_.data(), affine, state, rows, h, final_norm_.data(), eps_, state);
+      WINNOW_RETURN_IF_ERROR(project_residual(d.down, middle_, state, rows, final_norm_.data(), state, nullptr));
     }
   }
   if (capture) return {};

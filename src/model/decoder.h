@@ -142,6 +142,7 @@ class Decoder {
   std::vector<float> label_rows_;                      // [2, H]: lm_head rows of no, yes
   kernels::RotaryTable rotary_;
   kernels::Attention attention_;
+  AttentionPrecision attention_precision_ = AttentionPrecision::kAuto;
   std::vector<Prepared> prepared_;
   std::vector<base::Precision> precisions_;
 
@@ -152,7 +153,7 @@ class Decoder {
   // Buffers kept between calls.
   template <typename T>
   using Buffer = base::HugeVector<T>;
-  Buffer<float> x_, normed_, qkv_raw_, keys_, attended_, gathered_, projected_, gated_, last_state_;
+  Buffer<float> x_, normed_, keys_, attended_, gathered_, gated_, last_state_;
   std::vector<float> attention_scratch_;
   kernels::ActivationRows input_, context_, middle_;
 };

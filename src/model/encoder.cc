@@ -5,7 +5,6 @@
 #include <cstring>
 #include <span>
 
-#include "base/cpu_features.h"
 #include "kernels/attention.h"
 #include "kernels/gated_activation.h"
 #include "kernels/layer_norm.h"
@@ -172,13 +171,7 @@ base::Result<Encoder> Encoder::load(const ModelConfig& config, const EncoderLayo
 }
 
 bool Encoder::bf16_attention(base::Precision precision) const {
-  if (!base::cpu_features().avx512_bf16) return false;
-  switch (attention_precision_) {
-    case AttentionPrecision::kFp32: return false;
-    case AttentionPrecision::kBf16: return true;
-    case AttentionPrecision::kAuto: return precision == base::Precision::kInt8;
-  }
-  return false;
+  return model::bf16_attention(attention_precision_, precision);
 }
 
 const Encoder::Prepared* Encoder::find(base::Precision precision) const {
@@ -231,7 +224,8 @@ base::Status Encoder::run(const TokenBatch& batch, const Prepared& prepared, boo
   ws.context.reserve(precision, tokens, h);
   ws.intermediate.reserve(precision, tokens, intermediate_size_);
   if (pre_norm_) grow(ws.normed, tokens * h);
-  if (gated_ffn_) grow(ws.gated, tokens * 2 * intermediate_size_);
+  // int8 finishes the gated GEMM's tiles in cache (kernels::gated_forward): no [tokens, 2 · I] output.
+  if (gated_ffn_ && precision != base::Precision::kInt8) grow(ws.gated, tokens * 2 * intermediate_size_);
   StageClock clock(ws.profile);
   embeddings_.forward(batch, x);
   if (pre_norm_ && first_norm_.present()) {
@@ -281,11 +275,17 @@ base::Status Encoder::run(const TokenBatch& batch, const Prepared& prepared, boo
     const bool more = l + 1 < layers;
     const std::size_t rows = last ? sequences : tokens;
     kernels::RowAffine affine;  // what finishes each GEMM's output (int8), applied by the pass that reads it
-    WINNOW_RETURN_IF_ERROR(d.qkv.forward(ws.input, tokens, ws.qkv.data(), affine));
     if (!rotary_.empty()) {
-      // Finishes the rows (affine) as it rotates q and k: attention reads plain values.
-      kernels::apply_rotary(ws.qkv.data(), affine, batch.offsets, num_heads_, rotary_[shape.rotary]);
-      affine = {};
+      // Each tile of the projection finished (affine) and its q and k rotated as the GEMM writes it, in
+      // place: attention reads plain values.
+      const kernels::RotaryTable& table = rotary_[shape.rotary];
+      WINNOW_RETURN_IF_ERROR(d.qkv.forward(
+          ws.input, tokens, ws.qkv.data(),
+          [&](float* y, const kernels::RowAffine& rest, std::size_t begin, std::size_t end) {
+            kernels::apply_rotary_tile(y, rest, begin, end, batch.offsets, num_heads_, table);
+          }));
+    } else {
+      WINNOW_RETURN_IF_ERROR(d.qkv.forward(ws.input, tokens, ws.qkv.data(), affine));
     }
     clock.lap(&EncoderProfile::qkv);
     kernels::AttentionRequest attention;
@@ -314,11 +314,10 @@ base::Status Encoder::run(const TokenBatch& batch, const Prepared& prepared, boo
                                             &ws.input));
     clock.lap(&EncoderProfile::attention_out);
     if (gated_ffn_) {
-      WINNOW_RETURN_IF_ERROR(d.intermediate.forward(ws.input, rows, ws.gated.data(), affine));
+      // The activation (int8: on the GEMM's tiles as they are written) counts in ffn_in.
+      WINNOW_RETURN_IF_ERROR(kernels::gated_forward(d.intermediate, ws.input, rows, kernels::GateActivation::kGeluErf,
+                                                    ws.gated.data(), ws.intermediate));
       clock.lap(&EncoderProfile::ffn_in);
-      kernels::gated_activation(ws.gated.data(), affine, rows, intermediate_size_, kernels::GateActivation::kGeluErf,
-                                ws.intermediate);
-      clock.lap(&EncoderProfile::ffn_act);
     } else {
       WINNOW_RETURN_IF_ERROR(d.intermediate.forward(ws.input, rows, ws.intermediate));
       clock.lap(&EncoderProfile::ffn_in);

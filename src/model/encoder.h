@@ -45,7 +45,7 @@ struct EncoderProfile {
   double attention_out = 0;  // the output projection + residual + LayerNorm
   double norms = 0;          // residual + LayerNorm outside a GEMM (none today: both are fused)
   double ffn_in = 0;         // intermediate projection + GELU (int8: + dequantization and quantization)
-  double ffn_act = 0;        // gated FFN: the gate's activation between the FFN's GEMMs
+  double ffn_act = 0;        // gated FFN's activation outside a GEMM (none today: in ffn_in, kernels::gated_forward)
   double ffn_out = 0;        // output projection + residual + LayerNorm
   double total() const {
     return embeddings + qkv + attention + attention_out + norms + ffn_in + ffn_act + ffn_out;

@@ -2,7 +2,19 @@
 
 #include <string>
 
+#include "base/cpu_features.h"
+
 namespace winnow::model {
+
+bool bf16_attention(AttentionPrecision choice, base::Precision precision) {
+  if (!base::cpu_features().avx512_bf16) return false;
+  switch (choice) {
+    case AttentionPrecision::kFp32: return false;
+    case AttentionPrecision::kBf16: return true;
+    case AttentionPrecision::kAuto: return precision == base::Precision::kInt8;
+  }
+  return false;
+}
 
 base::Status check_load_options(const LoadOptions& options) {
   WINNOW_RETURN_IF_ERROR(kernels::check_cpu_dispatch());

@@ -38,6 +38,11 @@ struct LoadOptions {
   std::optional<std::array<std::int32_t, 2>> label_token_ids;
 };
 
+// Whether a model of `precision` computes attention's dot products in bf16
+// under `choice` (LoadOptions::attention_precision; kAuto: int8 models on a
+// CPU with AVX512_BF16). Every model family follows this one rule.
+bool bf16_attention(AttentionPrecision choice, base::Precision precision);
+
 // Whether the CPU can run the kernels and every listed precision (each
 // resolved, listed once): what every model's load checks first.
 base::Status check_load_options(const LoadOptions& options);

@@ -86,5 +86,43 @@ TEST(GroupedQkvTest, NormsRotatesAndRepeatsHeadsIntoTheirRows) {
   EXPECT_EQ(out[3 * 3 * hidden], -1.0f);
 }
 
+// The tile form (the qkv GEMM's TilePass) over uneven tiles, with an int8
+// affine, against the parallel form: bitwise the same rows.
+TEST(GroupedQkvTest, TileFormMatchesTheParallelForm) {
+  const std::size_t hq = 4, hkv = 2, d = 16, rows = 11;
+  const std::size_t in_width = (hq + 2 * hkv) * d, out_width = 3 * hq * d;
+  auto table = RotaryTable::create(d, 1e6, 64);
+  ASSERT_TRUE(table.ok());
+  const std::vector<float> raw = random(rows * in_width, 7);
+  const std::vector<float> q_gamma = random(d, 8), k_gamma = random(d, 9), comp = random(in_width, 10);
+  std::vector<float> row_scale(rows), row_zero(rows);
+  std::vector<std::int32_t> positions(rows), out_rows(rows);
+  for (std::size_t r = 0; r < rows; ++r) {
+    row_scale[r] = 0.03f + 0.01f * static_cast<float>(r);
+    row_zero[r] = static_cast<float>(r * 13 % 256);
+    positions[r] = static_cast<std::int32_t>(r * 5 % 60);
+    out_rows[r] = static_cast<std::int32_t>(rows + 2 - r);  // reversed, with gaps
+  }
+  const GroupedQkvShape shape{hq, hkv, d, q_gamma.data(), k_gamma.data(), 1e-6f, &*table};
+  for (bool int8_affine : {true, false}) {
+    SCOPED_TRACE(int8_affine ? "int8 affine" : "plain");
+    const RowAffine affine =
+        int8_affine ? RowAffine{row_scale.data(), row_zero.data(), comp.data(), nullptr} : RowAffine{};
+    std::vector<float> want((rows + 3) * out_width, -1.0f), got = want;
+    grouped_qkv(raw.data(), affine, rows, positions, out_rows, shape, want.data());
+    const std::size_t cuts[] = {0, 1, 6, 11};
+    for (std::size_t t = 0; t + 1 < std::size(cuts); ++t) {
+      const std::size_t begin = cuts[t], end = cuts[t + 1];
+      RowAffine tile = affine;
+      if (int8_affine) {
+        tile.row_scale += begin;
+        tile.row_zero += begin;
+      }
+      grouped_qkv_tile(raw.data() + begin * in_width, tile, begin, end, positions, out_rows, shape, got.data());
+    }
+    EXPECT_EQ(got, want);
+  }
+}
+
 }  // namespace
 }  // namespace winnow::kernels

@@ -17,6 +17,7 @@
 #include "kernels/gemm.h"
 #include "kernels/layer_norm.h"
 #include "kernels/quantize.h"
+#include "kernels/rms_norm.h"
 #include "kernels/tile_pass.h"
 
 namespace winnow::kernels {
@@ -227,6 +228,73 @@ TEST(TilePassTest, TileFormsOfThePassesMatchTheParallelForms) {
   EXPECT_EQ(q_got, q_want);
   EXPECT_EQ(s_got, s_want);
   EXPECT_EQ(z_got, z_want);
+}
+
+// The decoder's residual + RMSNorm on uneven tiles against its parallel
+// form, bitwise, with and without an int8 affine, for every kind of `next`
+// and for the final norm over the state itself.
+TEST(TilePassTest, RmsNormTileFormMatchesTheParallelForm) {
+  std::mt19937 rng(61);
+  const std::size_t rows = 29, cols = 200;
+  auto y = random_vector(rows * cols, rng);
+  auto residual = random_vector(rows * cols, rng);
+  auto gamma = random_vector(cols, rng, 0.2f, 1.0f);
+  auto comp = random_vector(cols, rng, 0.3f);
+  std::vector<float> row_scale(rows), row_zero(rows);
+  for (std::size_t r = 0; r < rows; ++r) {
+    row_scale[r] = 0.05f + 0.01f * static_cast<float>(r);
+    row_zero[r] = static_cast<float>(r * 7 % 200);
+  }
+  const std::size_t cuts[] = {0, 1, 9, 16, 29};
+  for (bool int8_affine : {true, false}) {
+    const RowAffine affine = int8_affine ? RowAffine{row_scale.data(), row_zero.data(), comp.data(), nullptr}
+                                         : RowAffine{};
+    for (Precision p : {Precision::kFp32, Precision::kBf16, Precision::kInt8}) {
+      for (bool final_norm : {false, true}) {
+        SCOPED_TRACE(std::string(base::precision_name(p)) + (int8_affine ? " int8 affine" : "") +
+                     (final_norm ? " final norm" : ""));
+        ActivationRows next_want, next_got;
+        next_want.reserve(p, rows, cols);
+        next_got.reserve(p, rows, cols);
+        std::vector<float> state_want = residual, state_got = residual;
+        std::vector<float> normed_want(rows * cols), normed_got(rows * cols);
+        float* written_want = final_norm ? state_want.data() : normed_want.data();
+        float* written_got = final_norm ? state_got.data() : normed_got.data();
+        add_residual_rms_norm(y.data(), affine, state_want.data(), rows, cols, gamma.data(), 1e-6f, written_want,
+                              final_norm ? nullptr : &next_want);
+        const ActivationRows::Copies copies =
+            final_norm ? ActivationRows::Copies{} : next_got.copies_for(written_got);
+        for (std::size_t t = 0; t + 1 < std::size(cuts); ++t) {
+          const std::size_t begin = cuts[t], end = cuts[t + 1];
+          RowAffine tile = affine;
+          if (int8_affine) {
+            tile.row_scale += begin;
+            tile.row_zero += begin;
+          }
+          add_residual_rms_norm_tile(y.data() + begin * cols, tile, state_got.data(), begin, end, cols, gamma.data(),
+                                     1e-6f, written_got, copies);
+        }
+        EXPECT_EQ(state_got, state_want);
+        EXPECT_EQ(normed_got, normed_want);
+        if (final_norm) continue;
+        switch (p) {
+          case Precision::kFp32:
+            EXPECT_EQ(next_got.fp32(), written_got);
+            break;
+          case Precision::kBf16:
+            for (std::size_t i = 0; i < rows * cols; ++i) ASSERT_EQ(next_got.bf16()[i], next_want.bf16()[i]) << i;
+            break;
+          default: {
+            const QuantizedRows got = next_got.quantized(), want = next_want.quantized();
+            EXPECT_EQ(std::vector<std::uint8_t>(got.values, got.values + rows * cols),
+                      std::vector<std::uint8_t>(want.values, want.values + rows * cols));
+            EXPECT_EQ(std::vector<float>(got.scale, got.scale + rows), std::vector<float>(want.scale, want.scale + rows));
+            EXPECT_EQ(std::vector<float>(got.zero, got.zero + rows), std::vector<float>(want.zero, want.zero + rows));
+          }
+        }
+      }
+    }
+  }
 }
 
 }  // namespace
