@@ -3,11 +3,13 @@
 // discrete-event simulation of one engine's queue that plans every batch with
 // the real planner, under Poisson (or evenly spaced) arrivals of rerank calls.
 //
-// The cost model is the simplest that matches the measured engine on small
-// cross-encoders: a batch takes time proportional to its tokens (bench/
-// server_load.py measures saturation within a few percent of 1 / unloaded
-// latency, so sharing a batch gains little throughput). Latencies are printed
-// in units of the mean call's service time S, and in ms for --service-ms.
+// The cost model is the simplest one: a batch takes time proportional to its
+// tokens. The real engine gains a few percent of throughput from shared
+// batches (bench/server_load.py: saturation with merged batches vs 1 /
+// unloaded latency), which this model leaves out; near saturation those few
+// percent decide the queue (see bench/README.md), so read the 90 % figures
+// here as the order alone, and the server's as the verdict. Latencies are
+// printed in units of the mean call's service time S, and in ms for --service-ms.
 //
 //   build/winnow-schedule-sim --levels 0.5,0.9 --join 0,1024,8192 --aging 0.5,0
 //

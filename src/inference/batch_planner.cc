@@ -1,6 +1,7 @@
 #include "inference/batch_planner.h"
 
 #include <algorithm>
+#include <limits>
 #include <numeric>
 #include <optional>
 
@@ -79,6 +80,12 @@ std::vector<std::size_t> plan_next_batch(std::span<const QueuedSequence> queue, 
   for (std::size_t i = 0; i < queue.size(); ++i) sequences[call_of[i]].push_back(i);
 
   const std::size_t max_sequences = std::max<std::size_t>(limits.max_sequences, 1);
+  // More waiting than a full batch: the queue's wait dominates everyone's
+  // latency, and shared batches' throughput shortens it; calls join freely.
+  std::size_t waiting = 0;
+  for (const Call& call : calls) waiting += call.tokens;
+  const std::size_t join_below =
+      waiting > limits.token_budget ? std::numeric_limits<std::size_t>::max() : scheduling.join_below_tokens;
   std::vector<std::size_t> batch;
   std::size_t tokens = 0;
   std::optional<std::size_t> group;
@@ -86,7 +93,7 @@ std::vector<std::size_t> plan_next_batch(std::span<const QueuedSequence> queue, 
     const bool first_call = batch.empty();
     for (std::size_t i : sequences[c]) {
       if (batch.size() == max_sequences) break;
-      if (!first_call && tokens >= scheduling.join_below_tokens) break;
+      if (!first_call && tokens >= join_below) break;
       if (group && queue[i].group != *group) break;  // the whole call is of another group
       if (batch.empty()) {
         group = queue[i].group;
@@ -99,7 +106,7 @@ std::vector<std::size_t> plan_next_batch(std::span<const QueuedSequence> queue, 
       batch.push_back(i);
       tokens += queue[i].tokens;
     }
-    if (batch.size() == max_sequences || (!batch.empty() && tokens >= scheduling.join_below_tokens)) break;
+    if (batch.size() == max_sequences || (!batch.empty() && tokens >= join_below)) break;
   }
   std::stable_sort(batch.begin(), batch.end(),
                    [&](std::size_t a, std::size_t b) { return queue[a].tokens > queue[b].tokens; });

@@ -38,11 +38,13 @@ struct QueuedSequence {
 struct SchedulingLimits {
   double aging_seconds = 0.5;
   // Other calls' sequences join the first-ranked call's batch only while it
-  // holds fewer tokens than this: a call big enough to keep the model busy
-  // runs alone and finishes as soon as it can, instead of at the end of a
-  // batch shared with the calls behind it (which gains a big call almost no
-  // throughput and lengthens the latency tail under load), while small calls
-  // still share batches. 0: every call runs alone.
+  // holds fewer tokens than this, unless more than a full batch (the token
+  // budget) is waiting: under moderate load a call big enough to keep the
+  // model busy runs alone and finishes as soon as it can, instead of at the
+  // end of a batch shared with the calls behind it, while small calls still
+  // share batches; under a backlog, shared batches' few percent of
+  // throughput shorten everyone's wait more. 0: calls run alone unless a
+  // backlog is waiting.
   std::size_t join_below_tokens = 1024;
 };
 
@@ -58,7 +60,8 @@ struct SchedulingLimits {
 // call's group, then each call's sequences in rank order (a call's own in
 // queue order) while they fit the budget and max_sequences; a sequence that
 // does not fit is skipped for a later one that does, and calls after the
-// first only while the batch holds fewer than join_below_tokens. A sequence longer than
+// first only while the batch holds fewer than join_below_tokens (or while
+// more than the budget is waiting). A sequence longer than
 // the budget runs alone. Returns indices into `queue` in descending length
 // order (ties in queue order); empty only when `queue` is. Deterministic.
 std::vector<std::size_t> plan_next_batch(std::span<const QueuedSequence> queue, const BatchLimits& limits,

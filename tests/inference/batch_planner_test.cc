@@ -115,9 +115,10 @@ TEST(NextBatchTest, AShortCallGoesBeforeALongOneThatCameFirst) {
   EXPECT_EQ(from_short, 20u);
 }
 
-// A call that fills join_below_tokens runs alone; small calls share a batch
-// until it holds that many tokens (the call crossing the bound contributes
-// the sequences that cross it, the rest waits for a later batch).
+// Without a backlog, a call that fills join_below_tokens runs alone; small
+// calls share a batch until it holds that many tokens (the call crossing the
+// bound contributes the sequences that cross it, the rest waits for a later
+// batch). With more than the budget waiting, calls share batches freely.
 TEST(NextBatchTest, CallsJoinABatchOnlyWhileItIsSmall) {
   const BatchLimits limits{.token_budget = 8192, .max_sequences = 256};
   std::vector<QueuedSequence> big;
@@ -135,6 +136,16 @@ TEST(NextBatchTest, CallsJoinABatchOnlyWhileItIsSmall) {
   EXPECT_THAT(served[1], ElementsAre(11, 12));
   // 0: every call alone.
   EXPECT_EQ(drain(small, limits, {.join_below_tokens = 0}).size(), 12u);
+
+  // A backlog (more than the budget waiting): calls share batches up to the
+  // budget, for their throughput, whatever join_below_tokens says.
+  std::vector<QueuedSequence> backlog;
+  for (std::size_t call = 1; call <= 6; ++call) {
+    add(backlog, call, 20, 80, /*waited=*/0.01 * static_cast<double>(7 - call));  // 1,600 tokens each, 9,600 in all
+  }
+  const auto shared = drain(backlog, limits, {.join_below_tokens = 1024});
+  // Calls 1..5 (8,000 tokens) and two of call 6's sequences fill 8,160 of the 8,192.
+  EXPECT_THAT(shared, ElementsAre(ElementsAre(1, 2, 3, 4, 5, 6), ElementsAre(6)));
 }
 
 TEST(NextBatchTest, EqualCallsAreServedInArrivalOrder) {
