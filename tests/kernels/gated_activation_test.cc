@@ -17,6 +17,7 @@
 #include "kernels/activation_rows.h"
 #include "kernels/gated_activation.h"
 #include "kernels/gemm.h"
+#include "kernels/row_pass.h"
 
 namespace winnow::kernels {
 namespace {
@@ -105,11 +106,7 @@ TEST(GatedActivationTest, Int8TileFormIsTheScalarReferenceWithinRounding) {
         const std::size_t cuts[] = {0, 1, 8, 16, 23};
         for (std::size_t t = 0; t + 1 < std::size(cuts); ++t) {
           const std::size_t begin = cuts[t], end = cuts[t + 1];
-          RowAffine tile = affine;
-          if (tile.row_scale != nullptr) {
-            tile.row_scale += begin;
-            tile.row_zero += begin;
-          }
+          const RowAffine tile = internal::affine_of_row(affine, begin);
           affine_gated_quantize_tile(raw.data() + begin * 2 * cols, tile, end - begin, cols, activation,
                                      q.data() + begin * cols, scale.data() + begin, zero.data() + begin);
         }

@@ -9,6 +9,7 @@
 
 #include "kernels/grouped_qkv.h"
 #include "kernels/rms_norm.h"
+#include "kernels/row_pass.h"
 
 namespace winnow::kernels {
 namespace {
@@ -113,11 +114,7 @@ TEST(GroupedQkvTest, TileFormMatchesTheParallelForm) {
     const std::size_t cuts[] = {0, 1, 6, 11};
     for (std::size_t t = 0; t + 1 < std::size(cuts); ++t) {
       const std::size_t begin = cuts[t], end = cuts[t + 1];
-      RowAffine tile = affine;
-      if (int8_affine) {
-        tile.row_scale += begin;
-        tile.row_zero += begin;
-      }
+      const RowAffine tile = internal::affine_of_row(affine, begin);
       grouped_qkv_tile(raw.data() + begin * in_width, tile, begin, end, positions, out_rows, shape, got.data());
     }
     EXPECT_EQ(got, want);

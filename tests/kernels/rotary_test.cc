@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "kernels/rotary.h"
+#include "kernels/row_pass.h"
 
 namespace winnow::kernels {
 namespace {
@@ -39,11 +40,7 @@ TEST(RotaryTest, TileFormMatchesTheParallelForm) {
     const std::size_t cuts[] = {0, 2, 5, 16, 17};  // across sequence boundaries
     for (std::size_t t = 0; t + 1 < std::size(cuts); ++t) {
       const std::size_t begin = cuts[t], end = cuts[t + 1];
-      RowAffine tile = affine;
-      if (int8_affine) {
-        tile.row_scale += begin;
-        tile.row_zero += begin;
-      }
+      const RowAffine tile = internal::affine_of_row(affine, begin);
       apply_rotary_tile(got.data() + begin * stride, tile, begin, end, offsets, heads, *table);
     }
     EXPECT_EQ(got, want);

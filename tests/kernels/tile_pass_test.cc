@@ -18,6 +18,7 @@
 #include "kernels/layer_norm.h"
 #include "kernels/quantize.h"
 #include "kernels/rms_norm.h"
+#include "kernels/row_pass.h"
 #include "kernels/tile_pass.h"
 
 namespace winnow::kernels {
@@ -266,11 +267,7 @@ TEST(TilePassTest, RmsNormTileFormMatchesTheParallelForm) {
             final_norm ? ActivationRows::Copies{} : next_got.copies_for(written_got);
         for (std::size_t t = 0; t + 1 < std::size(cuts); ++t) {
           const std::size_t begin = cuts[t], end = cuts[t + 1];
-          RowAffine tile = affine;
-          if (int8_affine) {
-            tile.row_scale += begin;
-            tile.row_zero += begin;
-          }
+          const RowAffine tile = internal::affine_of_row(affine, begin);
           add_residual_rms_norm_tile(y.data() + begin * cols, tile, state_got.data(), begin, end, cols, gamma.data(),
                                      1e-6f, written_got, copies);
         }
