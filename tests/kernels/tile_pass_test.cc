@@ -47,6 +47,27 @@ float finish(const float* y, const RowAffine& f, std::size_t r, std::size_t c, s
   return v;
 }
 
+// The next layer's input a tile form wrote equals the parallel form's: fp32
+// reads the rows it was given (`fp32_rows`), bf16 and int8 bitwise.
+void expect_same_next_input(const ActivationRows& got, const ActivationRows& want, const float* fp32_rows,
+                            Precision p, std::size_t rows, std::size_t cols) {
+  switch (p) {
+    case Precision::kFp32:
+      EXPECT_EQ(got.fp32(), fp32_rows);
+      break;
+    case Precision::kBf16:
+      for (std::size_t i = 0; i < rows * cols; ++i) ASSERT_EQ(got.bf16()[i], want.bf16()[i]) << i;
+      break;
+    default: {
+      const QuantizedRows q_got = got.quantized(), q_want = want.quantized();
+      EXPECT_EQ(std::vector<std::uint8_t>(q_got.values, q_got.values + rows * cols),
+                std::vector<std::uint8_t>(q_want.values, q_want.values + rows * cols));
+      EXPECT_EQ(std::vector<float>(q_got.scale, q_got.scale + rows), std::vector<float>(q_want.scale, q_want.scale + rows));
+      EXPECT_EQ(std::vector<float>(q_got.zero, q_got.zero + rows), std::vector<float>(q_want.zero, q_want.zero + rows));
+    }
+  }
+}
+
 struct Shape {
   std::size_t rows, out, in;
 };
@@ -196,21 +217,7 @@ TEST(TilePassTest, TileFormsOfThePassesMatchTheParallelForms) {
         }
         EXPECT_EQ(state_got, state_want);
         EXPECT_EQ(normed_got, normed_want);
-        switch (p) {
-          case Precision::kFp32:
-            EXPECT_EQ(next_got.fp32(), written);
-            break;
-          case Precision::kBf16:
-            for (std::size_t i = 0; i < rows * cols; ++i) ASSERT_EQ(next_got.bf16()[i], next_want.bf16()[i]) << i;
-            break;
-          default: {
-            const QuantizedRows got = next_got.quantized(), want = next_want.quantized();
-            EXPECT_EQ(std::vector<std::uint8_t>(got.values, got.values + rows * cols),
-                      std::vector<std::uint8_t>(want.values, want.values + rows * cols));
-            EXPECT_EQ(std::vector<float>(got.scale, got.scale + rows), std::vector<float>(want.scale, want.scale + rows));
-            EXPECT_EQ(std::vector<float>(got.zero, got.zero + rows), std::vector<float>(want.zero, want.zero + rows));
-          }
-        }
+        expect_same_next_input(next_got, next_want, written, p, rows, cols);
       }
     }
   }
@@ -274,21 +281,7 @@ TEST(TilePassTest, RmsNormTileFormMatchesTheParallelForm) {
         EXPECT_EQ(state_got, state_want);
         EXPECT_EQ(normed_got, normed_want);
         if (final_norm) continue;
-        switch (p) {
-          case Precision::kFp32:
-            EXPECT_EQ(next_got.fp32(), written_got);
-            break;
-          case Precision::kBf16:
-            for (std::size_t i = 0; i < rows * cols; ++i) ASSERT_EQ(next_got.bf16()[i], next_want.bf16()[i]) << i;
-            break;
-          default: {
-            const QuantizedRows got = next_got.quantized(), want = next_want.quantized();
-            EXPECT_EQ(std::vector<std::uint8_t>(got.values, got.values + rows * cols),
-                      std::vector<std::uint8_t>(want.values, want.values + rows * cols));
-            EXPECT_EQ(std::vector<float>(got.scale, got.scale + rows), std::vector<float>(want.scale, want.scale + rows));
-            EXPECT_EQ(std::vector<float>(got.zero, got.zero + rows), std::vector<float>(want.zero, want.zero + rows));
-          }
-        }
+        expect_same_next_input(next_got, next_want, written_got, p, rows, cols);
       }
     }
   }
