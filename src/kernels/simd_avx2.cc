@@ -7,23 +7,20 @@
 
 namespace {
 
-inline __m256 exp_ps(__m256 x) {
-  // As the AVX-512 version: 2^n · e^r with Cephes' polynomial; 2^n is built
-  // in the exponent bits (n stays within the normal range after the clamp).
-  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.33654f)), _mm256_set1_ps(88.37626f));
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  const __m256 z = _mm256_mul_ps(r, r);
-  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-  p = _mm256_fmadd_ps(p, z, r);
-  p = _mm256_add_ps(p, _mm256_set1_ps(1.0f));
+// 2^x for x ≤ 0, as the AVX-512 exp2_ps (degree-6 minimax polynomial for
+// 2^r), with 2^n built in the exponent bits: x is clamped to −126 first so
+// that n stays within the normal range (2^−126 ≈ 1e-38 stands for 0).
+inline __m256 exp2_ps(__m256 x) {
+  x = _mm256_max_ps(x, _mm256_set1_ps(-126.0f));
+  const __m256 n = _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m256 r = _mm256_sub_ps(x, n);
+  __m256 p = _mm256_set1_ps(1.534573676e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.339992858e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(9.618489072e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.550328642e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(2.402264625e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(6.931471825e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
   const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
   return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }
@@ -48,7 +45,7 @@ struct V256 {
   static Reg add(Reg a, Reg b) { return _mm256_add_ps(a, b); }
   static Reg sub(Reg a, Reg b) { return _mm256_sub_ps(a, b); }
   static Reg max(Reg a, Reg b) { return _mm256_max_ps(a, b); }
-  static Reg exp(Reg x) { return exp_ps(x); }
+  static Reg exp2(Reg x) { return exp2_ps(x); }
   static float reduce_max(Reg v) {
     __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     m = _mm_max_ps(m, _mm_movehl_ps(m, m));
