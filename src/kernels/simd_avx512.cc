@@ -91,11 +91,18 @@ inline __m512i bf16_rounded(__m512 v) {  // the bf16 value in the upper 16 bits 
 
 inline __m256i bf16_bits(__m512 v) { return _mm512_cvtepi32_epi16(_mm512_srli_epi32(bf16_rounded(v), 16)); }
 
+// bf16_bits in AVX512_BF16's instruction (the same values), for the kernels
+// that run only where the CPU has it.
+inline __m256i bf16_bits_native(__m512 v) { return reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(v)); }
+
 // Lanes holding the pair (bf16(lo), bf16(hi)), lo in the lower half, as
-// vdpbf16ps reads them.
+// vdpbf16ps reads them (AVX512_BF16 only).
 inline __m512i bf16_pairs(__m512 lo, __m512 hi) {
-  return _mm512_or_si512(_mm512_srli_epi32(bf16_rounded(lo), 16),
-                         _mm512_and_si512(bf16_rounded(hi), _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
+  // vcvtne2ps2bf16 puts lo's sixteen values below hi's; vpermw interleaves them.
+  alignas(64) static const unsigned short interleave[32] = {0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,  21, 6,  22, 7,  23,
+                                                            8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+  return _mm512_permutexvar_epi16(_mm512_load_si512(interleave),
+                                  reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo)));
 }
 
 struct V512 {
@@ -291,13 +298,13 @@ inline float softmax_row_bf16(const float* s, std::size_t len, std::uint16_t* p)
   for (std::size_t j = 0; j < full; j += 16) {
     const __m512 e = exp2_bf16_ps(_mm512_fmadd_ps(_mm512_loadu_ps(s + j), log2e, shift));
     sum = _mm512_add_ps(sum, e);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + j), reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(e)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + j), bf16_bits_native(e));
   }
   if (full < len) {
     const __mmask16 k = tail_mask(len - full);
     const __m512 e = _mm512_maskz_mov_ps(k, exp2_bf16_ps(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, s + full), log2e, shift)));
     sum = _mm512_add_ps(sum, e);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + full), reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(e)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + full), bf16_bits_native(e));
   }
   return 1.0f / _mm512_reduce_add_ps(sum);
 }
@@ -352,14 +359,17 @@ void attention_bf16_task(const AttentionArgs& a, const AttentionTask& t, float* 
         load_qkv_row<V512>(a, t.start + j, k_col + g * d, d, 1.0f, krow);
         // As bf16 pairs, in place: 32-bit lane c holds (k[2c], k[2c+1]).
         for (std::size_t c = 0; c < d; c += 16) {
-          V512::store_bf16(reinterpret_cast<std::uint16_t*>(krow) + c, V512::load(krow + c));
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(reinterpret_cast<std::uint16_t*>(krow) + c),
+                              bf16_bits_native(V512::load(krow + c)));
         }
         load_qkv_row<V512>(a, t.start + j, v_col + g * d, d, 1.0f, vblock + (g * 16 + k) * d);
         if (j < t.queries) {
           // Q through the V row's neighbour slot is not free; go through s's first row.
           load_qkv_row<V512>(a, t.start + j, q_col + g * d, d, a.scale, s);
           auto* q = reinterpret_cast<std::uint16_t*>(qb(g) + j * d2);
-          for (std::size_t c = 0; c < d; c += 16) V512::store_bf16(q + c, V512::load(s + c));
+          for (std::size_t c = 0; c < d; c += 16) {
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + c), bf16_bits_native(V512::load(s + c)));
+          }
         }
       }
     }
@@ -381,7 +391,8 @@ void attention_bf16_task(const AttentionArgs& a, const AttentionTask& t, float* 
       for (std::size_t p = 0; p < 8; ++p) {
         for (std::size_t c = 0; c < d; c += 16) {
           _mm512_storeu_si512(vp(g) + (j0 / 2 + p) * d + c,
-                              bf16_pairs(_mm512_loadu_ps(vb + 2 * p * d + c), _mm512_loadu_ps(vb + (2 * p + 1) * d + c)));
+                              bf16_pairs(_mm512_loadu_ps(vb + 2 * p * d + c),
+                                                _mm512_loadu_ps(vb + (2 * p + 1) * d + c)));
         }
       }
     }
