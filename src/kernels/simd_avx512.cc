@@ -54,27 +54,32 @@ inline __m512 exp2_ps(__m512 x) {
   return _mm512_scalef_ps(p, n);
 }
 
-// GELU(x) = x/2 · (1 + erf(x/√2)), erf by Abramowitz & Stegun 7.1.26
-// (|error| ≤ 1.5e-7, far below the int8 quantization step it feeds).
+// GELU(x) = x/2 · (1 + erf(x/√2)) = x/2 + x/2 · xc · R(xc²), where xc is x
+// clamped to ±5.75 (beyond it erf(x/√2) rounds to ±1 in fp32) and R a
+// rational minimax fit of erf(x/√2) / x of degree 5 over 5 in x² (relative
+// error 3e-8 before fp32 rounding; GELU within 9e-7 absolute on [−10, 10]).
+// No exp: about 19 operations where erf through exp took 33.
 inline __m512 gelu_erf_ps(__m512 x) {
-  const __m512 z = _mm512_mul_ps(_mm512_abs_ps(x), _mm512_set1_ps(0.70710678118654752f));
-  // t = 1 / (1 + p·z): a 14-bit reciprocal and one Newton step (~1e-8
-  // relative), far cheaper than a division.
-  const __m512 den = _mm512_fmadd_ps(z, _mm512_set1_ps(0.3275911f), _mm512_set1_ps(1.0f));
-  __m512 t = _mm512_rcp14_ps(den);
-  t = _mm512_mul_ps(t, _mm512_fnmadd_ps(den, t, _mm512_set1_ps(2.0f)));
-  __m512 poly = _mm512_set1_ps(1.061405429f);
-  poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(-1.453152027f));
-  poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(1.421413741f));
-  poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(-0.284496736f));
-  poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(0.254829592f));
-  poly = _mm512_mul_ps(poly, t);
-  const __m512 e = exp_ps(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(z, z)));
-  __m512 erf_abs = _mm512_fnmadd_ps(poly, e, _mm512_set1_ps(1.0f));
-  // erf is odd: give it x's sign.
-  const __m512 sign = _mm512_and_ps(x, _mm512_set1_ps(-0.0f));
-  const __m512 erf = _mm512_or_ps(erf_abs, sign);
-  return _mm512_mul_ps(_mm512_mul_ps(x, _mm512_set1_ps(0.5f)), _mm512_add_ps(erf, _mm512_set1_ps(1.0f)));
+  const __m512 xc = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-5.75f)), _mm512_set1_ps(5.75f));
+  const __m512 v = _mm512_mul_ps(xc, xc);
+  __m512 p = _mm512_set1_ps(4.280497024e-08f);
+  p = _mm512_fmadd_ps(p, v, _mm512_set1_ps(1.258529392e-05f));
+  p = _mm512_fmadd_ps(p, v, _mm512_set1_ps(3.527248336e-04f));
+  p = _mm512_fmadd_ps(p, v, _mm512_set1_ps(9.444986470e-03f));
+  p = _mm512_fmadd_ps(p, v, _mm512_set1_ps(6.941884756e-02f));
+  p = _mm512_fmadd_ps(p, v, _mm512_set1_ps(7.978845239e-01f));
+  __m512 q = _mm512_set1_ps(1.153578182e-06f);
+  q = _mm512_fmadd_ps(q, v, _mm512_set1_ps(7.546164125e-05f));
+  q = _mm512_fmadd_ps(q, v, _mm512_set1_ps(1.928144600e-03f));
+  q = _mm512_fmadd_ps(q, v, _mm512_set1_ps(2.911705524e-02f));
+  q = _mm512_fmadd_ps(q, v, _mm512_set1_ps(2.536698282e-01f));
+  q = _mm512_fmadd_ps(q, v, _mm512_set1_ps(1.0f));
+  // p / q: a 14-bit reciprocal and one Newton step (~1e-8 relative), far
+  // cheaper than a division. q ≥ 1.
+  __m512 inv = _mm512_rcp14_ps(q);
+  inv = _mm512_mul_ps(inv, _mm512_fnmadd_ps(q, inv, _mm512_set1_ps(2.0f)));
+  const __m512 half = _mm512_mul_ps(x, _mm512_set1_ps(0.5f));
+  return _mm512_fmadd_ps(half, _mm512_mul_ps(xc, _mm512_mul_ps(p, inv)), half);
 }
 
 inline __mmask16 tail_mask(std::size_t n) { return static_cast<__mmask16>((1u << n) - 1u); }
