@@ -74,7 +74,8 @@ void add_layer_norm(const float* y, const RowAffine& affine, const float* residu
 // Per-row u8 quantization of x [rows, cols] (quantize.h).
 void quantize_rows(const float* x, std::size_t rows, std::size_t cols, std::uint8_t* q, float* scale, float* zero);
 
-// The int8 FFN's middle: v = gelu_erf(affine(raw)), then quantized per row.
+// The int8 FFN's middle: v = gelu_erf(affine(raw)), then quantized per row
+// (erf by a rational fit: v within 1.1e-6 · max(1, |v|) of the exact GELU).
 // v goes to row_buffer ([cols], reused for every row: it stays in L1 and
 // nothing is written back to memory), or over raw when row_buffer is null.
 void affine_gelu_quantize(float* raw, const RowAffine& affine, std::size_t rows, std::size_t cols, std::uint8_t* q,
@@ -83,8 +84,8 @@ void affine_gelu_quantize(float* raw, const RowAffine& affine, std::size_t rows,
 // The int8 gated FFN's middle (gated_activation.h): raw [rows, 2 · cols],
 // v = act(affine(raw)[.., 0 .. cols)) · affine(raw)[.., cols .. 2 · cols),
 // act = SiLU (silu true: x / (1 + e^−x), e^x by Cephes' polynomial) or the
-// erf GELU (A&S 7.1.26), then quantized per row. v goes to row_buffer
-// ([cols], reused for every row: it stays in L1).
+// erf GELU (affine_gelu_quantize's), then quantized per row. v goes to
+// row_buffer ([cols], reused for every row: it stays in L1).
 void affine_gated_quantize(const float* raw, const RowAffine& affine, std::size_t rows, std::size_t cols, bool silu,
                            std::uint8_t* q, float* scale, float* zero, float* row_buffer);
 

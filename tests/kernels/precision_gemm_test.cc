@@ -16,6 +16,7 @@
 #include "kernels/layer_norm.h"
 #include "kernels/quantize.h"
 #include "kernels/reference_kernels.h"
+#include "kernels/simd.h"
 
 namespace winnow::kernels {
 namespace {
@@ -336,6 +337,32 @@ TEST(QuantizeTest, AffineGeluQuantizeMatchesScalarGelu) {
   }
   EXPECT_LE(off_by_one, raw.size() / 1000);
   for (std::size_t r = 0; r < rows; ++r) EXPECT_NEAR(scale[r], scale_want[r], 1e-6f * scale_want[r]);
+}
+
+// The AVX-512 GELU's own values (affine_gelu_quantize's row buffer), with
+// no quantization to hide their error: within 1.1e-6 · max(1, |GELU|) of
+// the double-precision GELU everywhere, exactly 0 far below zero and exactly
+// x far above it.
+TEST(QuantizeTest, Avx512GeluIsWithinItsBoundOfTheExactGelu) {
+  if (!base::cpu_features().avx512) GTEST_SKIP() << "no AVX-512 on this CPU";
+  std::vector<float> x;
+  for (double v = -40.0; v <= 40.0; v += 1.0 / 4096) x.push_back(static_cast<float>(v));
+  for (float v : {-1e30f, -1e6f, -5.75f, 5.75f, 1e6f, 1e30f}) x.push_back(v);
+  std::vector<float> gelu_values(x.size());
+  std::vector<std::uint8_t> q(x.size());
+  float scale = 0, zero = 0;
+  // One row of all the values: the buffer receives every GELU before the row is quantized.
+  simd::avx512::affine_gelu_quantize(x.data(), {}, 1, x.size(), q.data(), &scale, &zero, gelu_values.data());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double want = gelu(x[i]);
+    ASSERT_LE(std::abs(gelu_values[i] - want), 1.1e-6 * std::max(1.0, std::abs(want))) << x[i];
+    if (x[i] <= -5.75f) {
+      ASSERT_EQ(gelu_values[i], 0.0f) << x[i];
+    }
+    if (x[i] >= 5.75f) {
+      ASSERT_EQ(gelu_values[i], x[i]) << x[i];
+    }
+  }
 }
 
 }  // namespace
