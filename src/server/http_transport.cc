@@ -776,8 +776,7 @@ base::Status HttpTransport::bind() {
 int HttpTransport::port() const { return impl_->port; }
 
 void HttpTransport::start() {
-  impl_->workers =
-      std::make_unique<WorkerPool>(std::max<std::size_t>(impl_->options.workers, 1), impl_->options.batch_workers);
+  impl_->workers = std::make_unique<WorkerPool>(std::max<std::size_t>(impl_->options.workers, 1));
   impl_->work.emplace(impl_->io.get_executor());
   impl_->accept();
   impl_->io_thread = std::thread([impl = impl_.get()] {

@@ -19,10 +19,6 @@ struct TransportOptions {
   std::string host = "127.0.0.1";
   int port = 8080;                 // 0: any free port
   std::size_t workers = 16;        // handler threads (--http-threads)
-  // The handler threads (and the threads they start) run as SCHED_BATCH
-  // (worker_pool.h): the I/O thread, which answers /health, /ready, /metrics
-  // and admission refusals, never waits for a core behind scoring.
-  bool batch_workers = true;
   // A new connection's request head, or a keep-alive connection's next head
   // once its first byte came, must arrive within this; else it is closed.
   std::chrono::milliseconds header_timeout{10'000};

@@ -33,13 +33,7 @@ Server::Server(const ServerOptions& options, store::Store& store, registry::Mode
     metrics->observe(reranker ? "winnow_engine_batch_tokens" : "winnow_embedder_batch_tokens", {{"model", model}},
                      static_cast<double>(tokens));
   };
-  // Called on a model's own thread before each round it runs: that thread
-  // (and the OpenMP threads it starts for the round) runs as a batch thread
-  // too, as the workers do, whichever thread loaded the model.
-  observer.queue_wait = [metrics, batch = options.transport.batch_workers](const std::string& model, double seconds) {
-    thread_local bool moved = false;
-    if (!moved && batch) run_as_batch_thread();
-    moved = true;
+  observer.queue_wait = [metrics](const std::string& model, double seconds) {
     metrics->observe("winnow_engine_queue_wait_seconds", {{"model", model}}, seconds);
   };
   observer.dropped = [metrics](const std::string& model, std::size_t sequences) {

@@ -1,27 +1,10 @@
 #include "server/worker_pool.h"
 
-#include <pthread.h>
-#include <sched.h>
-
-#include <cstring>
-
 #include "server/logging.h"
 
 namespace winnow::server {
 
-void run_as_batch_thread() {
-  sched_param param{};
-  param.sched_priority = 0;
-  if (const int error = pthread_setschedparam(pthread_self(), SCHED_BATCH, &param); error != 0) {
-    static std::once_flag logged;
-    std::call_once(logged, [error] {
-      log_event(LogLevel::kWarn, "thread_priority",
-                {{"error", std::string("cannot run scoring threads as SCHED_BATCH: ") + std::strerror(error)}});
-    });
-  }
-}
-
-WorkerPool::WorkerPool(std::size_t threads, bool batch) : batch_(batch) {
+WorkerPool::WorkerPool(std::size_t threads) {
   for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
 }
 
@@ -51,7 +34,6 @@ std::size_t WorkerPool::pending() const {
 }
 
 void WorkerPool::work() {
-  if (batch_) run_as_batch_thread();
   while (true) {
     std::function<void()> task;
     {

@@ -13,18 +13,9 @@
 
 namespace winnow::server {
 
-// Moves the calling thread to Linux's SCHED_BATCH policy (threads it starts
-// afterwards inherit it): the same share of the CPU as before, but it never
-// preempts a woken normal thread, so the I/O thread (liveness, readiness,
-// metrics, refusals) gets a core at once while scoring keeps the rest. A
-// nice value would do it too, but would also cede the CPU to every other
-// process of the machine. Logs once and goes on where it is refused.
-void run_as_batch_thread();
-
 class WorkerPool {
  public:
-  // `batch`: the workers run as batch threads (run_as_batch_thread).
-  explicit WorkerPool(std::size_t threads, bool batch = false);
+  explicit WorkerPool(std::size_t threads);
   // Waits for the running tasks; drops those not started.
   ~WorkerPool();
 
@@ -42,7 +33,6 @@ class WorkerPool {
   std::deque<std::function<void()>> queue_;
   std::size_t running_ = 0;
   bool stopping_ = false;
-  bool batch_ = false;
   std::vector<std::thread> threads_;
 };
 
