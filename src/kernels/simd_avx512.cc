@@ -36,23 +36,27 @@ inline __m512 exp_ps(__m512 x) {
   return _mm512_scalef_ps(p, n);
 }
 
-// 2^x for finite x ≤ 0 (the softmax's exponents), to about 1 ulp: 2^n · 2^r,
-// n = round(x), |r| ≤ 1/2, a degree-6 minimax polynomial for 2^r (relative
-// error 2e-9 before fp32 rounding). Half of exp_ps's operations: no clamp
-// (scalef takes any n, and gives 0 far below −149) and no two-part split of
-// x · log2 e into n and r.
-inline __m512 exp2_ps(__m512 x) {
+// 2^x for finite x ≤ 0 (the softmax's exponents): 2^n · 2^r, n = round(x),
+// |r| ≤ 1/2, 2^r by the polynomial with coefficients c (lowest degree first).
+// About half of exp_ps's operations: no clamp (scalef takes any n, and gives
+// 0 far below −149) and no two-part split of x · log2 e into n and r.
+template <int N>
+inline __m512 exp2_ps(__m512 x, const float (&c)[N]) {
   const __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   const __m512 r = _mm512_sub_ps(x, n);
-  __m512 p = _mm512_set1_ps(1.534573676e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.339992858e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(9.618489072e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.550328642e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(2.402264625e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(6.931471825e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  __m512 p = _mm512_set1_ps(c[N - 1]);
+#pragma GCC unroll 8
+  for (int i = N - 2; i >= 0; --i) p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c[i]));
   return _mm512_scalef_ps(p, n);
 }
+
+// Minimax fits of 2^r on |r| ≤ 1/2: degree 6 for fp32 (relative error 2e-9
+// before fp32 rounding: about 1 ulp, as Cephes' expf), degree 4 where the
+// result is rounded to bf16 (2.6e-6, far below bf16's 2^-9).
+constexpr float kExp2Fp32[] = {1.0f,            6.931471825e-1f, 2.402264625e-1f, 5.550328642e-2f,
+                               9.618489072e-3f, 1.339992858e-3f, 1.534573676e-4f};
+constexpr float kExp2Bf16[] = {9.999992847e-1f, 6.931218505e-1f, 2.402474582e-1f, 5.591772124e-2f,
+                               9.569983929e-3f};
 
 // GELU(x) = x/2 · (1 + erf(x/√2)) = x/2 + x/2 · xc · R(xc²), where xc is x
 // clamped to ±5.75 (beyond it erf(x/√2) rounds to ±1 in fp32) and R a
@@ -104,8 +108,9 @@ inline __m256i bf16_bits_native(__m512 v) { return reinterpret_cast<__m256i>(_mm
 // vdpbf16ps reads them (AVX512_BF16 only).
 inline __m512i bf16_pairs(__m512 lo, __m512 hi) {
   // vcvtne2ps2bf16 puts lo's sixteen values below hi's; vpermw interleaves them.
-  alignas(64) static const unsigned short interleave[32] = {0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,  21, 6,  22, 7,  23,
-                                                            8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+  alignas(64) static const unsigned short interleave[32] = {0,  16, 1,  17, 2,  18, 3,  19, 4,  20, 5,
+                                                            21, 6,  22, 7,  23, 8,  24, 9,  25, 10, 26,
+                                                            11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
   return _mm512_permutexvar_epi16(_mm512_load_si512(interleave),
                                   reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo)));
 }
@@ -125,7 +130,7 @@ struct V512 {
   static Reg add(Reg a, Reg b) { return _mm512_add_ps(a, b); }
   static Reg sub(Reg a, Reg b) { return _mm512_sub_ps(a, b); }
   static Reg max(Reg a, Reg b) { return _mm512_max_ps(a, b); }
-  static Reg exp2(Reg x) { return exp2_ps(x); }
+  static Reg exp2(Reg x) { return exp2_ps(x, kExp2Fp32); }
   static float reduce_max(Reg v) { return _mm512_reduce_max_ps(v); }
   static float reduce_add(Reg v) { return _mm512_reduce_add_ps(v); }
   static Reg load_tail(const float* p, std::size_t n, float fill) {
@@ -274,20 +279,6 @@ inline void pv_rows_bf16(const std::uint16_t* p, std::size_t lp, const std::uint
 
 constexpr int kBf16Rows = 6;
 
-// 2^x for x ≤ 0 to 2.6e-6 relative: exp2_ps with a degree-4 minimax
-// polynomial. The probabilities it feeds are rounded to bf16 (2^-9), so
-// exp2_ps's extra terms would be wasted.
-inline __m512 exp2_bf16_ps(__m512 x) {
-  const __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  const __m512 r = _mm512_sub_ps(x, n);
-  __m512 p = _mm512_set1_ps(9.569983929e-3f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.591772124e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(2.402474582e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(6.931218505e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(9.999992847e-1f));
-  return _mm512_scalef_ps(p, n);
-}
-
 // The bf16 kernel's softmax: p[j] = bf16(exp(s[j] − max)) for j < len, 0 up
 // to len rounded up to 16; returns 1 / Σ exp (over the fp32 values). One
 // pass for the max, one for exp (as softmax_row: 2^(x · log2 e)), sum and
@@ -296,18 +287,21 @@ inline float softmax_row_bf16(const float* s, std::size_t len, std::uint16_t* p)
   const std::size_t full = len / 16 * 16;
   __m512 mx = _mm512_set1_ps(kMaskedScore);
   for (std::size_t j = 0; j < full; j += 16) mx = _mm512_max_ps(mx, _mm512_loadu_ps(s + j));
-  if (full < len) mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(_mm512_set1_ps(kMaskedScore), tail_mask(len - full), s + full));
+  if (full < len) {
+    mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(_mm512_set1_ps(kMaskedScore), tail_mask(len - full), s + full));
+  }
   const __m512 log2e = _mm512_set1_ps(kLog2e);
   const __m512 shift = _mm512_set1_ps(-_mm512_reduce_max_ps(mx) * kLog2e);
   __m512 sum = _mm512_setzero_ps();
   for (std::size_t j = 0; j < full; j += 16) {
-    const __m512 e = exp2_bf16_ps(_mm512_fmadd_ps(_mm512_loadu_ps(s + j), log2e, shift));
+    const __m512 e = exp2_ps(_mm512_fmadd_ps(_mm512_loadu_ps(s + j), log2e, shift), kExp2Bf16);
     sum = _mm512_add_ps(sum, e);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + j), bf16_bits_native(e));
   }
   if (full < len) {
     const __mmask16 k = tail_mask(len - full);
-    const __m512 e = _mm512_maskz_mov_ps(k, exp2_bf16_ps(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, s + full), log2e, shift)));
+    const __m512 x = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, s + full), log2e, shift);
+    const __m512 e = _mm512_maskz_mov_ps(k, exp2_ps(x, kExp2Bf16));
     sum = _mm512_add_ps(sum, e);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + full), bf16_bits_native(e));
   }
