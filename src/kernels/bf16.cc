@@ -1,6 +1,7 @@
 #include "kernels/bf16.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 
 #include "base/cpu_features.h"
@@ -22,6 +23,14 @@ void convert_to_bf16(const float* x, std::size_t n, Bf16* out) {
       for (std::size_t i = 0; i < count; ++i) out[begin + i] = to_bf16(x[begin + i]);
     }
   }
+}
+
+void gelu_to_bf16(const float* x, std::size_t n, Bf16* out) {
+  if (base::cpu_features().avx512_bf16) {
+    simd::avx512::gelu_to_bf16(x, n, reinterpret_cast<std::uint16_t*>(out));
+    return;
+  }
+  for (std::size_t i = 0; i < n; ++i) out[i] = to_bf16(0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f)));
 }
 
 }  // namespace winnow::kernels

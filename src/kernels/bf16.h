@@ -28,4 +28,9 @@ inline float to_float(Bf16 x) {
 // out[i] = to_bf16(x[i]) for i < n. Parallel, AVX-512 where the CPU has it.
 void convert_to_bf16(const float* x, std::size_t n, Bf16* out);
 
+// out[i] = to_bf16(GELU(x[i])) for i < n, the exact (erf) GELU within
+// 1.1e-6 · max(1, |GELU|) before rounding; sequential (a GEMM tile's pass).
+// AVX512_BF16 where the CPU has it, else std::erf.
+void gelu_to_bf16(const float* x, std::size_t n, Bf16* out);
+
 }  // namespace winnow::kernels

@@ -95,6 +95,10 @@ void affine_rows(float* raw, const RowAffine& affine, std::size_t rows, std::siz
 // bf16 bits of x (round to nearest even), n values.
 void to_bf16(const float* x, std::size_t n, std::uint16_t* out);
 
+// bf16 bits of GELU(x) (affine_gelu_quantize's GELU), n values. AVX512_BF16
+// only.
+void gelu_to_bf16(const float* x, std::size_t n, std::uint16_t* out);
+
 }  // namespace avx512
 
 namespace avx2 {

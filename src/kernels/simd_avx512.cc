@@ -628,4 +628,15 @@ void to_bf16(const float* x, std::size_t n, std::uint16_t* out) {
   }
 }
 
+void gelu_to_bf16(const float* x, std::size_t n, std::uint16_t* out) {
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), bf16_bits_native(gelu_erf_ps(_mm512_loadu_ps(x + i))));
+  }
+  if (i < n) {
+    const __mmask16 m = tail_mask(n - i);
+    _mm256_mask_storeu_epi16(out + i, m, bf16_bits_native(gelu_erf_ps(_mm512_maskz_loadu_ps(m, x + i))));
+  }
+}
+
 }  // namespace winnow::kernels::simd::avx512

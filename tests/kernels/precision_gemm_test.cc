@@ -365,5 +365,32 @@ TEST(QuantizeTest, Avx512GeluIsWithinItsBoundOfTheExactGelu) {
   }
 }
 
+// The bf16 FFN's GELU (each GEMM tile's pass): the exact GELU rounded to
+// bf16, but where the exact value lies within the fp32 GELU's error (2e-6 ·
+// max(1, |GELU|)) of the midpoint between two bf16 values, which may round
+// the other way. Under WINNOW_CPU=avx2 (ctest's avx2.kernels.*) the
+// std::erf path runs.
+TEST(QuantizeTest, GeluToBf16IsTheExactGeluRounded) {
+  // A step that keeps clear of bf16's own grid.
+  std::vector<float> x;
+  for (double v = -12.0; v <= 12.0; v += 1.0 / 1021.3) x.push_back(static_cast<float>(v));
+  for (std::size_t tail = 0; tail < 17; ++tail) {
+    SCOPED_TRACE("values: " + std::to_string(x.size() - tail));
+    const std::size_t n = x.size() - tail;
+    std::vector<Bf16> got(n, static_cast<Bf16>(0x7FC0));  // NaN where nothing is written
+    gelu_to_bf16(x.data(), n, got.data());
+    for (std::size_t i = 0; i < n; ++i) {
+      const double exact = gelu(x[i]);
+      const double value = to_float(got[i]);
+      const double rounded = to_float(to_bf16(static_cast<float>(exact)));
+      if (value == rounded) continue;
+      // The other neighbour of the exact value, across a midpoint it nearly touches.
+      ASSERT_LE(std::abs(value - exact), 2 * std::abs(rounded - exact) + 4e-6 * std::max(1.0, std::abs(exact)))
+          << x[i];
+      ASSERT_LE(std::abs(exact - 0.5 * (value + rounded)), 2e-6 * std::max(1.0, std::abs(exact))) << x[i];
+    }
+  }
+}
+
 }  // namespace
 }  // namespace winnow::kernels
