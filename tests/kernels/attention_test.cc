@@ -137,6 +137,39 @@ TEST(AttentionTest, WindowAndCausalMasksMatchNaiveReference) {
   }
 }
 
+// With many sequences a task holds several heads of one, and the first-token
+// path reads each key's row once for all of them (keys outer, heads inner):
+// every head's context must still be its own, under a window as well, and
+// the same as the full pass's first rows.
+TEST(AttentionTest, FirstTokenTasksOfSeveralHeadsMatchNaiveReference) {
+  std::mt19937 rng(31);
+  const std::size_t heads = 4, d = 32, hidden = heads * d;
+  std::vector<int> lengths;
+  for (int i = 0; i < 40; ++i) lengths.push_back(1 + (i * 37) % 90);
+  const auto offsets = offsets_of(lengths);
+  const std::size_t tokens = offsets.back(), sequences = offsets.size() - 1;
+  const auto qkv = random_qkv(tokens, hidden, rng);
+  auto attention = Attention::create(heads, d);
+  ASSERT_TRUE(attention.ok());
+  for (std::size_t window : {0u, 6u}) {
+    const auto want = naive_attention(qkv, offsets, heads, d, window);
+    std::vector<float> first(sequences * hidden, -7.0f);
+    AttentionRequest request;
+    request.qkv = qkv.data();
+    request.offsets = offsets;
+    request.out = first.data();
+    request.window = window;
+    request.first_token_only = true;
+    ASSERT_TRUE(attention->forward(request).ok());
+    for (std::size_t s = 0; s < sequences; ++s) {
+      for (std::size_t c = 0; c < hidden; ++c) {
+        ASSERT_NEAR(first[s * hidden + c], want[static_cast<std::size_t>(offsets[s]) * hidden + c], 2e-5)
+            << attention->kernel_name() << " sequence " << s << " column " << c << " window " << window;
+      }
+    }
+  }
+}
+
 // The bf16 kernel applies the same mask (its products are bf16, so the bound
 // is bf16's).
 TEST(AttentionTest, WindowMaskInBf16KernelMatchesNaiveReference) {
