@@ -1,5 +1,7 @@
 #include "kernels/activation_rows.h"
 
+#include <algorithm>
+
 namespace winnow::kernels {
 
 namespace {
@@ -42,6 +44,35 @@ void ActivationRows::assign(const float* x, std::size_t rows) {
     case base::Precision::kFp32:
     case base::Precision::kAuto:
       fp32_ = x;
+      break;
+  }
+}
+
+void ActivationRows::gather(const ActivationRows& from, std::span<const std::int32_t> rows) {
+  const std::size_t n = rows.size(), c = cols_;
+  switch (precision_) {
+    case base::Precision::kBf16:
+      for (std::size_t i = 0; i < n; ++i) {
+        const Bf16* src = from.bf16_.data() + static_cast<std::size_t>(rows[i]) * c;
+        std::copy(src, src + c, bf16_.data() + i * c);
+      }
+      break;
+    case base::Precision::kInt8:
+      for (std::size_t i = 0; i < n; ++i) {
+        const auto r = static_cast<std::size_t>(rows[i]);
+        std::copy(from.q_.data() + r * c, from.q_.data() + (r + 1) * c, q_.data() + i * c);
+        scale_[i] = from.scale_[r];
+        zero_[i] = from.zero_[r];
+      }
+      break;
+    case base::Precision::kFp32:
+    case base::Precision::kAuto:
+      grow(staging_, n * c);
+      for (std::size_t i = 0; i < n; ++i) {
+        const float* src = from.fp32_ + static_cast<std::size_t>(rows[i]) * c;
+        std::copy(src, src + c, staging_.data() + i * c);
+      }
+      fp32_ = staging_.data();
       break;
   }
 }

@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "base/huge_pages.h"
@@ -44,6 +45,11 @@ class ActivationRows {
   // stay as it is while the rows are read), bf16 converts, int8 quantizes.
   // Parallel over rows.
   void assign(const float* x, std::size_t rows);
+
+  // Row `rows[i]` of `from` (same precision and cols) as row i here, for
+  // i < rows.size(): a GEMM's input for a few chosen rows (the first token of
+  // each sequence), exactly as `from` holds them. reserve() first.
+  void gather(const ActivationRows& from, std::span<const std::int32_t> rows);
 
   // For a pass that writes fp32 or bf16 values itself (attention): exactly
   // one of fp32 and bf16 is set. Write the rows there, then call

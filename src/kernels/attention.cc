@@ -6,6 +6,7 @@
 #include <limits>
 #include <map>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include <omp.h>
@@ -102,23 +103,26 @@ struct Attention::Impl {
   // Reused between calls (thread-compatible contract).
   mutable std::vector<simd::AttentionTask> tasks;
   mutable std::vector<std::size_t> task_sequence;
-  // Keyed by (rows, keys). Mutable: filled lazily by the const forward().
-  mutable std::map<std::pair<std::size_t, std::size_t>, BlockPrimitives> primitives;
+  // Keyed by (rows, keys, the floats between K / V rows). Mutable: filled
+  // lazily by the const forward().
+  mutable std::map<std::tuple<std::size_t, std::size_t, std::size_t>, BlockPrimitives> primitives;
 
   memory::dim hidden() const { return static_cast<memory::dim>(num_heads * head_dim); }
 
-  // Views of a sequence's q, k, v, scores and output as oneDNN sees them.
+  // Views of a sequence's q, k, v, scores and output as oneDNN sees them
+  // (k and v rows `stride` floats apart: 3 · hidden in a fused projection's
+  // output, 2 · hidden in K | V alone).
   memory::desc q_md(memory::dim rows) const {
     const auto d = static_cast<memory::dim>(head_dim);
     return memory::desc({static_cast<memory::dim>(num_heads), rows, d}, DataType::f32, memory::dims{d, 3 * hidden(), 1});
   }
-  memory::desc kt_md(memory::dim len) const {
+  memory::desc kt_md(memory::dim len, memory::dim stride) const {
     const auto d = static_cast<memory::dim>(head_dim);
-    return memory::desc({static_cast<memory::dim>(num_heads), d, len}, DataType::f32, memory::dims{d, 1, 3 * hidden()});
+    return memory::desc({static_cast<memory::dim>(num_heads), d, len}, DataType::f32, memory::dims{d, 1, stride});
   }
-  memory::desc v_md(memory::dim len) const {
+  memory::desc v_md(memory::dim len, memory::dim stride) const {
     const auto d = static_cast<memory::dim>(head_dim);
-    return memory::desc({static_cast<memory::dim>(num_heads), len, d}, DataType::f32, memory::dims{d, 3 * hidden(), 1});
+    return memory::desc({static_cast<memory::dim>(num_heads), len, d}, DataType::f32, memory::dims{d, stride, 1});
   }
   memory::desc scores_md(memory::dim rows, memory::dim len) const {
     return memory::desc({static_cast<memory::dim>(num_heads), rows, len}, DataType::f32,
@@ -129,22 +133,23 @@ struct Attention::Impl {
     return memory::desc({static_cast<memory::dim>(num_heads), rows, d}, DataType::f32, memory::dims{d, hidden(), 1});
   }
 
-  const BlockPrimitives& block(std::size_t rows, std::size_t len) const {
-    auto key = std::make_pair(rows, len);
+  const BlockPrimitives& block(std::size_t rows, std::size_t len, std::size_t stride) const {
+    auto key = std::make_tuple(rows, len, stride);
     auto it = primitives.find(key);
     if (it != primitives.end()) return it->second;
     if (primitives.size() >= kMaxCachedShapes) primitives.clear();
     const dnnl::engine& engine = internal::cpu_engine();
     const auto r = static_cast<memory::dim>(rows);
     const auto l = static_cast<memory::dim>(len);
+    const auto kv = static_cast<memory::dim>(stride);
     dnnl::primitive_attr scale;
     scale.set_output_scales(0, {1.0f / std::sqrt(static_cast<float>(head_dim))});
     BlockPrimitives p{
-        dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(q_md(r), kt_md(l), scores_md(r, l)), scale,
+        dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(q_md(r), kt_md(l, kv), scores_md(r, l)), scale,
                                                   engine)),
         dnnl::softmax_forward(dnnl::softmax_forward::primitive_desc(
             dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, scores_md(r, l), 2), engine)),
-        dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(scores_md(r, l), v_md(l), out_md(r)), engine)),
+        dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(scores_md(r, l), v_md(l, kv), out_md(r)), engine)),
     };
     return primitives.emplace(key, std::move(p)).first->second;
   }
@@ -208,10 +213,19 @@ base::Status Attention::forward(const AttentionRequest& request) const {
   if (quantized && request.out == nullptr) {
     return base::invalid_argument("Attention::forward: a quantized output needs the fp32 one");
   }
+  if (request.first_query != nullptr && !request.first_token_only) {
+    return base::invalid_argument("Attention::forward: first_query needs first_token_only");
+  }
   const RowAffine& f = request.affine;
-  const bool affine = f.row_scale != nullptr || f.row_zero != nullptr || f.column_comp != nullptr;
-  if (affine && (f.row_scale == nullptr || f.row_zero == nullptr || f.column_comp == nullptr)) {
-    return base::invalid_argument("Attention::forward: row_scale, row_zero and column_comp go together");
+  const RowAffine& fq = request.first_query_affine;
+  auto has_rows = [](const RowAffine& r) {
+    return r.row_scale != nullptr || r.row_zero != nullptr || r.column_comp != nullptr;
+  };
+  const bool affine = has_rows(f) || has_rows(fq);
+  for (const RowAffine* r : {&f, &fq}) {
+    if (has_rows(*r) && (r->row_scale == nullptr || r->row_zero == nullptr || r->column_comp == nullptr)) {
+      return base::invalid_argument("Attention::forward: row_scale, row_zero and column_comp go together");
+    }
   }
   if (impl.simd != Simd::kAvx512 && (request.bf16 || request.out_bf16 != nullptr || affine)) {
     return base::failed_precondition("attention in bf16 or on int8 GEMM outputs needs the AVX-512 kernel (head_dim " +
@@ -222,7 +236,9 @@ base::Status Attention::forward(const AttentionRequest& request) const {
     return base::failed_precondition("bf16 attention needs AVX512_BF16, which this CPU lacks");
   }
   if (impl.simd == Simd::kNone) {
-    if (f.bias != nullptr) return base::failed_precondition("attention bias needs a hand-written kernel");
+    if (f.bias != nullptr || fq.bias != nullptr) {
+      return base::failed_precondition("attention bias needs a hand-written kernel");
+    }
     if (request.out == nullptr) return base::invalid_argument("Attention::forward: the oneDNN path writes fp32 only");
     std::vector<float> local;
     WINNOW_RETURN_IF_ERROR(impl.forward_onednn(request, request.scratch != nullptr ? *request.scratch : local));
@@ -241,6 +257,8 @@ base::Status Attention::forward(const AttentionRequest& request) const {
   args.head_dim = impl.head_dim;
   args.scale = 1.0f / std::sqrt(static_cast<float>(impl.head_dim));
   args.affine = request.affine;
+  args.first_query = request.first_query;
+  args.first_query_affine = request.first_query_affine;
   args.out = request.out;
   args.out_bf16 = reinterpret_cast<std::uint16_t*>(request.out_bf16);
   args.window = request.window;
@@ -318,7 +336,9 @@ base::Status Attention::Impl::forward_onednn(const AttentionRequest& request, st
   const float* qkv = request.qkv;
   float* out = request.out;
   const std::size_t hidden = impl.num_heads * impl.head_dim;
-  const std::size_t stride = 3 * hidden;
+  // With first_query, qkv holds k | v only.
+  const bool own_query = request.first_query != nullptr;
+  const std::size_t stride = (own_query ? 2 : 3) * hidden;
   const dnnl::engine& engine = internal::cpu_engine();
   dnnl::stream& stream = internal::thread_stream();
   std::size_t len = 0;
@@ -343,11 +363,13 @@ base::Status Attention::Impl::forward_onednn(const AttentionRequest& request, st
         const std::size_t keys = keys_seen(request, row + rows - 1, len).second - first_key;
         const auto r = static_cast<memory::dim>(rows);
         const auto n = static_cast<memory::dim>(keys);
-        const BlockPrimitives& p = impl.block(rows, keys);
-        const float* k = qkv + (start + first_key) * stride + hidden;
-        memory q_mem(impl.q_md(r), engine, const_cast<float*>(qkv + (start + row) * stride));
-        memory k_mem(impl.kt_md(n), engine, const_cast<float*>(k));
-        memory v_mem(impl.v_md(n), engine, const_cast<float*>(k + hidden));
+        const BlockPrimitives& p = impl.block(rows, keys, stride);
+        const float* k = qkv + (start + first_key) * stride + (own_query ? 0 : hidden);
+        // One query row with first_query: its row stride never matters.
+        const float* q = own_query ? request.first_query + s * hidden : qkv + (start + row) * stride;
+        memory q_mem(impl.q_md(r), engine, const_cast<float*>(q));
+        memory k_mem(impl.kt_md(n, static_cast<memory::dim>(stride)), engine, const_cast<float*>(k));
+        memory v_mem(impl.v_md(n, static_cast<memory::dim>(stride)), engine, const_cast<float*>(k + hidden));
         memory scores_mem(impl.scores_md(r, n), engine, scratch.data());
         memory out_mem(impl.out_md(r), engine, out + (out_row + row) * hidden);
         p.scores.execute(stream, {{DNNL_ARG_SRC, q_mem}, {DNNL_ARG_WEIGHTS, k_mem}, {DNNL_ARG_DST, scores_mem}});

@@ -48,6 +48,13 @@ struct AttentionRequest {
   // Only the first token of each sequence attends (a classification head
   // reads nothing else): out has one row per sequence instead of per token.
   bool first_token_only = false;
+  // With first_token_only, optionally: the queries [sequences, hidden] of the
+  // first tokens from a projection of those rows alone (their own affine, rows
+  // counted by sequence), which saves projecting every token's q. qkv then
+  // holds K | V only ([tokens, 2 · hidden]; `affine`'s columns counted from
+  // K's first).
+  const float* first_query = nullptr;
+  RowAffine first_query_affine;
   // Query i of a sequence (counted from its first token) sees only keys j
   // with |i − j| ≤ window (0: every key): ModernBERT's local attention, whose
   // local_attention w gives window w / 2. When causal, only j ≤ i as well.

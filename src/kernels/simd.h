@@ -32,6 +32,11 @@ struct AttentionArgs {
   std::size_t head_dim = 0;    // a multiple of the vector width (16 for avx512, 8 for avx2)
   float scale = 1.0f;          // 1/√head_dim
   RowAffine affine;            // applied to qkv values as they are read (columns 0 .. 3·hidden)
+  // First-token tasks only, optionally: query rows [sequences, hidden]
+  // (indexed by the task's out_row), finished by first_query_affine; qkv
+  // rows are then k | v ([tokens, 2 · hidden], affine's columns from k's).
+  const float* first_query = nullptr;
+  RowAffine first_query_affine;
   float* out = nullptr;        // [out rows, hidden] fp32, or null
   std::uint16_t* out_bf16 = nullptr;  // [out rows, hidden] bf16 bits, or null
   // Which keys query i (counted within its sequence) sees: |i − j| ≤ window

@@ -492,7 +492,7 @@ void attention_f32(const AttentionArgs& args, const AttentionTask& task, float* 
 
 void attention_bf16(const AttentionArgs& args, const AttentionTask& task, float* scratch) {
   // A single query costs less than packing: the fp32 path (attention_first_token).
-  if (task.queries == 1 && task.len > 1) {
+  if (task.queries == 1 && (task.len > 1 || args.first_query != nullptr)) {
     attention_first_token<V512>(args, task, scratch);
     return;
   }

@@ -516,6 +516,102 @@ TEST_F(AttentionRequestTest, QuantizedContextIsTheFp32ContextQuantizedPerRow) {
   EXPECT_EQ(attention_.forward(request).code(), base::StatusCode::kInvalidArgument);
 }
 
+// A last layer may project the first tokens' q apart from every token's k
+// and v (first_query): the kernels must give what they give on the fused
+// rows. The hand-written ones compute each head the same way from the same
+// values, so bitwise, except for length-1 sequences, which the fused rows
+// send through the packed path (another summation order for q·k: an ulp);
+// oneDNN's within the reference bound, as every row is.
+TEST_F(AttentionRequestTest, FirstQueryApartGivesTheFusedFirstTokenResult) {
+  const std::size_t sequences = offsets_.size() - 1;
+  std::vector<float> first_q(sequences * kHidden), kv(tokens_ * 2 * kHidden);
+  for (std::size_t s = 0; s < sequences; ++s) {
+    const float* row = qkv_.data() + static_cast<std::size_t>(offsets_[s]) * 3 * kHidden;
+    std::copy(row, row + kHidden, first_q.begin() + static_cast<std::ptrdiff_t>(s * kHidden));
+  }
+  for (std::size_t t = 0; t < tokens_; ++t) {
+    const float* row = qkv_.data() + t * 3 * kHidden + kHidden;
+    std::copy(row, row + 2 * kHidden, kv.begin() + static_cast<std::ptrdiff_t>(t * 2 * kHidden));
+  }
+  auto onednn = Attention::create(kHeads, kDim, AttentionKernel::kOneDnn);
+  ASSERT_TRUE(onednn.ok());
+  for (const Attention* attention : {&attention_, &*onednn}) {
+    for (bool bf16 : {false, true}) {
+      if (bf16 && (attention->kernel_name() != "avx512" || !base::cpu_features().avx512_bf16)) continue;
+      SCOPED_TRACE(attention->kernel_name() + (bf16 ? " bf16" : " fp32"));
+      std::vector<float> fused(sequences * kHidden, -7.0f), apart(sequences * kHidden, -9.0f);
+      AttentionRequest request;
+      request.qkv = qkv_.data();
+      request.offsets = offsets_;
+      request.bf16 = bf16;
+      request.first_token_only = true;
+      request.out = fused.data();
+      ASSERT_TRUE(attention->forward(request).ok());
+      request.qkv = kv.data();
+      request.first_query = first_q.data();
+      request.out = apart.data();
+      ASSERT_TRUE(attention->forward(request).ok());
+      EXPECT_LE(max_error(apart, true), 2e-5);
+      if (attention->kernel_name() == "onednn") continue;
+      for (std::size_t s = 0; s < sequences; ++s) {
+        if (offsets_[s + 1] - offsets_[s] == 1) continue;
+        for (std::size_t c = 0; c < kHidden; ++c) {
+          ASSERT_EQ(apart[s * kHidden + c], fused[s * kHidden + c]) << "sequence " << s << " column " << c;
+        }
+      }
+    }
+  }
+  std::vector<float> out(tokens_ * kHidden);
+  AttentionRequest request;
+  request.qkv = kv.data();
+  request.offsets = offsets_;
+  request.first_query = first_q.data();
+  request.out = out.data();
+  EXPECT_EQ(attention_.forward(request).code(), base::StatusCode::kInvalidArgument) << "needs first_token_only";
+}
+
+// With first_query, int8 GEMM outputs: k | v finished by their affine (rows
+// by token, columns from k's), q by its own (rows by sequence).
+TEST_F(AttentionRequestTest, FirstQueryApartAppliesEachAffine) {
+  if (attention_.kernel_name() != "avx512") GTEST_SKIP() << "the affine form needs the AVX-512 kernel";
+  std::mt19937 rng(41);
+  std::uniform_real_distribution<float> u(0.5f, 2.0f);
+  const std::size_t sequences = offsets_.size() - 1, kv_cols = 2 * kHidden;
+  // raw = (value − bias) / scale + zero · comp, so that affine(raw) = value.
+  auto make = [&](std::size_t rows, std::size_t cols, auto value, std::vector<float>& raw, std::vector<float>& scale,
+                  std::vector<float>& zero, std::vector<float>& comp, std::vector<float>& bias) {
+    raw.resize(rows * cols);
+    scale.resize(rows);
+    zero.resize(rows);
+    comp.resize(cols);
+    bias.resize(cols);
+    for (auto& v : scale) v = u(rng);
+    for (auto& v : zero) v = std::round(u(rng) * 50);
+    for (auto& v : comp) v = u(rng) - 1.0f;
+    for (auto& v : bias) v = u(rng) - 1.0f;
+    for (std::size_t r = 0; r < rows; ++r) {
+      for (std::size_t c = 0; c < cols; ++c) raw[r * cols + c] = (value(r, c) - bias[c]) / scale[r] + zero[r] * comp[c];
+    }
+  };
+  std::vector<float> kv, kv_scale, kv_zero, kv_comp, kv_bias, q, q_scale, q_zero, q_comp, q_bias;
+  make(tokens_, kv_cols, [&](std::size_t t, std::size_t c) { return qkv_[t * 3 * kHidden + kHidden + c]; }, kv,
+       kv_scale, kv_zero, kv_comp, kv_bias);
+  make(sequences, kHidden,
+       [&](std::size_t s, std::size_t c) { return qkv_[static_cast<std::size_t>(offsets_[s]) * 3 * kHidden + c]; }, q,
+       q_scale, q_zero, q_comp, q_bias);
+  std::vector<float> out(sequences * kHidden, -7.0f);
+  AttentionRequest request;
+  request.qkv = kv.data();
+  request.offsets = offsets_;
+  request.affine = {kv_scale.data(), kv_zero.data(), kv_comp.data(), kv_bias.data()};
+  request.first_token_only = true;
+  request.first_query = q.data();
+  request.first_query_affine = {q_scale.data(), q_zero.data(), q_comp.data(), q_bias.data()};
+  request.out = out.data();
+  ASSERT_TRUE(attention_.forward(request).ok());
+  EXPECT_LE(max_error(out, true), 2e-4);
+}
+
 TEST_F(AttentionRequestTest, OneDnnKernelAgreesWithTheHandWrittenOne) {
   auto onednn = Attention::create(kHeads, kDim, AttentionKernel::kOneDnn);
   ASSERT_TRUE(onednn.ok());
