@@ -61,13 +61,15 @@ base::Result<std::unique_ptr<CrossEncoder>> CrossEncoder::load(const std::filesy
   WINNOW_ASSIGN_OR_RETURN(EncoderLayout layout, detect_layout(family, checkpoint));
   WeightReader weights(checkpoint);
   std::unique_ptr<CrossEncoder> model(new CrossEncoder());
-  WINNOW_ASSIGN_OR_RETURN(model->encoder_, Encoder::load(config, layout, checkpoint, weights, options));
+  // A head on the first token needs no other token's last hidden state.
+  model->mean_pooling_ = family == Family::kModernBert && config.classifier_pooling == "mean";
+  const EncoderStates states = model->mean_pooling_ ? EncoderStates::kEveryToken : EncoderStates::kFirstTokens;
+  WINNOW_ASSIGN_OR_RETURN(model->encoder_, Encoder::load(config, layout, checkpoint, weights, options, states));
   const std::size_t h = config.hidden_size;
   if (family == Family::kModernBert) {
     WINNOW_ASSIGN_OR_RETURN(model->head_, ClassificationHead::load_modernbert(weights, "", h, config.num_labels,
                                                                               config.classifier_bias, config.norm_bias,
                                                                               config.layer_norm_eps));
-    model->mean_pooling_ = config.classifier_pooling == "mean";
   } else if (family == Family::kBert) {
     WINNOW_ASSIGN_OR_RETURN(model->head_, ClassificationHead::load(weights, layout.prefix + "pooler.dense",
                                                                    "classifier", h, config.num_labels));

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstring>
 #include <span>
+#include <tuple>
+#include <utility>
 
 #include "kernels/attention.h"
 #include "kernels/gated_activation.h"
@@ -32,6 +34,22 @@ base::Status check_layer_count(const ModelConfig& config, const EncoderLayout& l
     }
   }
   return {};
+}
+
+// Weight rows [0, first) and [first, out) (with their biases) as two Linears.
+std::pair<LinearWeights, LinearWeights> split_rows(LinearWeights w, std::size_t first) {
+  LinearWeights a, b;
+  a.in = b.in = w.in;
+  a.out = first;
+  b.out = w.out - first;
+  const auto cut = static_cast<std::ptrdiff_t>(first * w.in);
+  a.weight.assign(w.weight.begin(), w.weight.begin() + cut);
+  b.weight.assign(w.weight.begin() + cut, w.weight.end());
+  if (!w.bias.empty()) {
+    a.bias.assign(w.bias.begin(), w.bias.begin() + static_cast<std::ptrdiff_t>(first));
+    b.bias.assign(w.bias.begin() + static_cast<std::ptrdiff_t>(first), w.bias.end());
+  }
+  return {std::move(a), std::move(b)};
 }
 
 // Callers check the precision with ModelInfo::check_prepared first (which
@@ -69,7 +87,8 @@ class StageClock {
 }  // namespace
 
 base::Result<Encoder> Encoder::load(const ModelConfig& config, const EncoderLayout& layout,
-                                    const Checkpoint& checkpoint, WeightReader& weights, const LoadOptions& options) {
+                                    const Checkpoint& checkpoint, WeightReader& weights, const LoadOptions& options,
+                                    EncoderStates states) {
   WINNOW_RETURN_IF_ERROR(check_load_options(options));
   WINNOW_RETURN_IF_ERROR(check_layer_count(config, layout, checkpoint));
   Encoder encoder;
@@ -89,6 +108,7 @@ base::Result<Encoder> Encoder::load(const ModelConfig& config, const EncoderLayo
   encoder.num_heads_ = config.num_attention_heads;
   encoder.pre_norm_ = modern;
   encoder.gated_ffn_ = modern;
+  encoder.query_apart_ = states == EncoderStates::kFirstTokens && !modern && config.num_hidden_layers > 0;
   encoder.layer_attention_.resize(config.num_hidden_layers);
   if (modern) {
     // transformers' ModernBertAttention: layer i is global when
@@ -148,6 +168,13 @@ base::Result<Encoder> Encoder::load(const ModelConfig& config, const EncoderLayo
       WINNOW_ASSIGN_OR_RETURN(norms.output, weights.layer_norm(layout.final_norm(), h, norm_bias));
     }
     encoder.norms_.push_back(std::move(norms));
+    // The last layer's q serves the first tokens only (forward_first_tokens):
+    // its rows of the fused weight become a projection of their own.
+    const bool apart = encoder.query_apart_ && i + 1 == config.num_hidden_layers;
+    LinearWeights query, key_value;
+    if (apart) {
+      std::tie(query, key_value) = split_rows(std::move(qkv), h);
+    }
     // The gated FFN's activation runs after the GEMM (gated_activation), not fused into it.
     const kernels::Epilogue ffn_epilogue = encoder.gated_ffn_ ? kernels::Epilogue::kNone : kernels::Epilogue::kGeluErf;
     for (Prepared& prepared : encoder.prepared_) {
@@ -158,7 +185,14 @@ base::Result<Encoder> Encoder::load(const ModelConfig& config, const EncoderLayo
         if (!r.ok()) return r.status().with_context(where);
         return r;
       };
-      WINNOW_ASSIGN_OR_RETURN(dense.qkv, with_where(weights.prepare(qkv, kernels::Epilogue::kNone, precision)));
+      if (apart) {
+        WINNOW_ASSIGN_OR_RETURN(dense.query,
+                                with_where(weights.prepare(query, kernels::Epilogue::kNone, precision)));
+        WINNOW_ASSIGN_OR_RETURN(dense.key_value,
+                                with_where(weights.prepare(key_value, kernels::Epilogue::kNone, precision)));
+      } else {
+        WINNOW_ASSIGN_OR_RETURN(dense.qkv, with_where(weights.prepare(qkv, kernels::Epilogue::kNone, precision)));
+      }
       WINNOW_ASSIGN_OR_RETURN(dense.attention_out,
                               with_where(weights.prepare(attention_out, kernels::Epilogue::kNone, precision)));
       WINNOW_ASSIGN_OR_RETURN(dense.intermediate, with_where(weights.prepare(intermediate, ffn_epilogue, precision)));
@@ -185,6 +219,9 @@ base::Status Encoder::forward(const TokenBatch& batch, base::Precision precision
                               std::vector<float>& hidden) const {
   const Prepared* prepared = find(precision);
   if (prepared == nullptr) return not_prepared(precision);
+  if (query_apart_) {
+    return base::failed_precondition("encoder: loaded for the first tokens' states only, not every token's");
+  }
   hidden.resize(batch.num_tokens() * hidden_);
   if (batch.num_tokens() == 0) return {};
   return run(batch, *prepared, /*first_only=*/false, ws, hidden);
@@ -275,7 +312,17 @@ base::Status Encoder::run(const TokenBatch& batch, const Prepared& prepared, boo
     const bool more = l + 1 < layers;
     const std::size_t rows = last ? sequences : tokens;
     kernels::RowAffine affine;  // what finishes each GEMM's output (int8), applied by the pass that reads it
-    if (!rotary_.empty()) {
+    // The last layer with its q apart (query_apart_, first-token mode only):
+    // k and v of every token, q of the first tokens alone.
+    const bool query_apart = query_apart_ && l + 1 == layers;
+    kernels::RowAffine query_affine;
+    if (query_apart) {
+      WINNOW_RETURN_IF_ERROR(d.key_value.forward(ws.input, tokens, ws.qkv.data(), affine));
+      ws.first_input.reserve(precision, sequences, h);
+      ws.first_input.gather(ws.input, std::span<const std::int32_t>(batch.offsets.data(), sequences));
+      grow(ws.first_query, sequences * h);
+      WINNOW_RETURN_IF_ERROR(d.query.forward(ws.first_input, sequences, ws.first_query.data(), query_affine));
+    } else if (!rotary_.empty()) {
       // Each tile of the projection finished (affine) and its q and k rotated as the GEMM writes it, in
       // place: attention reads plain values.
       const kernels::RotaryTable& table = rotary_[shape.rotary];
@@ -294,6 +341,10 @@ base::Status Encoder::run(const TokenBatch& batch, const Prepared& prepared, boo
     attention.offsets = batch.offsets;
     attention.bf16 = bf16;
     attention.first_token_only = last;
+    if (query_apart) {
+      attention.first_query = ws.first_query.data();
+      attention.first_query_affine = query_affine;
+    }
     attention.window = shape.window;
     const kernels::ActivationRows::Targets context = ws.context.targets();
     attention.out = context.fp32;

@@ -40,7 +40,7 @@ namespace winnow::model {
 // quantization.
 struct EncoderProfile {
   double embeddings = 0;     // embeddings + LayerNorm (+ the first conversion or quantization)
-  double qkv = 0;            // the fused Q, K, V projection
+  double qkv = 0;            // the fused Q, K, V projection (or the last layer's K, V and first tokens' Q)
   double attention = 0;      // softmax(Q·Kᵀ)·V (+ int8: the context's quantization)
   double attention_out = 0;  // the output projection + residual + LayerNorm
   double norms = 0;          // residual + LayerNorm outside a GEMM (none today: both are fused)
@@ -60,6 +60,7 @@ struct EncoderWorkspace {
   template <typename T>
   using Buffer = base::HugeVector<T>;  // tens of MB, read in strided patterns: huge pages
   Buffer<float> qkv;        // [tokens, 3 · hidden]: the fused projection (int8: before its affine)
+  Buffer<float> first_query;  // [sequences, hidden]: the last layer's q of the first tokens, where computed apart
   Buffer<float> hidden;     // [tokens, hidden]: the running state in first-token mode
   Buffer<float> normed;     // pre-LN: [tokens, hidden], the LayerNorm's output the next GEMM reads
   Buffer<float> gated;      // gated FFN: [tokens, 2 · intermediate], both halves before the gate
@@ -67,9 +68,21 @@ struct EncoderWorkspace {
   // The GEMMs' inputs: the hidden state, the attention context, and the
   // FFN's middle (after GELU).
   kernels::ActivationRows input, context, intermediate;
+  // The first tokens' rows of `input`, where the last layer's q is computed for them alone.
+  kernels::ActivationRows first_input;
   // When set, forward passes add their stage times here (the clock is only
   // read when it is set).
   EncoderProfile* profile = nullptr;
+};
+
+// Which hidden states a loaded encoder computes.
+enum class EncoderStates {
+  kEveryToken,   // forward() and forward_first_tokens()
+  // forward_first_tokens() only: the last layer's query projection is
+  // prepared apart from its key and value projection and runs on the first
+  // tokens alone (absolute-position models; rotary ones keep the fused
+  // projection, whose tiles the rotation runs on).
+  kFirstTokens,
 };
 
 class Encoder {
@@ -81,7 +94,8 @@ class Encoder {
   // missing instruction set.
   static base::Result<Encoder> load(const ModelConfig& config, const EncoderLayout& layout,
                                     const Checkpoint& checkpoint, WeightReader& weights,
-                                    const LoadOptions& options = {});
+                                    const LoadOptions& options = {},
+                                    EncoderStates states = EncoderStates::kEveryToken);
 
   // See Embeddings::validate.
   base::Status validate(const TokenBatch& batch) const { return embeddings_.validate(batch); }
@@ -95,7 +109,8 @@ class Encoder {
   // sequence's own tokens); the parity tests check that its logit is bitwise
   // the one it gets alone on AVX-512, within 1e-5 on AVX2 (where oneDNN's
   // gemm:jit blocks rows by their count).
-  // FailedPrecondition if `precision` was not prepared.
+  // FailedPrecondition if `precision` was not prepared, or if the encoder
+  // was loaded for EncoderStates::kFirstTokens.
   base::Status forward(const TokenBatch& batch, base::Precision precision, EncoderWorkspace& workspace,
                        std::vector<float>& hidden) const;
   // The same in default_precision().
@@ -105,9 +120,10 @@ class Encoder {
 
   // first [sequences, hidden_size()] = the last hidden state of each
   // sequence's first token: what a classification head reads. The same
-  // values as forward()'s rows offsets[s], but the last layer runs attention
-  // (as queries), the output projection, the FFN and both LayerNorms for
-  // those rows only.
+  // values as forward()'s rows offsets[s] (in fp32), but the last layer runs
+  // attention (as queries), the output projection, the FFN and both
+  // LayerNorms for those rows only, and when loaded for EncoderStates::
+  // kFirstTokens its q projection too.
   base::Status forward_first_tokens(const TokenBatch& batch, base::Precision precision,
                                     EncoderWorkspace& workspace, std::vector<float>& first) const;
 
@@ -126,7 +142,9 @@ class Encoder {
  private:
   // A layer's dense layers in one precision.
   struct Dense {
-    kernels::Linear qkv;           // [3H, H]: rows q; k; v
+    kernels::Linear qkv;           // [3H, H]: rows q; k; v (empty where query_apart_ splits it)
+    kernels::Linear query;         // [H, H]: the last layer's q, where query_apart_
+    kernels::Linear key_value;     // [2H, H]: rows k; v, beside `query`
     kernels::Linear attention_out; // [H, H]
     kernels::Linear intermediate;  // [I, H], GELU; gated: [2I, H], rows input; gate
     kernels::Linear output;        // [H, I]
@@ -165,6 +183,7 @@ class Encoder {
   std::size_t num_heads_ = 0;
   bool pre_norm_ = false;   // ModernBERT's layer order (see the top of this file)
   bool gated_ffn_ = false;  // GeGLU: intermediate's output is both halves
+  bool query_apart_ = false;  // EncoderStates::kFirstTokens: the last layer has query and key_value, not qkv
   LayerNormWeights first_norm_;  // pre-LN: layer 0's attn_norm (absent: Identity)
   std::vector<LayerAttention> layer_attention_;  // per layer
   std::vector<kernels::RotaryTable> rotary_;     // empty: absolute positions (in the embeddings)

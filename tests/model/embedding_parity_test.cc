@@ -85,11 +85,7 @@ TEST_P(EmbeddingParityTest, BatchesOf16AndOneBatchOfAllMatchGolden) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Goldens, EmbeddingParityTest, ::testing::Values("bert-embed-tiny", "xlmr-embed-tiny"),
-                         [](const auto& param_info) {
-                           std::string name = param_info.param;
-                           std::replace(name.begin(), name.end(), '-', '_');
-                           return name;
-                         });
+                         testing::FixtureTestName());
 
 class EmbedderModulesTest : public ::testing::Test {
  protected:

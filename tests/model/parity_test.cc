@@ -154,11 +154,7 @@ TEST_P(ParityTest, RankingPerQueryMatchesGolden) {
 
 INSTANTIATE_TEST_SUITE_P(Goldens, ParityTest, ::testing::Values("bert-ce-tiny", "xlmr-ce-tiny", "xlmr-ce-tiny-long",
                                                                       "modernbert-ce-tiny"),
-                         [](const auto& param_info) {
-                           std::string name = param_info.param;
-                           std::replace(name.begin(), name.end(), '-', '_');
-                           return name;
-                         });
+                         testing::FixtureTestName());
 
 }  // namespace
 }  // namespace winnow::model

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -27,6 +28,17 @@ inline std::vector<nlohmann::json> read_jsonl(const std::filesystem::path& path)
   }
   return out;
 }
+
+// A fixture's name as a test name ("bert-ce-tiny" -> "bert_ce_tiny"), for
+// INSTANTIATE_TEST_SUITE_P over fixture names.
+struct FixtureTestName {
+  template <class ParamInfo>
+  std::string operator()(const ParamInfo& param_info) const {
+    std::string name = param_info.param;
+    std::replace(name.begin(), name.end(), '-', '_');
+    return name;
+  }
+};
 
 inline std::vector<std::int32_t> int_vector(const nlohmann::json& array) {
   return array.get<std::vector<std::int32_t>>();
