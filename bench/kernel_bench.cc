@@ -116,11 +116,13 @@ int main(int argc, char** argv) {
       const char* name;
       AttentionKernel kernel;
       bool bf16;
+      bool bf16_context;  // the context written in bf16 only (as a bf16 model's layers do)
     };
-    for (const Variant& v : {Variant{"onednn", AttentionKernel::kOneDnn, false},
-                             Variant{"hand-written fp32", AttentionKernel::kAuto, false},
-                             Variant{"hand-written bf16", AttentionKernel::kAuto, true}}) {
-      if (v.bf16 && !winnow::base::cpu_features().avx512_bf16) continue;
+    for (const Variant& v : {Variant{"onednn", AttentionKernel::kOneDnn, false, false},
+                             Variant{"hand-written fp32", AttentionKernel::kAuto, false, false},
+                             Variant{"hand-written fp32 to bf16", AttentionKernel::kAuto, false, true},
+                             Variant{"hand-written bf16", AttentionKernel::kAuto, true, true}}) {
+      if (v.bf16_context && !winnow::base::cpu_features().avx512_bf16) continue;
       const std::string label = std::string(v.name) + " " + shape.model + " " + shape.workload;
       if (!filter.empty() && label.find(filter) == std::string::npos) continue;
       auto attention = Attention::create(shape.heads, shape.head_dim, v.kernel);
@@ -130,8 +132,8 @@ int main(int argc, char** argv) {
       request.qkv = qkv.data();
       request.offsets = offsets;
       request.bf16 = v.bf16;
-      request.out = v.bf16 ? nullptr : out.data();
-      request.out_bf16 = v.bf16 ? out_bf16.data() : nullptr;
+      request.out = v.bf16_context ? nullptr : out.data();
+      request.out_bf16 = v.bf16_context ? out_bf16.data() : nullptr;
       request.scratch = &scratch;
       request.window = shape.window;
       request.causal = shape.causal;
