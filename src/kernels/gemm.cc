@@ -65,6 +65,14 @@ void apply_epilogue(float* y, std::size_t n, Epilogue epilogue) {
 // weights being streamed) when its pass reads it.
 constexpr std::size_t kTileBytes = 256 << 10;
 
+// bf16 runs a TilePass on tiles only up to this many bytes of weights: each
+// tile's GEMM reads all of them, and past L2's size that stream costs more
+// than the pass gains by reading its tile in cache (winnow_kernel_bench
+// "projection", 8,192 rows: MiniLM's 384 x 384 and 384 x 1536 and jina's 768
+// x 768, 0.3–1.1 MiB, 4–20 % faster tiled; jina's 768 x 3072, 4.5 MiB, 2 %
+// slower).
+constexpr std::size_t kMaxTiledBf16WeightBytes = 2 << 20;
+
 // Rows per tile for `out` output columns: a multiple of 16 (brgemm's row
 // blocking), 32 .. 256. At least 32, so that each pass over the weights
 // (which stream from L3 when they outgrow L2, e.g. 768 x 3072) feeds 32
@@ -475,6 +483,12 @@ base::Status Linear::forward(const ActivationRows& x, std::size_t rows, float* y
     const RowAffine rest = affine(x.quantized());
     return impl.run_tiles(x.quantized().values, rows, y, [&](float* tile, std::size_t begin, std::size_t end) {
       pass(tile, internal::affine_of_row(rest, begin), begin, end);
+    });
+  }
+  if (impl.precision == Precision::kBf16 && impl.epilogue == Epilogue::kNone &&
+      impl.in_features * impl.out_features * sizeof(Bf16) <= kMaxTiledBf16WeightBytes) {
+    return impl.run_tiles(x.bf16(), rows, y, [&](float* tile, std::size_t begin, std::size_t end) {
+      pass(tile, RowAffine{}, begin, end);
     });
   }
   if (y == nullptr) {

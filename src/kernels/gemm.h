@@ -74,15 +74,17 @@ class Linear {
 
   // The layer on rows held in its precision, finished by `pass` (tile_pass.h)
   // rather than by a later pass over the whole output: y = x · Wᵀ as above,
-  // then pass(y rows, rest, begin, end) for every row. int8 computes the GEMM
-  // in tiles of rows (kTileBytes of output), each thread its own tiles one
-  // after another, and runs the pass on a tile as soon as its GEMM wrote it,
-  // so the fp32 output never leaves the core's cache; fp32 and bf16 run the
-  // whole GEMM (bias and epilogue fused), then the pass over chunks of rows
-  // in parallel. y [rows, out_features] receives the output; null: buffers
-  // of the calling thread shared by all Linears (a tile per thread for
-  // int8), for a pass that consumes the output. A tile's rows are computed exactly as the untiled
-  // GEMM computes them (int8 accumulates in s32).
+  // then pass(y rows, rest, begin, end) for every row. int8, and bf16 with
+  // no epilogue and weights that fit in L2, compute the GEMM in tiles of
+  // rows (kTileBytes of output), each thread its own tiles one after
+  // another, and run the pass on a tile as soon as its GEMM wrote it, so the
+  // fp32 output never leaves the core's cache; otherwise the whole GEMM runs
+  // (bias and epilogue fused), then the pass over chunks of rows in parallel. y [rows,
+  // out_features] receives the output; null: buffers of the calling thread
+  // shared by all Linears (a tile per thread where tiled), for a pass that
+  // consumes the output. A tile's rows are computed exactly as the untiled
+  // GEMM computes them (int8 accumulates in s32; bf16's brgemm blocks rows
+  // alike: tile_pass_test checks both bitwise).
   base::Status forward(const ActivationRows& x, std::size_t rows, float* y, const TilePass& pass) const;
 
   // y = epilogue(x · Wᵀ + b) as the next Linear's input rows (y.precision()
