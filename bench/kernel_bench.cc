@@ -3,6 +3,8 @@
 //   attention: fp32 AVX-512 / AVX2 kernel and the bf16 kernel vs oneDNN's
 //   batched matmuls + softmax per sequence; also with ModernBERT's sliding
 //   window and Qwen3's causal mask, where only the keys a query sees count.
+//   projection: an output projection with its residual LayerNorm run on the
+//   GEMM's output (Linear's TilePass form), bf16 and int8.
 //
 //   winnow_kernel_bench [--threads 2] [--runs 7] [--filter "fp32 jina-v2 short"]
 //   WINNOW_CPU=avx2 winnow_kernel_bench    # the AVX2 kernel (and oneDNN capped at AVX2)
@@ -25,7 +27,11 @@
 
 #include "base/cpu_features.h"
 #include "base/stopwatch.h"
+#include "kernels/activation_rows.h"
 #include "kernels/attention.h"
+#include "kernels/gemm.h"
+#include "kernels/layer_norm.h"
+#include "kernels/precision.h"
 
 namespace {
 
@@ -59,6 +65,79 @@ double visible_pairs(const Shape& shape, std::size_t len) {
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+// The output projections of a layer with their residual step (add the
+// state, LayerNorm, write the state and the next GEMM's input), as the
+// encoder runs them (Linear::forward with a TilePass): MiniLM's and jina's
+// attention output (H x H) and FFN output (H x 4H) on 8,192 rows, in bf16
+// and int8. Prints false on a failure.
+bool time_projections(int threads, int runs, const std::string& filter) {
+  using winnow::base::Precision;
+  using winnow::kernels::ActivationRows;
+  using winnow::kernels::Linear;
+  using winnow::kernels::RowAffine;
+  struct Projection {
+    const char* model;
+    const char* layer;
+    std::size_t out, in;
+  };
+  const Projection projections[] = {{"minilm-l6", "attention_out", 384, 384}, {"minilm-l6", "ffn_out", 384, 1536},
+                                    {"jina-v2", "attention_out", 768, 768},   {"jina-v2", "ffn_out", 768, 3072}};
+  constexpr std::size_t kRows = 8192;
+  std::mt19937 rng(7);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (const Projection& shape : projections) {
+    for (Precision precision : {Precision::kBf16, Precision::kInt8}) {
+      if (!winnow::kernels::check_precision_supported(precision).ok()) continue;
+      const std::string label = std::string("projection ") + std::string(winnow::base::precision_name(precision)) +
+                                " " + shape.model + " " + shape.layer;
+      if (!filter.empty() && label.find(filter) == std::string::npos) continue;
+      std::vector<float> w(shape.out * shape.in), b(shape.out), x(kRows * shape.in), state(kRows * shape.out);
+      std::vector<float> gamma(shape.out, 1.0f), beta(shape.out, 0.0f);
+      for (auto* v : {&w, &b, &x, &state}) {
+        for (auto& e : *v) e = dist(rng) * (v == &w ? 0.05f : 1.0f);
+      }
+      auto linear = Linear::create(w, b, shape.out, shape.in, winnow::kernels::Epilogue::kNone, precision);
+      if (!linear.ok()) {
+        std::cerr << linear.status().to_string() << "\n";
+        return false;
+      }
+      ActivationRows input, next;
+      input.reserve(precision, kRows, shape.in);
+      input.assign(x.data(), kRows);
+      next.reserve(precision, kRows, shape.out);
+      const ActivationRows::Copies copies = next.copies_for(state.data());
+      std::vector<double> ms;
+      for (int r = 0; r < runs + 1; ++r) {
+        winnow::base::Stopwatch clock;
+        auto status = linear->forward(input, kRows, nullptr,
+                                      [&](float* y, const RowAffine& rest, std::size_t begin, std::size_t end) {
+                                        winnow::kernels::add_layer_norm_tile(y, rest, state.data(), begin, end,
+                                                                             shape.out, gamma.data(), beta.data(),
+                                                                             1e-12f, state.data(), copies);
+                                      });
+        if (!status.ok()) {
+          std::cerr << status.to_string() << "\n";
+          return false;
+        }
+        if (r > 0) ms.push_back(clock.elapsed_ms());
+      }
+      const double m = median(ms);
+      const double flop = 2.0 * kRows * static_cast<double>(shape.out * shape.in);
+      std::cout << nlohmann::json({{"kernel", "projection + residual LayerNorm"},
+                                   {"precision", std::string(winnow::base::precision_name(precision))},
+                                   {"model", shape.model},
+                                   {"layer", shape.layer},
+                                   {"rows", kRows},
+                                   {"median_ms", std::round(m * 1000) / 1000},
+                                   {"gflops", std::round(flop / (m / 1000) / 1e9 * 10) / 10},
+                                   {"threads", threads}})
+                       .dump()
+                << "\n";
+    }
+  }
+  return true;
 }
 
 }  // namespace
@@ -165,5 +244,6 @@ int main(int argc, char** argv) {
                 << "\n";
     }
   }
+  if (!time_projections(threads, runs, filter)) return 1;
   return 0;
 }
