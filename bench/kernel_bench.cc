@@ -67,11 +67,12 @@ double median(std::vector<double> v) {
   return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
 }
 
-// The output projections of a layer with their residual step (add the
-// state, LayerNorm, write the state and the next GEMM's input), as the
-// encoder runs them (Linear::forward with a TilePass): MiniLM's and jina's
-// attention output (H x H) and FFN output (H x 4H) on 8,192 rows, in bf16
-// and int8. Prints false on a failure.
+// A layer's projections after attention as the encoder runs them: the
+// output projections with their residual step (add the state, LayerNorm,
+// write the state and the next GEMM's input: Linear::forward with a
+// TilePass), and the FFN's input projection with its GELU into the next
+// GEMM's input rows; MiniLM's and jina's shapes on 8,192 rows, in bf16 and
+// int8. Returns false on a failure.
 bool time_projections(int threads, int runs, const std::string& filter) {
   using winnow::base::Precision;
   using winnow::kernels::ActivationRows;
@@ -81,9 +82,11 @@ bool time_projections(int threads, int runs, const std::string& filter) {
     const char* model;
     const char* layer;
     std::size_t out, in;
+    bool gelu = false;  // the FFN's input projection: GELU, into the next GEMM's input rows, no residual
   };
-  const Projection projections[] = {{"minilm-l6", "attention_out", 384, 384}, {"minilm-l6", "ffn_out", 384, 1536},
-                                    {"jina-v2", "attention_out", 768, 768},   {"jina-v2", "ffn_out", 768, 3072}};
+  const Projection projections[] = {{"minilm-l6", "attention_out", 384, 384},  {"minilm-l6", "ffn_in", 1536, 384, true},
+                                    {"minilm-l6", "ffn_out", 384, 1536},       {"jina-v2", "attention_out", 768, 768},
+                                    {"jina-v2", "ffn_in", 3072, 768, true},    {"jina-v2", "ffn_out", 768, 3072}};
   constexpr std::size_t kRows = 8192;
   std::mt19937 rng(7);
   std::normal_distribution<float> dist(0.0f, 1.0f);
@@ -98,7 +101,9 @@ bool time_projections(int threads, int runs, const std::string& filter) {
       for (auto* v : {&w, &b, &x, &state}) {
         for (auto& e : *v) e = dist(rng) * (v == &w ? 0.05f : 1.0f);
       }
-      auto linear = Linear::create(w, b, shape.out, shape.in, winnow::kernels::Epilogue::kNone, precision);
+      auto linear = Linear::create(w, b, shape.out, shape.in,
+                                   shape.gelu ? winnow::kernels::Epilogue::kGeluErf : winnow::kernels::Epilogue::kNone,
+                                   precision);
       if (!linear.ok()) {
         std::cerr << linear.status().to_string() << "\n";
         return false;
@@ -111,12 +116,14 @@ bool time_projections(int threads, int runs, const std::string& filter) {
       std::vector<double> ms;
       for (int r = 0; r < runs + 1; ++r) {
         winnow::base::Stopwatch clock;
-        auto status = linear->forward(input, kRows, nullptr,
-                                      [&](float* y, const RowAffine& rest, std::size_t begin, std::size_t end) {
-                                        winnow::kernels::add_layer_norm_tile(y, rest, state.data(), begin, end,
-                                                                             shape.out, gamma.data(), beta.data(),
-                                                                             1e-12f, state.data(), copies);
-                                      });
+        auto status = shape.gelu
+                          ? linear->forward(input, kRows, next)
+                          : linear->forward(input, kRows, nullptr,
+                                            [&](float* y, const RowAffine& rest, std::size_t begin, std::size_t end) {
+                                              winnow::kernels::add_layer_norm_tile(
+                                                  y, rest, state.data(), begin, end, shape.out, gamma.data(),
+                                                  beta.data(), 1e-12f, state.data(), copies);
+                                            });
         if (!status.ok()) {
           std::cerr << status.to_string() << "\n";
           return false;
@@ -125,7 +132,7 @@ bool time_projections(int threads, int runs, const std::string& filter) {
       }
       const double m = median(ms);
       const double flop = 2.0 * kRows * static_cast<double>(shape.out * shape.in);
-      std::cout << nlohmann::json({{"kernel", "projection + residual LayerNorm"},
+      std::cout << nlohmann::json({{"kernel", shape.gelu ? "projection + GELU" : "projection + residual LayerNorm"},
                                    {"precision", std::string(winnow::base::precision_name(precision))},
                                    {"model", shape.model},
                                    {"layer", shape.layer},
