@@ -69,6 +69,25 @@ void layer_norm(const float* x, std::size_t rows, std::size_t cols, const float*
   }
 }
 
+void layer_norm_rows(float* x, std::size_t begin, std::size_t end, std::size_t cols, const float* gamma,
+                     const float* beta, float eps, const ActivationRows::Copies& copies) {
+  const bool avx512 = base::cpu_features().avx512;
+  for (std::size_t i = begin; i < end; ++i) {
+    float* row = x + i * cols;
+    normalize_row(row, cols, gamma, beta, eps);
+    const ActivationRows::Copies at = copies.at(i, cols);
+    // convert_to_bf16's and quantize_rows's arithmetic, without their parallel loops.
+    if (at.bf16 != nullptr) {
+      if (avx512) {
+        simd::avx512::to_bf16(row, cols, reinterpret_cast<std::uint16_t*>(at.bf16));
+      } else {
+        for (std::size_t c = 0; c < cols; ++c) at.bf16[c] = to_bf16(row[c]);
+      }
+    }
+    if (at.q != nullptr) quantize_row(row, cols, at.q, at.scale, at.zero);
+  }
+}
+
 namespace {
 
 // Row i of add_layer_norm: y_row / out_row and the copies at row i, affine's

@@ -18,6 +18,14 @@ namespace winnow::kernels {
 void layer_norm(const float* x, std::size_t rows, std::size_t cols, const float* gamma, const float* beta, float eps,
                 float* out);
 
+// layer_norm in place on rows [begin, end) of x, sequentially on the caller's
+// thread (for a caller that builds rows in its own parallel loop and
+// normalises them while they are in cache), each row then also written to
+// `copies` (from next->copies_for(x)) as add_layer_norm writes its `next`.
+// Row for row the same results as layer_norm followed by next->assign(x).
+void layer_norm_rows(float* x, std::size_t begin, std::size_t end, std::size_t cols, const float* gamma,
+                     const float* beta, float eps, const ActivationRows::Copies& copies);
+
 // The post-LN residual step, in one pass per row:
 //   out[r] = LayerNorm(affine(y)[r] + residual[r])
 // (y: a GEMM's output, finished by `affine` as it is read; gamma, beta

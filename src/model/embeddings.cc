@@ -46,16 +46,28 @@ base::Status Embeddings::validate(const TokenBatch& batch) const {
   return {};
 }
 
-void Embeddings::forward(const TokenBatch& batch, float* out) const {
+void Embeddings::forward(const TokenBatch& batch, float* out, kernels::ActivationRows* next) const {
   const std::size_t h = hidden_;
   const std::size_t row_bytes = h * dtype_size(word_->dtype);
   const auto n = static_cast<std::int64_t>(batch.num_sequences());
+  // A LayerNorm with a bias (BERT, XLM-R) normalises each sequence's rows,
+  // and makes the next Linear's copies of them, while they are still in
+  // cache; ModernBERT's bias-less norm runs over all rows at the end.
+  const bool per_sequence_norm = layer_norm_.bias() != nullptr;
+  const kernels::ActivationRows::Copies copies =
+      next != nullptr && per_sequence_norm ? next->copies_for(out) : kernels::ActivationRows::Copies{};
 #pragma omp parallel for schedule(dynamic, 1)
   for (std::int64_t s = 0; s < n; ++s) {
     const auto begin = static_cast<std::size_t>(batch.offsets[static_cast<std::size_t>(s)]);
     const auto end = static_cast<std::size_t>(batch.offsets[static_cast<std::size_t>(s) + 1]);
     std::size_t non_pad = 0;
     for (std::size_t t = begin; t < end; ++t) {
+      // Word rows are scattered over a table far larger than the caches, where
+      // no hardware prefetcher guesses the next one: ask for it a token ahead.
+      if (t + 1 < end) {
+        const std::uint8_t* ahead = word_->bytes.data() + static_cast<std::size_t>(batch.input_ids[t + 1]) * row_bytes;
+        for (std::size_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(ahead + b);
+      }
       const auto id = static_cast<std::size_t>(batch.input_ids[t]);
       std::size_t position = t - begin;
       if (family_ == Family::kRoberta) {
@@ -71,12 +83,13 @@ void Embeddings::forward(const TokenBatch& batch, float* out) const {
       const float* position_row = position_.data() + position * h;
       for (std::size_t c = 0; c < h; ++c) row[c] = (row[c] + type_row[c]) + position_row[c];
     }
+    if (per_sequence_norm) {
+      kernels::layer_norm_rows(out, begin, end, h, layer_norm_.gamma.data(), layer_norm_.bias(), eps_, copies);
+    }
   }
-  if (layer_norm_.bias() == nullptr) {
+  if (!per_sequence_norm) {
     kernels::add_residual_layer_norm(nullptr, {}, out, batch.num_tokens(), h, layer_norm_.gamma.data(), nullptr, eps_,
-                                     out);
-  } else {
-    kernels::layer_norm(out, batch.num_tokens(), h, layer_norm_.gamma.data(), layer_norm_.bias(), eps_, out);
+                                     out, next);
   }
 }
 

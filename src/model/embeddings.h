@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "kernels/activation_rows.h"
 #include "model/checkpoint.h"
 #include "model/config.h"
 #include "model/layout.h"
@@ -32,8 +33,12 @@ class Embeddings {
 
   // out [tokens, hidden] = LayerNorm(word[id] + type[type_id] + position[p]),
   // with p = 0, 1, ... (BERT) or pad+1, pad+2, ... over non-pad tokens
-  // (XLM-R). The batch must have passed validate().
-  void forward(const TokenBatch& batch, float* out) const;
+  // (XLM-R). The batch must have passed validate(). When `next` is set
+  // (next->cols() == hidden), out's rows also become the first Linear's
+  // input, as next->assign(out) makes them; a LayerNorm with a bias
+  // normalises and converts each sequence's rows as soon as they are built,
+  // while they are in cache.
+  void forward(const TokenBatch& batch, float* out, kernels::ActivationRows* next = nullptr) const;
 
   std::size_t max_tokens() const { return max_tokens_; }
 

@@ -264,12 +264,13 @@ base::Status Encoder::run(const TokenBatch& batch, const Prepared& prepared, boo
   // int8 finishes the gated GEMM's tiles in cache (kernels::gated_forward): no [tokens, 2 · I] output.
   if (gated_ffn_ && precision != base::Precision::kInt8) grow(ws.gated, tokens * 2 * intermediate_size_);
   StageClock clock(ws.profile);
-  embeddings_.forward(batch, x);
-  if (pre_norm_ && first_norm_.present()) {
+  // The first layer's input: the embeddings' rows themselves (made by their
+  // own norm's pass), or a pre-LN model's first norm of them.
+  const bool first_norm = pre_norm_ && first_norm_.present();
+  embeddings_.forward(batch, x, first_norm ? nullptr : &ws.input);
+  if (first_norm) {
     kernels::add_residual_layer_norm(nullptr, {}, x, tokens, h, first_norm_.gamma.data(), first_norm_.bias(), eps_,
                                      ws.normed.data(), &ws.input);
-  } else {
-    ws.input.assign(x, tokens);
   }
   clock.lap(&EncoderProfile::embeddings);
   const bool bf16 = bf16_attention(precision);

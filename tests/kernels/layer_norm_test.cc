@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include "base/precision.h"
+#include "kernels/activation_rows.h"
+
 namespace winnow::kernels {
 namespace {
 
@@ -76,6 +79,49 @@ TEST_F(LayerNormTest, ConstantRowGivesBeta) {
   for (std::size_t c = 0; c < cols; ++c) beta[c] = static_cast<float>(c);
   layer_norm(x.data(), 1, cols, gamma.data(), beta.data(), 1e-12f, out.data());
   for (std::size_t c = 0; c < cols; ++c) EXPECT_FLOAT_EQ(out[c], beta[c]);
+}
+
+// The embeddings' form: rows normalised a range at a time on the caller's
+// thread, each then handed to the next Linear's input, must give exactly
+// layer_norm's rows and ActivationRows::assign's copies of them.
+TEST_F(LayerNormTest, RowsInRangesEqualLayerNormThenAssign) {
+  const std::size_t rows = 11, cols = 384;
+  const auto x = random(rows * cols, 1.0f, 3.0f);
+  const auto gamma = random(cols, 1.0f, 0.1f);
+  const auto beta = random(cols, 0.0f, 0.1f);
+  std::vector<float> want(x.size());
+  layer_norm(x.data(), rows, cols, gamma.data(), beta.data(), 1e-12f, want.data());
+  for (base::Precision precision : {base::Precision::kFp32, base::Precision::kBf16, base::Precision::kInt8}) {
+    SCOPED_TRACE(base::precision_name(precision));
+    ActivationRows assigned;
+    assigned.reserve(precision, rows, cols);
+    assigned.assign(want.data(), rows);
+    std::vector<float> got = x;
+    ActivationRows next;
+    next.reserve(precision, rows, cols);
+    const ActivationRows::Copies copies = next.copies_for(got.data());
+    for (std::size_t begin : {0u, 4u, 5u}) {  // ranges [0, 4), [4, 5), [5, 11), as sequences come
+      const std::size_t end = begin == 0 ? 4 : (begin == 4 ? 5 : rows);
+      layer_norm_rows(got.data(), begin, end, cols, gamma.data(), beta.data(), 1e-12f, copies);
+    }
+    ASSERT_EQ(got, want);
+    switch (precision) {
+      case base::Precision::kFp32:
+        EXPECT_EQ(next.fp32(), got.data());
+        break;
+      case base::Precision::kBf16:
+        for (std::size_t i = 0; i < rows * cols; ++i) ASSERT_EQ(next.bf16()[i], assigned.bf16()[i]) << i;
+        break;
+      default:
+        for (std::size_t i = 0; i < rows * cols; ++i) {
+          ASSERT_EQ(next.quantized().values[i], assigned.quantized().values[i]) << i;
+        }
+        for (std::size_t r = 0; r < rows; ++r) {
+          EXPECT_EQ(next.quantized().scale[r], assigned.quantized().scale[r]) << r;
+          EXPECT_EQ(next.quantized().zero[r], assigned.quantized().zero[r]) << r;
+        }
+    }
+  }
 }
 
 }  // namespace
