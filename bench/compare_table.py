@@ -7,9 +7,15 @@ sizes it ran), the speed-ups, effective GFLOP/s, efficiency against the GEMM
 ceiling measured in the same run, peak RSS, other_load; then the agreement
 lines and the GEMM ceilings.
 
+With several rounds (bench/compare --rounds N: Winnow, then ONNX Runtime, N
+times over), each ratio is taken within its round, and the row gives the
+median over the rounds of every figure (the ratios included, not a ratio of
+medians); the rounds' own ratios follow the table.
+
   /usr/bin/python3 bench/compare_table.py bench/results/<date>/results.jsonl
 """
 import json
+import statistics
 import sys
 
 
@@ -19,29 +25,63 @@ def main(path):
     ort = [r for r in rows if str(r.get("engine", "")).startswith("onnxruntime")]
     agreement = [r for r in rows if "agreement" in r]
     gemm = [r for r in rows if r.get("bench") == "gemm"]
+    rounds = sorted({r.get("round", 1) for r in winnow + ort})
 
-    def best_ort(model, workload, precision):
-        found = [r for r in ort if r["model"] == model and r["workload"] == workload and r["precision"] == precision]
+    def best_ort(model, workload, precision, round_):
+        found = [r for r in ort if r["model"] == model and r["workload"] == workload and
+                 r["precision"] == precision and r.get("round", 1) == round_]
         return min(found, key=lambda r: r["median_ms"]) if found else None
+
+    # (model, workload, precision) in the order first seen, with one entry per round.
+    measured = {}
+    for r in winnow:
+        f = best_ort(r["model"], r["workload"], "fp32", r.get("round", 1))
+        i = best_ort(r["model"], r["workload"], "int8", r.get("round", 1))
+        measured.setdefault((r["model"], r["workload"], r["precision"]), []).append((r, f, i))
+
+    def median(values):
+        values = [v for v in values if v is not None]
+        return statistics.median(values) if values else None
+
+    def text(value, spec):
+        return format(value, spec) if value is not None else "-"
 
     header = (f"{'model':10} {'work':5} {'prec':4} {'winnow ms':>10} {'ORT fp32':>9} {'ORT int8':>9} "
               f"{'x fp32':>7} {'x int8':>7} {'GFLOP/s':>8} {'GEMM':>6} {'eff':>5} {'RSS MB':>7} {'load':>5}")
+    if len(rounds) > 1:
+        print(f"medians over {len(rounds)} rounds (each ratio taken within its round)")
     print(header)
     print("-" * len(header))
-    for r in winnow:
-        f = best_ort(r["model"], r["workload"], "fp32")
-        i = best_ort(r["model"], r["workload"], "int8")
-        fx = f"{f['median_ms'] / r['median_ms']:.2f}" if f else "-"
-        ix = f"{i['median_ms'] / r['median_ms']:.2f}" if i else "-"
-        load = max([r["other_load"]] + [x["other_load"] for x in (f, i) if x])
-        print(f"{r['model']:10} {r['workload']:5} {r['precision']:4} {r['median_ms']:10.1f} "
-              f"{(f['median_ms'] if f else float('nan')):9.1f} {(i['median_ms'] if i else float('nan')):9.1f} "
-              f"{fx:>7} {ix:>7} {r['gflops_eff']:8.1f} {r['gemm_gflops']:6.0f} {r['efficiency']:5.2f} "
-              f"{r['peak_rss_mb']:7.0f} {load:5.2f}")
+    per_round = []
+    for (model, workload, precision), entries in measured.items():
+        def over(get):
+            return median([get(r, f, i) for r, f, i in entries])
+        fx = [f["median_ms"] / r["median_ms"] if f else None for r, f, i in entries]
+        ix = [i["median_ms"] / r["median_ms"] if i else None for r, f, i in entries]
+        load = max(x["other_load"] for r, f, i in entries for x in (r, f, i) if x)
+        print(f"{model:10} {workload:5} {precision:4} {text(over(lambda r, f, i: r['median_ms']), '10.1f')} "
+              f"{text(over(lambda r, f, i: f['median_ms'] if f else None), '9.1f')} "
+              f"{text(over(lambda r, f, i: i['median_ms'] if i else None), '9.1f')} "
+              f"{text(median(fx), '7.2f')} {text(median(ix), '7.2f')} "
+              f"{text(over(lambda r, f, i: r['gflops_eff']), '8.1f')} "
+              f"{text(over(lambda r, f, i: r['gemm_gflops']), '6.0f')} "
+              f"{text(over(lambda r, f, i: r['efficiency']), '5.2f')} "
+              f"{text(over(lambda r, f, i: r['peak_rss_mb']), '7.0f')} {load:5.2f}")
+        if len(entries) > 1:
+            per_round.append(f"{model} {workload} {precision}: x ORT fp32 " +
+                             " / ".join(text(x, ".2f") for x in fx) + ", x ORT int8 " +
+                             " / ".join(text(x, ".2f") for x in ix) + ", eff " +
+                             " / ".join(f"{r['efficiency']:.2f}" for r, f, i in entries))
+    if per_round:
+        print()
+        print("Each round (Winnow, then ONNX Runtime), in order:")
+        for line in per_round:
+            print("  " + line)
     if ort:
         print()
         print("ONNX Runtime (same session): " + "; ".join(
-            f"{r['model']} {r['workload']} {r['precision']} batch {r['batch']}: {r['median_ms']:.0f} ms, "
+            f"{r['model']} {r['workload']} {r['precision']} batch {r['batch']}"
+            f"{' round ' + str(r['round']) if len(rounds) > 1 else ''}: {r['median_ms']:.0f} ms, "
             f"{r['gflops_eff']} GFLOP/s, RSS {r['peak_rss_mb']:.0f} MB" for r in ort))
     if agreement:
         print()
