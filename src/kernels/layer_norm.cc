@@ -168,30 +168,12 @@ void add_residual_layer_norm(const float* y, const RowAffine& affine, float* res
   }
 }
 
-namespace {
-
-// How many rows ahead of the one it finishes a tile pass prefetches the
-// residual rows: the tile's own output is in cache (the GEMM just wrote it),
-// the residual stream comes from memory, and waiting on it was half of the
-// pass's time.
-constexpr std::size_t kResidualPrefetchRows = 3;
-
-// Row i of residual [rows, cols], if i < end.
-void prefetch_row(const float* residual, std::size_t i, std::size_t end, std::size_t cols) {
-  if (i >= end) return;
-  for (std::size_t c = 0; c < cols; c += 16) __builtin_prefetch(residual + i * cols + c, 0, 3);
-}
-
-}  // namespace
-
 void add_layer_norm_tile(const float* y, const RowAffine& affine, const float* residual, std::size_t begin,
                          std::size_t end, std::size_t cols, const float* gamma, const float* beta, float eps,
                          float* out, const ActivationRows::Copies& copies) {
   const bool avx512 = base::cpu_features().avx512;
-  for (std::size_t i = begin; i < begin + kResidualPrefetchRows; ++i) prefetch_row(residual, i, end, cols);
   for (std::size_t i = begin; i < end; ++i) {
     const std::size_t t = i - begin;
-    prefetch_row(residual, i + kResidualPrefetchRows, end, cols);
     add_layer_norm_one(y + t * cols, internal::affine_of_row(affine, t), residual + i * cols, cols, gamma, beta, eps,
                        out + i * cols, copies.at(i, cols), avx512);
   }
@@ -200,10 +182,8 @@ void add_layer_norm_tile(const float* y, const RowAffine& affine, const float* r
 void add_residual_layer_norm_tile(const float* y, const RowAffine& affine, float* residual, std::size_t begin,
                                   std::size_t end, std::size_t cols, const float* gamma, const float* beta, float eps,
                                   float* normed, const ActivationRows::Copies& copies) {
-  for (std::size_t i = begin; i < begin + kResidualPrefetchRows; ++i) prefetch_row(residual, i, end, cols);
   for (std::size_t i = begin; i < end; ++i) {
     const std::size_t t = i - begin;
-    prefetch_row(residual, i + kResidualPrefetchRows, end, cols);
     add_residual_layer_norm_one(y == nullptr ? nullptr : y + t * cols, internal::affine_of_row(affine, t),
                                 residual + i * cols, cols, gamma, beta, eps, normed + i * cols, copies.at(i, cols));
   }
